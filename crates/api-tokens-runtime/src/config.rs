@@ -1,0 +1,115 @@
+//! What a `ClientBuilder` collects, and how it becomes a client.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::credentials::{ClientState, Credential, Credentials};
+use crate::error::{Error, ErrorKind};
+use crate::wire::Api;
+
+/// Default limit on a successful answer's body.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Default total time for one request, answer included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time to establish a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The settings behind every vendor crate's `ClientBuilder`.
+pub struct ClientConfig {
+    /// Base URL; the spec's default server when `None`.
+    pub base_url: Option<String>,
+    /// Total time for one request.
+    pub timeout: Duration,
+    /// Time to connect.
+    pub connect_timeout: Duration,
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// A ready `reqwest::Client` to use instead of building one (timeouts above are then
+    /// not applied).
+    pub http_client: Option<reqwest::Client>,
+    /// Limit on a successful answer's body.
+    pub max_body_bytes: usize,
+    /// Credentials, by name.
+    pub credentials: Credentials,
+}
+
+impl ClientConfig {
+    /// Defaults, with the given `User-Agent`.
+    pub fn new(user_agent: &str) -> Self {
+        ClientConfig {
+            base_url: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            user_agent: user_agent.to_owned(),
+            http_client: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            credentials: Credentials::default(),
+        }
+    }
+
+    /// Sets the credential called `name`.
+    pub fn credential(&mut self, name: &'static str, credential: Credential) {
+        self.credentials.set(name, credential);
+    }
+
+    /// Validates everything and returns the base URL, the HTTP client and the state.
+    pub fn build(
+        self,
+        api: &'static Api,
+        default_base_url: Option<&str>,
+    ) -> Result<(String, reqwest::Client, ClientState), Error> {
+        let raw = self.base_url.as_deref().or(default_base_url).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidArgument, api.vendor, "this API has no public server: set the base URL of yours")
+        })?;
+        let base_url = normalize_base_url(api, raw)?;
+        self.credentials.validate(api)?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .user_agent(self.user_agent)
+                .build()
+                .map_err(|e| {
+                    Error::new(ErrorKind::InvalidArgument, api.vendor, "the HTTP client could not be built")
+                        .source(e.without_url())
+                })?,
+        };
+        let state = ClientState { credentials: self.credentials, max_body_bytes: self.max_body_bytes };
+        Ok((base_url, http, state))
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url.as_ref().map(|_| "<set>"))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Refuses base URLs that cannot work or would leak: other schemes, user info, a query
+/// or fragment, https without a TLS backend. Drops a trailing `/`, since generated paths
+/// start with one.
+fn normalize_base_url(api: &'static Api, raw: &str) -> Result<String, Error> {
+    let invalid = |why: &str| Error::new(ErrorKind::InvalidArgument, api.vendor, format!("base URL: {why}"));
+    let url = reqwest::Url::parse(raw).map_err(|_| invalid("not an absolute http(s) URL"))?;
+    match url.scheme() {
+        "http" => {}
+        "https" if cfg!(any(feature = "rustls", feature = "native-tls")) => {}
+        "https" => return Err(invalid("https needs the `rustls` or `native-tls` feature")),
+        _ => return Err(invalid("only http and https are supported")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("credentials in the URL are refused; use the builder's credential setters"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a query or fragment is refused"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}

@@ -1,0 +1,129 @@
+//! Credentials set once on a client, and the state every generated client carries.
+
+use std::fmt;
+
+use reqwest::header::HeaderValue;
+
+use crate::error::{Error, ErrorKind};
+use crate::secret::Secret;
+use crate::wire::{Api, Place};
+
+/// One credential: a single secret, or a user name with a password.
+#[derive(Clone)]
+pub enum Credential {
+    /// An API key, token, JWT, session cookie or TigerGraph secret.
+    Token(Secret),
+    /// HTTP Basic user name and password.
+    Basic {
+        /// The user name (sent base64-encoded, never printed by this crate).
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Token(_) => f.write_str("Token(<redacted>)"),
+            Credential::Basic { .. } => f.write_str("Basic(<redacted>)"),
+        }
+    }
+}
+
+/// The credentials of a client, by the credential names of its spec's security schemes.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    entries: Vec<(&'static str, Credential)>,
+}
+
+impl Credentials {
+    /// Sets (or replaces) the credential called `name`.
+    pub fn set(&mut self, name: &'static str, credential: Credential) {
+        self.entries.retain(|(n, _)| *n != name);
+        self.entries.push((name, credential));
+    }
+
+    /// The credential called `name`.
+    pub fn get(&self, name: &str) -> Option<&Credential> {
+        self.entries.iter().find(|(n, _)| *n == name).map(|(_, c)| c)
+    }
+
+    /// The secret values, for scrubbing vendor messages that might echo them.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(_, c)| match c {
+            Credential::Token(s) => s.expose(),
+            Credential::Basic { password, .. } => password.expose(),
+        })
+    }
+
+    /// Refuses what could never be sent: empty values, bytes a header cannot hold,
+    /// a colon in a Basic user name, a credential of the wrong shape for its scheme.
+    pub(crate) fn validate(&self, api: &'static Api) -> Result<(), Error> {
+        let invalid = |what: String| Err(Error::new(ErrorKind::InvalidArgument, api.vendor, what));
+        for (name, credential) in &self.entries {
+            for scheme in api.schemes.iter().filter(|s| s.credential == *name) {
+                match (credential, scheme.place) {
+                    (Credential::Basic { username, password }, Place::Basic) => {
+                        if username.is_empty() || password.is_empty() {
+                            return invalid(format!("credential `{name}`: empty user name or password"));
+                        }
+                        if username.contains(':') {
+                            return invalid(format!("credential `{name}`: a Basic user name cannot contain ':'"));
+                        }
+                        if username.chars().any(char::is_control) {
+                            return invalid(format!("credential `{name}`: control character in the user name"));
+                        }
+                    }
+                    (Credential::Token(secret), place) if !place.is_basic() => {
+                        if secret.is_empty() {
+                            return invalid(format!("credential `{name}` is empty"));
+                        }
+                        if matches!(place, Place::Header(_) | Place::Bearer)
+                            && HeaderValue::from_str(secret.expose()).is_err()
+                        {
+                            return invalid(format!(
+                                "credential `{name}` holds a byte that cannot go in an HTTP header (CR, LF or another control character)"
+                            ));
+                        }
+                    }
+                    _ => return invalid(format!("credential `{name}` has the wrong shape for scheme `{}`", scheme.name)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.entries.iter().map(|(n, c)| (n, c))).finish()
+    }
+}
+
+/// The state every generated client carries (progenitor's "inner type").
+#[derive(Clone, Debug)]
+pub struct ClientState {
+    pub(crate) credentials: Credentials,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl ClientState {
+    /// The client's credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// A copy with the credential `name` replaced, validated against `api`.
+    pub fn with_credential(
+        &self,
+        api: &'static Api,
+        name: &'static str,
+        credential: Credential,
+    ) -> Result<Self, Error> {
+        let mut next = self.clone();
+        next.credentials.set(name, credential);
+        next.credentials.validate(api)?;
+        Ok(next)
+    }
+}

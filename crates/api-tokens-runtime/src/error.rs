@@ -1,0 +1,255 @@
+//! The one error type of every vendor crate.
+
+use std::any::Any;
+use std::error::Error as StdError;
+use std::fmt;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+/// What went wrong, recognisable without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An argument or setting was refused before anything was sent (a byte that
+    /// cannot go in a header, an empty credential, a malformed base URL).
+    InvalidArgument,
+    /// No configured credential satisfies the operation's security requirements;
+    /// nothing was sent.
+    MissingCredentials,
+    /// The request could not be sent or its answer not received (connection refused,
+    /// TLS failure, connection reset).
+    Transport,
+    /// The server did not answer within the configured timeout.
+    Timeout,
+    /// The vendor reported an error, with a documented HTTP status or inside a
+    /// successful answer's body (TigerGraph `"error": true`, DoCluster `status`).
+    Vendor,
+    /// The server answered with an HTTP status the API does not document.
+    UnexpectedStatus,
+    /// The answer's body does not match the documented format.
+    InvalidBody,
+    /// The answer's body was larger than the configured limit and was not read.
+    BodyTooLarge,
+}
+
+/// An error of an SDK call.
+///
+/// Its `Debug`, `Display` and `source()` chain never hold a secret: no URL (queries
+/// may carry TigerGraph secrets), no request or response body, no header value.
+/// The vendor's own code and message are kept, as [`Error::vendor_code`] and
+/// [`Error::vendor_message`].
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    vendor: &'static str,
+    operation: Option<&'static str>,
+    status: Option<StatusCode>,
+    in_success_body: bool,
+    code: Option<String>,
+    message: Option<String>,
+    detail: String,
+    headers: Option<HeaderMap>,
+    body: Option<Box<dyn Any + Send + Sync>>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, vendor: &'static str, detail: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                vendor,
+                operation: None,
+                status: None,
+                in_success_body: false,
+                code: None,
+                message: None,
+                detail: detail.into(),
+                headers: None,
+                body: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn operation(mut self, id: &'static str) -> Self {
+        self.inner.operation = Some(id);
+        self
+    }
+
+    pub(crate) fn status(mut self, status: StatusCode, headers: Option<HeaderMap>) -> Self {
+        self.inner.status = Some(status);
+        self.inner.headers = headers;
+        self
+    }
+
+    pub(crate) fn vendor_fields(mut self, code: Option<String>, message: Option<String>) -> Self {
+        self.inner.code = code;
+        self.inner.message = message;
+        self
+    }
+
+    pub(crate) fn in_success_body(mut self) -> Self {
+        self.inner.in_success_body = true;
+        self
+    }
+
+    pub(crate) fn body<T: Any + Send + Sync>(mut self, body: T) -> Self {
+        self.inner.body = Some(Box::new(body));
+        self
+    }
+
+    pub(crate) fn source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The vendor whose API was called.
+    pub fn vendor(&self) -> &'static str {
+        self.inner.vendor
+    }
+
+    /// The operation (snake_case id, the method's name), when the error belongs to a call.
+    pub fn operation_id(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn http_status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The headers of the answer, when there was one (Fastly's rate-limit headers live
+    /// here). Not part of `Debug` or `Display`.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.inner.headers.as_ref()
+    }
+
+    /// The vendor's error code (`REST-10016`, `ICA_API_004`, `invalid_grant`).
+    pub fn vendor_code(&self) -> Option<&str> {
+        self.inner.code.as_deref()
+    }
+
+    /// The vendor's error message, as the vendor wrote it.
+    pub fn vendor_message(&self) -> Option<&str> {
+        self.inner.message.as_deref()
+    }
+
+    /// Whether the vendor reported this error inside a successful (2xx) HTTP answer.
+    pub fn is_in_success_body(&self) -> bool {
+        self.inner.in_success_body
+    }
+
+    /// The vendor's error body, decoded into the type the spec documents for it
+    /// (for example `fastly_tokens::types::Error` or `ica_tokens::types::Problem`).
+    /// `None` when there was no body, it could not be decoded, or `T` is another type.
+    pub fn vendor_body<T: Any>(&self) -> Option<&T> {
+        self.inner.body.as_ref()?.downcast_ref::<T>()
+    }
+
+    /// Whether sending the same request again may succeed: transport failures,
+    /// timeouts, HTTP 429, 502, 503 and 504.
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::Vendor | ErrorKind::UnexpectedStatus => matches!(
+                self.inner.status.map(|s| s.as_u16()),
+                Some(429 | 502 | 503 | 504)
+            ),
+            _ => false,
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        let status = self.inner.status.map(|s| s.as_u16());
+        match (self.inner.kind, status) {
+            (ErrorKind::InvalidArgument, _) => "fix the argument or setting and call again",
+            (ErrorKind::MissingCredentials, _) => {
+                "configure one of these credentials on the ClientBuilder"
+            }
+            (ErrorKind::Transport, _) => "check the base URL and the network, then retry",
+            (ErrorKind::Timeout, _) => "retry, or raise ClientBuilder::timeout",
+            (ErrorKind::BodyTooLarge, _) => {
+                "raise ClientBuilder::max_body_bytes if such an answer is expected"
+            }
+            (ErrorKind::InvalidBody, _) => {
+                "check that the base URL points at this API and a server version it documents"
+            }
+            (_, Some(401 | 403)) => "check the credentials and their permissions",
+            (_, Some(404)) => "check the identifiers and the base URL",
+            (_, Some(429)) => "rate limited: wait, then retry",
+            (_, Some(500..=599)) => "the server failed: retry later",
+            _ => "see the vendor's message",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        match i.operation {
+            Some(op) => write!(f, "{} {op}: ", i.vendor)?,
+            None => write!(f, "{}: ", i.vendor)?,
+        }
+        match (i.kind, i.status) {
+            (ErrorKind::Vendor, Some(status)) if i.in_success_body => {
+                write!(f, "the server reported an error inside an HTTP {status} answer")?
+            }
+            (ErrorKind::Vendor, Some(status)) => write!(f, "the server refused it (HTTP {status})")?,
+            (ErrorKind::UnexpectedStatus, Some(status)) => {
+                write!(f, "undocumented HTTP status {status}")?
+            }
+            (ErrorKind::InvalidBody, Some(status)) => {
+                write!(f, "the HTTP {status} answer does not match the documented format")?
+            }
+            (ErrorKind::BodyTooLarge, Some(status)) => {
+                write!(f, "the HTTP {status} answer is too large")?
+            }
+            (ErrorKind::InvalidArgument, _) => f.write_str("invalid argument")?,
+            (ErrorKind::MissingCredentials, _) => f.write_str("no usable credentials")?,
+            (ErrorKind::Transport, _) => f.write_str("the request failed in transport")?,
+            (ErrorKind::Timeout, _) => f.write_str("timed out")?,
+            (kind, _) => write!(f, "{kind:?}")?,
+        }
+        match (&i.code, &i.message) {
+            (Some(code), Some(message)) => write!(f, ": {code}: {message}")?,
+            (Some(code), None) => write!(f, ": {code}")?,
+            (None, Some(message)) => write!(f, ": {message}")?,
+            (None, None) => {}
+        }
+        if !i.detail.is_empty() {
+            write!(f, " ({})", i.detail)?;
+        }
+        write!(f, "; {}", self.hint())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Error")
+            .field("kind", &i.kind)
+            .field("vendor", &i.vendor)
+            .field("operation", &i.operation)
+            .field("status", &i.status)
+            .field("code", &i.code)
+            .field("message", &i.message)
+            .field("detail", &i.detail)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner.source.as_deref().map(|s| s as &(dyn StdError + 'static))
+    }
+}

@@ -1,0 +1,49 @@
+//! The shared runtime of the api-tokens SDK crates.
+//!
+//! Every vendor crate (`fastly-tokens`, `ica-tokens`, …) is generated from its OpenAPI
+//! spec by `cargo xtask codegen`. What progenitor cannot express — vendor media types,
+//! security schemes, errors inside successful answers, secrets — the xtask turns into
+//! tables ([`wire`]) and this crate applies them, once for every vendor.
+//!
+//! Users meet this crate through its re-exports: [`Secret`], [`Error`], [`ErrorKind`].
+
+mod config;
+mod credentials;
+mod decode;
+mod error;
+pub mod hooks;
+mod secret;
+pub mod wire;
+
+pub use config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT};
+pub use credentials::{ClientState, Credential, Credentials};
+pub use error::{Error, ErrorKind};
+pub use secret::Secret;
+
+/// Implements progenitor's `ClientHooks` for a generated client, wiring this crate's
+/// hooks to the client's `wire::API` table. Generated with `HooksMode::Expected`, a
+/// vendor crate that forgets this does not compile.
+#[macro_export]
+macro_rules! impl_client_hooks {
+    ($client:ty, $api:expr) => {
+        impl ::progenitor_client::ClientHooks<$crate::ClientState> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut ::reqwest::Request,
+                info: &::progenitor_client::OperationInfo,
+            ) -> ::std::result::Result<(), ::progenitor_client::Error<E>> {
+                let state = ::progenitor_client::ClientInfo::inner(self);
+                $crate::hooks::pre($api, state, request, info.operation_id).map_err(::progenitor_client::Error::Custom)
+            }
+
+            async fn exec(
+                &self,
+                request: ::reqwest::Request,
+                _info: &::progenitor_client::OperationInfo,
+            ) -> ::reqwest::Result<::reqwest::Response> {
+                let client = ::progenitor_client::ClientInfo::client(self);
+                $crate::hooks::exec(client, ::progenitor_client::ClientInfo::inner(self), request).await
+            }
+        }
+    };
+}

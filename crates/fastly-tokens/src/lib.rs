@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+extern crate self as fastly_tokens;
+
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all, clippy::unwrap_used)]
+mod generated;
+
+mod form;
+mod rate_limit;
+mod scopes;
+
+pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use form::TokenCreateForm;
+pub use generated::*;
+pub use rate_limit::{CreateErrorCode, RateLimit};
+pub use scopes::{Scope, Scopes};
+
+api_tokens_runtime::impl_client_hooks!(Client, &wire::API);

@@ -1,0 +1,275 @@
+//! Turns a vendor spec into what progenitor can take, plus the tables for what it
+//! cannot express. Every quirk comes from the spec (standard fields or `x-sdk-*`
+//! extensions), never from a list of operations here:
+//!
+//! - `application/*+json` (and media types marked `x-sdk-json: true`, such as
+//!   DoCluster's `text/html`) become `application/json` for progenitor; the real
+//!   request `Content-Type` and response `Accept` go into the tables.
+//! - `securitySchemes` and `security` become scheme and per-operation tables;
+//!   `x-sdk-place: form-field | json-field` puts an apiKey in the body instead of a
+//!   query, `x-sdk-credential` lets several schemes share one credential.
+//! - `x-sdk-errors` (root) says where error bodies keep code and message;
+//!   `x-sdk-envelope` (root or operation) says how a 2xx body reports failure.
+//! - `x-sdk-rust-type` on a component schema swaps in a hand-written type.
+
+use openapiv3::{APIKeyLocation, MediaType, OpenAPI, ReferenceOr, SecurityScheme};
+use serde_json::Value;
+
+/// How a media type's body is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Json,
+    Form,
+    Other,
+}
+
+/// Classifies a media type: JSON (plain, `+json`, or marked), a form, or other.
+pub fn media_kind(media: &str, content: &MediaType) -> MediaKind {
+    let essence = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let marked = content.extensions.get("x-sdk-json") == Some(&Value::Bool(true));
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) || marked {
+        MediaKind::Json
+    } else if essence == "application/x-www-form-urlencoded" {
+        MediaKind::Form
+    } else {
+        MediaKind::Other
+    }
+}
+
+pub struct Lowered {
+    pub spec: OpenAPI,
+    pub crate_name: String,
+    pub vendor: String,
+    pub default_base_url: Option<String>,
+    pub schemes: Vec<SchemeRow>,
+    pub credentials: Vec<CredentialRow>,
+    pub error_code: Vec<String>,
+    pub error_message: Vec<String>,
+    pub operations: Vec<OperationRow>,
+    pub replacements: Vec<(String, String)>,
+}
+
+pub struct SchemeRow {
+    pub name: String,
+    pub credential: String,
+    pub place: Place,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum Place {
+    Header(String),
+    Basic,
+    Bearer,
+    Query(String),
+    FormField(String),
+    JsonField(String),
+}
+
+pub struct CredentialRow {
+    pub name: String,
+    pub basic: bool,
+    pub description: String,
+}
+
+pub struct OperationRow {
+    pub id: String,
+    pub method: String,
+    pub path: String,
+    pub security: Vec<Vec<String>>,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    pub envelope: Option<Envelope>,
+}
+
+#[derive(Clone)]
+pub struct Envelope {
+    pub field: String,
+    pub success: Vec<Value>,
+}
+
+pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
+    let vendor = spec.info.title.clone();
+    let default_base_url = spec.servers.first().map(|s| s.url.clone()).filter(|u| u.starts_with("http") && !u.contains('{'));
+    let (error_code, error_message) = error_fields(&spec)?;
+    let root_envelope = spec.extensions.get("x-sdk-envelope").map(envelope).transpose()?;
+    let (schemes, credentials) = schemes(&spec)?;
+    let replacements = replacements(&spec)?;
+    let root_security = spec.security.clone().unwrap_or_default();
+
+    let mut operations = Vec::new();
+    for (path, item) in spec.paths.paths.iter_mut() {
+        let ReferenceOr::Item(item) = item else { continue };
+        let methods = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ];
+        for (method, op) in methods.into_iter().filter_map(|(m, op)| op.as_mut().map(|op| (m, op))) {
+            let id = op.operation_id.clone().ok_or("operation without operationId")?;
+            let security = op.security.clone().unwrap_or_else(|| root_security.clone());
+            let security = security.iter().map(|req| req.keys().cloned().collect()).collect();
+            let mut content_type = None;
+            if let Some(ReferenceOr::Item(body)) = &mut op.request_body {
+                content_type = rewrite_json(&mut body.content).filter(|m| m != "application/json");
+            }
+            let mut success_media = Vec::new();
+            for (status, response) in op.responses.responses.iter_mut() {
+                let ReferenceOr::Item(response) = response else { continue };
+                if let Some(original) = rewrite_json(&mut response.content) {
+                    if status.to_string().starts_with('2') && !success_media.contains(&original) {
+                        success_media.push(original);
+                    }
+                }
+            }
+            let accept = Some(success_media.join(", ")).filter(|a| !a.is_empty() && a != "application/json");
+            let envelope = match op.extensions.get("x-sdk-envelope") {
+                Some(Value::Null) => None,
+                Some(value) => Some(envelope(value).map_err(|e| format!("operation {id}: {e}"))?),
+                None => root_envelope.clone(),
+            };
+            operations.push(OperationRow {
+                id: snake_case(&id),
+                method: method.to_uppercase(),
+                path: path.clone(),
+                security,
+                content_type,
+                accept,
+                envelope,
+            });
+        }
+    }
+    Ok(Lowered {
+        spec,
+        crate_name: crate_name.to_owned(),
+        vendor,
+        default_base_url,
+        schemes,
+        credentials,
+        error_code,
+        error_message,
+        operations,
+        replacements,
+    })
+}
+
+/// Renames the single JSON-like media type to `application/json`; returns the original.
+fn rewrite_json(content: &mut openapiv3::Content) -> Option<String> {
+    let (media, value) = content.iter().next().map(|(m, v)| (m.clone(), v.clone()))?;
+    if media_kind(&media, &value) != MediaKind::Json {
+        return Some(media).filter(|_| false);
+    }
+    content.clear();
+    content.insert("application/json".to_owned(), value);
+    Some(media)
+}
+
+/// progenitor's operation ids: snake_case of the spec's id.
+pub fn snake_case(id: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in id.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+            prev_lower = true;
+        } else {
+            if !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    out.trim_end_matches('_').to_owned()
+}
+
+fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
+    let list = value.and_then(Value::as_array).ok_or(format!("{what} must be a list of JSON pointers"))?;
+    list.iter()
+        .map(|v| v.as_str().filter(|s| s.starts_with('/')).map(str::to_owned).ok_or(format!("{what}: `{v}` is not a JSON pointer")))
+        .collect()
+}
+
+fn error_fields(spec: &OpenAPI) -> Result<(Vec<String>, Vec<String>), String> {
+    let errors = spec.extensions.get("x-sdk-errors").ok_or("rule \"x-sdk-errors\": say where error bodies keep their code and message")?;
+    Ok((strings(errors.get("code"), "x-sdk-errors.code")?, strings(errors.get("message"), "x-sdk-errors.message")?))
+}
+
+fn envelope(value: &Value) -> Result<Envelope, String> {
+    let field = value.get("field").and_then(Value::as_str).filter(|f| f.starts_with('/')).ok_or("x-sdk-envelope.field must be a JSON pointer")?;
+    let success = value.get("success").and_then(Value::as_array).ok_or("x-sdk-envelope.success must be a list")?;
+    if success.iter().any(|v| !(v.is_boolean() || v.is_string())) {
+        return Err("x-sdk-envelope.success holds booleans and strings only".into());
+    }
+    Ok(Envelope { field: field.to_owned(), success: success.clone() })
+}
+
+fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), String> {
+    let mut rows = Vec::new();
+    let mut credentials: Vec<CredentialRow> = Vec::new();
+    let Some(components) = &spec.components else { return Ok((rows, credentials)) };
+    for (name, scheme) in &components.security_schemes {
+        let ReferenceOr::Item(scheme) = scheme else { return Err(format!("security scheme {name}: no $ref")) };
+        let (place, description, extensions) = match scheme {
+            SecurityScheme::APIKey { location, name: key, description, extensions } => {
+                let place = match (extensions.get("x-sdk-place").and_then(Value::as_str), location) {
+                    (Some("form-field"), _) => Place::FormField(key.clone()),
+                    (Some("json-field"), _) => Place::JsonField(key.clone()),
+                    (Some(other), _) => return Err(format!("security scheme {name}: unknown x-sdk-place `{other}`")),
+                    (None, APIKeyLocation::Header) => Place::Header(key.clone()),
+                    (None, APIKeyLocation::Query) => Place::Query(key.clone()),
+                    (None, APIKeyLocation::Cookie) => {
+                        return Err(format!("security scheme {name}: cookies: use `in: header, name: Cookie`"));
+                    }
+                };
+                (place, description, extensions)
+            }
+            SecurityScheme::HTTP { scheme: kind, description, extensions, .. } => {
+                let place = match kind.to_ascii_lowercase().as_str() {
+                    "basic" => Place::Basic,
+                    "bearer" => Place::Bearer,
+                    other => return Err(format!("security scheme {name}: http scheme `{other}` is not supported")),
+                };
+                (place, description, extensions)
+            }
+            _ => return Err(format!("security scheme {name}: only apiKey and http schemes are supported")),
+        };
+        let credential = extensions.get("x-sdk-credential").and_then(Value::as_str).map_or_else(|| snake_case(name), str::to_owned);
+        let basic = place == Place::Basic;
+        match credentials.iter().find(|c| c.name == credential) {
+            Some(existing) if existing.basic != basic => {
+                return Err(format!("credential {credential}: shared by a Basic and a non-Basic scheme"));
+            }
+            Some(_) => {}
+            None => credentials.push(CredentialRow {
+                name: credential.clone(),
+                basic,
+                description: description.clone().unwrap_or_default(),
+            }),
+        }
+        rows.push(SchemeRow { name: name.clone(), credential, place });
+    }
+    Ok((rows, credentials))
+}
+
+fn replacements(spec: &OpenAPI) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let Some(components) = &spec.components else { return Ok(out) };
+    for (name, schema) in &components.schemas {
+        let ReferenceOr::Item(schema) = schema else { continue };
+        if let Some(path) = schema.schema_data.extensions.get("x-sdk-rust-type") {
+            let path = path.as_str().ok_or(format!("schema {name}: x-sdk-rust-type must be a path"))?;
+            out.push((name.clone(), format!("::{path}")));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,126 @@
+//! `cargo xtask codegen [--check] [CRATE…]`: compiles every `specs/<crate>.yaml` into
+//! `crates/<crate>/src/generated.rs` through progenitor, used as a library.
+//!
+//! Pipeline, one module a step: `lint` (the spec rules progenitor needs, as readable
+//! errors) → `lower` (vendor media types, security, envelopes → a progenitor-ready spec
+//! plus runtime tables) → `emit` (progenitor, the `send` wrappers, the tables, the
+//! client builder, prettyplease, the header) → write, or compare with `--check`.
+
+mod emit;
+mod lint;
+mod lower;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask codegen [--check] [CRATE...]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let (command, rest) = args.split_first().ok_or(USAGE)?;
+    if command != "codegen" {
+        return Err(USAGE.to_owned());
+    }
+    let check = rest.iter().any(|a| a == "--check");
+    if let Some(flag) = rest.iter().find(|a| a.starts_with('-') && *a != "--check") {
+        return Err(format!("unknown flag {flag}\n{USAGE}"));
+    }
+    let wanted: Vec<&String> = rest.iter().filter(|a| !a.starts_with('-')).collect();
+    let root = workspace_root();
+    let specs = list_specs(&root)?;
+    if let Some(unknown) = wanted.iter().find(|w| !specs.iter().any(|(name, _)| name == w.as_str())) {
+        return Err(format!("no spec specs/{unknown}.yaml"));
+    }
+    let mut stale = Vec::new();
+    for (name, path) in &specs {
+        if !wanted.is_empty() && !wanted.iter().any(|w| *w == name) {
+            continue;
+        }
+        let code = generate(&root, name, path)?;
+        let out = root.join("crates").join(name).join("src/generated.rs");
+        if check {
+            let current = std::fs::read_to_string(&out).unwrap_or_default();
+            if current != code {
+                print_diff(&out, &current, &code);
+                stale.push(out.display().to_string());
+            }
+        } else {
+            if !out.parent().is_some_and(Path::exists) {
+                return Err(format!("crates/{name}/src does not exist: create the crate (Cargo.toml, src/lib.rs) first"));
+            }
+            write_if_changed(&out, &code)?;
+        }
+    }
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("generated code is out of date with specs/: {}\nrun `cargo xtask codegen`", stale.join(", ")))
+    }
+}
+
+fn generate(root: &Path, name: &str, path: &Path) -> Result<String, String> {
+    let display = format!("specs/{name}.yaml");
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{display}: {e}"))?;
+    let spec: openapiv3::OpenAPI =
+        serde_yaml::from_str(&text).map_err(|e| format!("{display}: not an OpenAPI 3.0 document: {e}"))?;
+    lint::check(&spec).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(|p| format!("{display}: {p}")).collect();
+        lines.join("\n")
+    })?;
+    let lowered = lower::lower(spec, name).map_err(|e| format!("{display}: {e}"))?;
+    let _ = root;
+    emit::emit(&lowered, &display).map_err(|e| format!("{display}: {e}"))
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// `(crate name, path)` of every spec, sorted: the file name is the crate name.
+fn list_specs(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let dir = root.join("specs");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut specs = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                specs.push((stem.to_owned(), path));
+            }
+        }
+    }
+    specs.sort();
+    Ok(specs)
+}
+
+fn write_if_changed(path: &Path, code: &str) -> Result<(), String> {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(code) {
+        return Ok(());
+    }
+    std::fs::write(path, code).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn print_diff(path: &Path, old: &str, new: &str) {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let unified = diff.unified_diff().context_radius(3).header(&format!("{} (committed)", path.display()), "(from spec)").to_string();
+    let lines: Vec<&str> = unified.lines().collect();
+    for line in lines.iter().take(200) {
+        eprintln!("{line}");
+    }
+    if lines.len() > 200 {
+        eprintln!("... {} more diff lines", lines.len() - 200);
+    }
+}
