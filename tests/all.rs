@@ -2,3 +2,6 @@
 
 mod fastly;
 mod ica;
+mod tigergraph;
+mod insight;
+mod docluster;

@@ -211,6 +211,7 @@ fn tables(l: &Lowered) -> TokenStream {
                 quote!(Some(Envelope { field: #field, success: &[#(#success),*] }))
             }
         };
+        let (messages, notes): (Vec<&String>, Vec<&String>) = op.notes.iter().map(|(m, n)| (m, n)).unzip();
         let doc = format!("`{method} {path}`");
         quote! {
             #[doc = #doc]
@@ -222,6 +223,7 @@ fn tables(l: &Lowered) -> TokenStream {
                 content_type: #content_type,
                 accept: #accept,
                 envelope: #envelope,
+                notes: &[#((#messages, #notes)),*],
             };
         }
     });

@@ -61,8 +61,8 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
         say("no default response", "progenitor takes `default` as both success and error; use 4XX/5XX or exact statuses".into());
     }
     for (status, response) in op.responses.responses.iter() {
-        let ReferenceOr::Item(response) = response else {
-            say("inline responses", format!("{status}: use an inline response with a $ref schema"));
+        let Some(response) = lower::resolve_response(spec, response) else {
+            say("known responses", format!("{status}: the $ref names no component response"));
             continue;
         };
         if response.content.len() > 1 {

@@ -79,6 +79,7 @@ pub struct OperationRow {
     pub content_type: Option<String>,
     pub accept: Option<String>,
     pub envelope: Option<Envelope>,
+    pub notes: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -95,6 +96,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
     let (schemes, credentials) = schemes(&spec)?;
     let replacements = replacements(&spec)?;
     let root_security = spec.security.clone().unwrap_or_default();
+    let components_only = OpenAPI { components: spec.components.clone(), ..OpenAPI::default() };
 
     let mut operations = Vec::new();
     for (path, item) in spec.paths.paths.iter_mut() {
@@ -119,6 +121,9 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
             }
             let mut success_media = Vec::new();
             for (status, response) in op.responses.responses.iter_mut() {
+                if let Some(inlined) = resolve_response(&components_only, response).cloned() {
+                    *response = ReferenceOr::Item(inlined);
+                }
                 let ReferenceOr::Item(response) = response else { continue };
                 if let Some(original) = rewrite_json(&mut response.content) {
                     if status.to_string().starts_with('2') && !success_media.contains(&original) {
@@ -132,14 +137,25 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
                 Some(value) => Some(envelope(value).map_err(|e| format!("operation {id}: {e}"))?),
                 None => root_envelope.clone(),
             };
+            let notes = match op.extensions.get("x-sdk-error-notes") {
+                None => Vec::new(),
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .map(|(message, note)| note.as_str().map(|n| (message.clone(), n.to_owned())))
+                    .collect::<Option<_>>()
+                    .ok_or(format!("operation {id}: x-sdk-error-notes maps messages to strings"))?,
+                Some(_) => return Err(format!("operation {id}: x-sdk-error-notes maps messages to strings")),
+            };
             operations.push(OperationRow {
                 id: snake_case(&id),
                 method: method.to_uppercase(),
-                path: path.clone(),
+                // A `#fragment` only tells apart operations that share a wire path.
+                path: path.split('#').next().unwrap_or(path).to_owned(),
                 security,
                 content_type,
                 accept,
                 envelope,
+                notes,
             });
         }
     }
@@ -155,6 +171,20 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
         operations,
         replacements,
     })
+}
+
+/// The response a `$ref` (to `#/components/responses/…`) or inline item stands for.
+pub fn resolve_response<'a>(spec: &'a OpenAPI, response: &'a ReferenceOr<openapiv3::Response>) -> Option<&'a openapiv3::Response> {
+    match response {
+        ReferenceOr::Item(item) => Some(item),
+        ReferenceOr::Reference { reference } => {
+            let name = reference.strip_prefix("#/components/responses/")?;
+            match spec.components.as_ref()?.responses.get(name)? {
+                ReferenceOr::Item(item) => Some(item),
+                ReferenceOr::Reference { .. } => None,
+            }
+        }
+    }
 }
 
 /// Renames the single JSON-like media type to `application/json`; returns the original.

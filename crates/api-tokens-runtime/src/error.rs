@@ -52,6 +52,7 @@ struct Inner {
     code: Option<String>,
     message: Option<String>,
     detail: String,
+    note: Option<&'static str>,
     headers: Option<HeaderMap>,
     body: Option<Box<dyn Any + Send + Sync>>,
     source: Option<Box<dyn StdError + Send + Sync>>,
@@ -69,6 +70,7 @@ impl Error {
                 code: None,
                 message: None,
                 detail: detail.into(),
+                note: None,
                 headers: None,
                 body: None,
                 source: None,
@@ -90,6 +92,11 @@ impl Error {
     pub(crate) fn vendor_fields(mut self, code: Option<String>, message: Option<String>) -> Self {
         self.inner.code = code;
         self.inner.message = message;
+        self
+    }
+
+    pub(crate) fn note(mut self, note: Option<&'static str>) -> Self {
+        self.inner.note = note;
         self
     }
 
@@ -142,6 +149,12 @@ impl Error {
     /// The vendor's error message, as the vendor wrote it.
     pub fn vendor_message(&self) -> Option<&str> {
         self.inner.message.as_deref()
+    }
+
+    /// What the spec adds about this vendor message, for example that a failed
+    /// DoCluster logout has still invalidated the token.
+    pub fn vendor_note(&self) -> Option<&'static str> {
+        self.inner.note
     }
 
     /// Whether the vendor reported this error inside a successful (2xx) HTTP answer.
@@ -229,6 +242,9 @@ impl fmt::Display for Error {
         if !i.detail.is_empty() {
             write!(f, " ({})", i.detail)?;
         }
+        if let Some(note) = i.note {
+            write!(f, ". Note: {note}")?;
+        }
         write!(f, "; {}", self.hint())
     }
 }
@@ -244,6 +260,7 @@ impl fmt::Debug for Error {
             .field("code", &i.code)
             .field("message", &i.message)
             .field("detail", &i.detail)
+            .field("note", &i.note)
             .finish_non_exhaustive()
     }
 }

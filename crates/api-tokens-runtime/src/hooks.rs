@@ -238,7 +238,8 @@ where
     };
     let vendor_fields = |error: Error, json: &serde_json::Value| {
         let (code, message) = decode::vendor_fields(&api.errors, json, &record.secrets);
-        error.vendor_fields(code, message)
+        let note = op.notes.iter().find(|(m, _)| message.as_deref() == Some(*m)).map(|(_, note)| *note);
+        error.vendor_fields(code, message).note(note)
     };
     if let Some(error) = record.hook_error {
         return Err(error);

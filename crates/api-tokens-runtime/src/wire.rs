@@ -92,6 +92,9 @@ pub struct Operation {
     pub accept: Option<&'static str>,
     /// How to tell a failure reported inside a 2xx body.
     pub envelope: Option<Envelope>,
+    /// Vendor messages that need a word more: `(message, note)`, the note shown with
+    /// the error (DoCluster's logout that fails yet invalidates the token).
+    pub notes: &'static [(&'static str, &'static str)],
 }
 
 /// A vendor that reports failures inside successful HTTP answers.

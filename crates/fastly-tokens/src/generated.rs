@@ -2100,6 +2100,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        notes: &[],
     };
     ///`POST /tokens`
     pub static CREATE_TOKEN: Operation = Operation {
@@ -2114,6 +2115,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        notes: &[],
     };
     ///`DELETE /tokens`
     pub static BULK_REVOKE_TOKENS: Operation = Operation {
@@ -2124,6 +2126,7 @@ pub mod wire {
         content_type: Some("application/vnd.api+json; ext=bulk"),
         accept: None,
         envelope: None,
+        notes: &[],
     };
     ///`GET /tokens/self`
     pub static GET_TOKEN_CURRENT: Operation = Operation {
@@ -2134,6 +2137,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        notes: &[],
     };
     ///`DELETE /tokens/self`
     pub static REVOKE_TOKEN_CURRENT: Operation = Operation {
@@ -2144,6 +2148,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        notes: &[],
     };
     ///`GET /tokens/{token_id}`
     pub static GET_TOKEN: Operation = Operation {
@@ -2154,6 +2159,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        notes: &[],
     };
     ///`DELETE /tokens/{token_id}`
     pub static REVOKE_TOKEN: Operation = Operation {
@@ -2164,6 +2170,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        notes: &[],
     };
     ///`GET /customer/{customer_id}/tokens`
     pub static LIST_TOKENS_CUSTOMER: Operation = Operation {
@@ -2174,6 +2181,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        notes: &[],
     };
 }
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://api.fastly.com`.

@@ -653,6 +653,7 @@ pub mod wire {
         content_type: None,
         accept: Some("application/vnd.illumina.v3+json"),
         envelope: None,
+        notes: &[],
     };
     ///`POST /api/tokens:refresh`
     pub static REFRESH_JWT_TOKEN: Operation = Operation {
@@ -663,6 +664,7 @@ pub mod wire {
         content_type: None,
         accept: Some("application/vnd.illumina.v3+json"),
         envelope: None,
+        notes: &[],
     };
 }
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://ica.illumina.com/ica/rest`.

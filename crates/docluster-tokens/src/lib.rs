@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+extern crate self as docluster_tokens;
+
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all, clippy::unwrap_used)]
+mod generated;
+
+mod table;
+
+pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use generated::*;
+pub use table::TokenTable;
+
+api_tokens_runtime::impl_client_hooks!(Client, &wire::API);

@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+extern crate self as insight_tokens;
+
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all, clippy::unwrap_used)]
+mod generated;
+
+pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use generated::*;
+
+api_tokens_runtime::impl_client_hooks!(Client, &wire::API);

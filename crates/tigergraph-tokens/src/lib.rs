@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+
+extern crate self as tigergraph_tokens;
+
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all, clippy::unwrap_used)]
+mod generated;
+
+mod lifetime;
+mod tokens;
+
+pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use generated::*;
+pub use lifetime::{Milliseconds, Seconds};
+pub use tokens::TokenList;
+
+api_tokens_runtime::impl_client_hooks!(Client, &wire::API);
