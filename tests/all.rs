@@ -1,7 +1,7 @@
 //! One test binary for the whole workspace (one link instead of one per file).
 
+mod docluster;
 mod fastly;
 mod ica;
-mod tigergraph;
 mod insight;
-mod docluster;
+mod tigergraph;

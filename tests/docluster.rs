@@ -10,7 +10,9 @@ const TOKEN: &str = "ISGYCHKMVPFPLSDRDTJGYDSQVWGHSOMPUERUMFBSMJOGUHRCAUDCCRCBGBV
 /// What the Flask server sends: pretty-printed JSON as `text/html`.
 fn answer(then: httpmock::Then, body: serde_json::Value) {
     let text = serde_json::to_string_pretty(&body).expect("json");
-    then.status(200).header("content-type", "text/html; charset=utf-8").body(text);
+    then.status(200)
+        .header("content-type", "text/html; charset=utf-8")
+        .body(text);
 }
 
 fn client(server: &MockServer) -> docluster_tokens::ClientBuilder {
@@ -27,10 +29,21 @@ async fn login_posts_the_form_and_reads_the_token() {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header_missing("api-version")
                 .body("password=admin&username=admin");
-            answer(then, serde_json::json!({"msg": {"access_token": TOKEN}, "status": "success", "error": ""}));
+            answer(
+                then,
+                serde_json::json!({"msg": {"access_token": TOKEN}, "status": "success", "error": ""}),
+            );
         })
         .await;
-    let login = client(&server).build().expect("client").login().body_map(|b| b.username("admin").password("admin")).send().await.expect("login").into_inner();
+    let login = client(&server)
+        .build()
+        .expect("client")
+        .login()
+        .body_map(|b| b.username("admin").password("admin"))
+        .send()
+        .await
+        .expect("login")
+        .into_inner();
     mock.assert_async().await;
     assert_eq!(login.msg.access_token.expose(), TOKEN);
 }
@@ -49,7 +62,14 @@ async fn logout_sends_the_token_as_a_form_field() {
             answer(then, serde_json::json!({"msg": "", "status": "success", "error": ""}));
         })
         .await;
-    client(&server).access_token(TOKEN).build().expect("client").logout().send().await.expect("logout");
+    client(&server)
+        .access_token(TOKEN)
+        .build()
+        .expect("client")
+        .logout()
+        .send()
+        .await
+        .expect("logout");
     mock.assert_async().await;
 }
 
@@ -63,10 +83,26 @@ async fn list_tokens_keys_owners_by_token() {
                 "status": "success", "error": ""}));
         })
         .await;
-    let listed = client(&server).access_token(TOKEN).build().expect("client").list_tokens().send().await.expect("tokens").into_inner();
+    let listed = client(&server)
+        .access_token(TOKEN)
+        .build()
+        .expect("client")
+        .list_tokens()
+        .send()
+        .await
+        .expect("tokens")
+        .into_inner();
     mock.assert_async().await;
     let (token, owner) = &listed.msg.tokens.0[0];
-    assert_eq!((token.expose(), owner.username.as_str(), owner.ip.as_str(), owner.expiration), (TOKEN, "admin", "127.0.0.1", 1795371727));
+    assert_eq!(
+        (
+            token.expose(),
+            owner.username.as_str(),
+            owner.ip.as_str(),
+            owner.expiration
+        ),
+        (TOKEN, "admin", "127.0.0.1", 1795371727)
+    );
     assert!(!format!("{listed:?}").contains(TOKEN));
 }
 
@@ -80,7 +116,12 @@ async fn failing(path: &str, body: serde_json::Value) -> api_tokens_runtime::Err
         .await;
     let client = client(&server).access_token(TOKEN).build().expect("client");
     match path {
-        "login" => client.login().body_map(|b| b.username("admin").password("nope")).send().await.map(drop),
+        "login" => client
+            .login()
+            .body_map(|b| b.username("admin").password("nope"))
+            .send()
+            .await
+            .map(drop),
         "logout" => client.logout().send().await.map(drop),
         _ => client.list_tokens().send().await.map(drop),
     }
@@ -93,7 +134,11 @@ async fn every_documented_failure_is_an_error() {
         ("login", "false", "Username not found, please log in."),
         ("login", "false", "Wrong password."),
         ("logout", "error", "Token not found, please log in."),
-        ("logout", "error", "The token is not important for this IP address, please log in."),
+        (
+            "logout",
+            "error",
+            "The token is not important for this IP address, please log in.",
+        ),
         ("logout", "error", "Token expired please log in."),
         ("tokens", "error", "Token expired please log in."),
         ("tokens", "error", "Wrong API path"),
@@ -111,7 +156,11 @@ async fn every_documented_failure_is_an_error() {
 
 #[tokio::test]
 async fn a_failed_logout_without_cluster_says_the_token_is_gone() {
-    let err = failing("logout", serde_json::json!({"msg": "", "status": "error", "error": "Cluster not created"})).await;
+    let err = failing(
+        "logout",
+        serde_json::json!({"msg": "", "status": "error", "error": "Cluster not created"}),
+    )
+    .await;
     assert_eq!(err.vendor_message(), Some("Cluster not created"));
     let note = err.vendor_note().expect("note");
     assert!(note.contains("invalidated"), "{note}");
@@ -120,8 +169,12 @@ async fn a_failed_logout_without_cluster_says_the_token_is_gone() {
 
 #[tokio::test]
 async fn tokens_without_cluster_keep_the_listing_in_the_error() {
-    let err = failing("tokens", serde_json::json!({"msg": {"tokens": {TOKEN: {"username": "admin", "ip": "127.0.0.1", "expiration": 1}}},
-        "status": "error", "error": "Cluster not created"})).await;
+    let err = failing(
+        "tokens",
+        serde_json::json!({"msg": {"tokens": {TOKEN: {"username": "admin", "ip": "127.0.0.1", "expiration": 1}}},
+        "status": "error", "error": "Cluster not created"}),
+    )
+    .await;
     let body: &types::TokensAnswer = err.vendor_body().expect("listing");
     assert_eq!(body.msg.tokens.len(), 1);
 }
@@ -135,7 +188,13 @@ async fn no_token_fails_before_sending() {
             then.status(200).body("{}");
         })
         .await;
-    let err = client(&server).build().expect("client").logout().send().await.expect_err("no token");
+    let err = client(&server)
+        .build()
+        .expect("client")
+        .logout()
+        .send()
+        .await
+        .expect_err("no token");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);
     assert_eq!(any.calls_async().await, 0);
 }

@@ -9,7 +9,11 @@ use serde_json::json;
 const KEY: &str = "fastly-key-F4stlyK3y";
 
 fn client(server: &MockServer) -> Client {
-    Client::builder().base_url(server.base_url()).token(KEY).build().expect("client")
+    Client::builder()
+        .base_url(server.base_url())
+        .token(KEY)
+        .build()
+        .expect("client")
 }
 
 fn token_json(id: &str, scope: &str) -> serde_json::Value {
@@ -51,12 +55,23 @@ async fn create_token_sends_basic_otp_and_repeated_services() {
         .service("s1")
         .service("s2")
         .expires_at("2016-07-28T19:24:50+00:00");
-    let token = client.with_otp("123456").expect("otp").create_token().body(form).send().await.expect("created").into_inner();
+    let token = client
+        .with_otp("123456")
+        .expect("otp")
+        .create_token()
+        .body(form)
+        .send()
+        .await
+        .expect("created")
+        .into_inner();
     mock.assert_async().await;
     assert_eq!(token.access_token.expose(), "YOUR_FASTLY_TOKEN");
     assert_eq!(token.id, "5Yo3XXnrQpjc20u0ybrf2g");
     let scope = token.scope.expect("scope");
-    assert_eq!(scope.iter().collect::<Vec<_>>(), [&Scope::PurgeAll, &Scope::PurgeSelect]);
+    assert_eq!(
+        scope.iter().collect::<Vec<_>>(),
+        [&Scope::PurgeAll, &Scope::PurgeSelect]
+    );
     assert_eq!(token.services, ["s1", "s2"]);
 }
 
@@ -71,11 +86,20 @@ async fn create_token_with_a_token_and_login_in_the_form() {
                 .header_missing("authorization")
                 .header_missing("fastly-otp")
                 .body("username=me%40example.com&password=pa55+w%3Drd&scope=global%3Aread");
-            then.status(200).json_body(json!({"id": "t2", "access_token": "NEW-TOKEN-VALUE", "scope": "global:read"}));
+            then.status(200)
+                .json_body(json!({"id": "t2", "access_token": "NEW-TOKEN-VALUE", "scope": "global:read"}));
         })
         .await;
-    let form = TokenCreateForm::new().login("me@example.com", "pa55 w=rd").scope(Scope::GlobalRead);
-    let token = client(&server).create_token().body(form).send().await.expect("created").into_inner();
+    let form = TokenCreateForm::new()
+        .login("me@example.com", "pa55 w=rd")
+        .scope(Scope::GlobalRead);
+    let token = client(&server)
+        .create_token()
+        .body(form)
+        .send()
+        .await
+        .expect("created")
+        .into_inner();
     mock.assert_async().await;
     assert!(token.scope.expect("scope").contains(&Scope::GlobalRead));
 }
@@ -89,7 +113,12 @@ async fn create_token_errors_are_typed() {
             then.status(400).json_body(json!({"code": "2fa.verify"}));
         })
         .await;
-    let err = client(&server).create_token().body(TokenCreateForm::new()).send().await.expect_err("400");
+    let err = client(&server)
+        .create_token()
+        .body(TokenCreateForm::new())
+        .send()
+        .await
+        .expect_err("400");
     mock.assert_async().await;
     assert_eq!(err.kind(), ErrorKind::Vendor);
     assert_eq!(err.http_status().map(|s| s.as_u16()), Some(400));
@@ -105,11 +134,21 @@ async fn create_token_422_keeps_the_message() {
     server
         .mock_async(|when, then| {
             when.method(POST).path("/tokens");
-            then.status(422).json_body(json!({"msg": "The format of the date and time supplied to the expires_at parameter is invalid."}));
+            then.status(422).json_body(
+                json!({"msg": "The format of the date and time supplied to the expires_at parameter is invalid."}),
+            );
         })
         .await;
-    let err = client(&server).create_token().body(TokenCreateForm::new().expires_at("tomorrow")).send().await.expect_err("422");
-    assert_eq!(err.vendor_message(), Some("The format of the date and time supplied to the expires_at parameter is invalid."));
+    let err = client(&server)
+        .create_token()
+        .body(TokenCreateForm::new().expires_at("tomorrow"))
+        .send()
+        .await
+        .expect_err("422");
+    assert_eq!(
+        err.vendor_message(),
+        Some("The format of the date and time supplied to the expires_at parameter is invalid.")
+    );
 }
 
 #[tokio::test]
@@ -129,9 +168,20 @@ async fn get_token_decodes_the_documented_answer() {
                 .json_body(token_json("5Yo3XXnrQpjc20u0ybrf2g", "global"));
         })
         .await;
-    let answer = client(&server).get_token().token_id("5Yo3XXnrQpjc20u0ybrf2g").send().await.expect("token");
+    let answer = client(&server)
+        .get_token()
+        .token_id("5Yo3XXnrQpjc20u0ybrf2g")
+        .send()
+        .await
+        .expect("token");
     mock.assert_async().await;
-    assert_eq!(RateLimit::from_headers(answer.headers()), Some(RateLimit { remaining: Some(999), reset: Some(1452032384) }));
+    assert_eq!(
+        RateLimit::from_headers(answer.headers()),
+        Some(RateLimit {
+            remaining: Some(999),
+            reset: Some(1452032384)
+        })
+    );
     let token = answer.into_inner();
     assert_eq!(token.user_id.as_deref(), Some("u1"));
     assert_eq!(token.deleted_at, None);
@@ -144,13 +194,22 @@ async fn get_token_404_is_a_vendor_error() {
     server
         .mock_async(|when, then| {
             when.method(GET).path("/tokens/nope");
-            then.status(404).json_body(json!({"msg": "Token lookup failed", "detail": "no such token"}));
+            then.status(404)
+                .json_body(json!({"msg": "Token lookup failed", "detail": "no such token"}));
         })
         .await;
-    let err = client(&server).get_token().token_id("nope").send().await.expect_err("404");
+    let err = client(&server)
+        .get_token()
+        .token_id("nope")
+        .send()
+        .await
+        .expect_err("404");
     assert_eq!(err.kind(), ErrorKind::Vendor);
     assert_eq!(err.vendor_message(), Some("Token lookup failed"));
-    assert_eq!(err.vendor_body::<types::Error>().and_then(|b| b.detail.as_deref()), Some("no such token"));
+    assert_eq!(
+        err.vendor_body::<types::Error>().and_then(|b| b.detail.as_deref()),
+        Some("no such token")
+    );
 }
 
 #[tokio::test]
@@ -168,7 +227,13 @@ async fn path_parameters_are_percent_encoded() {
             then.status(200).json_body(token_json("escaped", "global"));
         })
         .await;
-    let token = client(&server).get_token().token_id("a/../b").send().await.expect("token").into_inner();
+    let token = client(&server)
+        .get_token()
+        .token_id("a/../b")
+        .send()
+        .await
+        .expect("token")
+        .into_inner();
     assert_eq!(token.id, "x");
     mock.assert_async().await;
     assert_eq!(escaped.calls_async().await, 0);
@@ -183,7 +248,12 @@ async fn get_token_current_and_its_errors() {
             then.status(200).json_body(token_json("self-id", "global:read"));
         })
         .await;
-    let token = client(&server).get_token_current().send().await.expect("token").into_inner();
+    let token = client(&server)
+        .get_token_current()
+        .send()
+        .await
+        .expect("token")
+        .into_inner();
     ok.assert_async().await;
     assert_eq!(token.id, "self-id");
 
@@ -195,7 +265,10 @@ async fn get_token_current_and_its_errors() {
         })
         .await;
     let err = client(&server).get_token_current().send().await.expect_err("401");
-    assert_eq!((err.kind(), err.http_status().map(|s| s.as_u16())), (ErrorKind::Vendor, Some(401)));
+    assert_eq!(
+        (err.kind(), err.http_status().map(|s| s.as_u16())),
+        (ErrorKind::Vendor, Some(401))
+    );
     assert_eq!(err.vendor_message(), Some("Missing or expired token."));
 }
 
@@ -204,11 +277,22 @@ async fn list_tokens_user_accepts_multi_scope_tokens() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(GET).path("/tokens").header("fastly-key", KEY).header("accept", "application/json");
-            then.status(200).json_body(json!([token_json("a", "purge_all purge_select"), token_json("b", "global some_future_scope")]));
+            when.method(GET)
+                .path("/tokens")
+                .header("fastly-key", KEY)
+                .header("accept", "application/json");
+            then.status(200).json_body(json!([
+                token_json("a", "purge_all purge_select"),
+                token_json("b", "global some_future_scope")
+            ]));
         })
         .await;
-    let tokens = client(&server).list_tokens_user().send().await.expect("list").into_inner();
+    let tokens = client(&server)
+        .list_tokens_user()
+        .send()
+        .await
+        .expect("list")
+        .into_inner();
     mock.assert_async().await;
     assert_eq!(tokens.len(), 2);
     let scopes: Vec<Vec<Scope>> = tokens.iter().map(|t| t.scope.clone().expect("scope").0).collect();
@@ -235,11 +319,18 @@ async fn list_tokens_customer() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(GET).path("/customer/x4xCwxxJxGCx123Rx5xTx/tokens").header("fastly-key", KEY);
+            when.method(GET)
+                .path("/customer/x4xCwxxJxGCx123Rx5xTx/tokens")
+                .header("fastly-key", KEY);
             then.status(200).json_body(json!([token_json("a", "global")]));
         })
         .await;
-    let tokens = client(&server).list_tokens_customer().customer_id("x4xCwxxJxGCx123Rx5xTx").send().await.expect("list");
+    let tokens = client(&server)
+        .list_tokens_customer()
+        .customer_id("x4xCwxxJxGCx123Rx5xTx")
+        .send()
+        .await
+        .expect("list");
     mock.assert_async().await;
     assert_eq!(tokens.into_inner()[0].id, "a");
 }
@@ -249,7 +340,10 @@ async fn revoke_token_and_revoke_current() {
     let server = MockServer::start_async().await;
     let by_id = server
         .mock_async(|when, then| {
-            when.method(DELETE).path("/tokens/t1").header("fastly-key", KEY).header_missing("api-version");
+            when.method(DELETE)
+                .path("/tokens/t1")
+                .header("fastly-key", KEY)
+                .header_missing("api-version");
             then.status(204);
         })
         .await;
@@ -260,7 +354,17 @@ async fn revoke_token_and_revoke_current() {
         })
         .await;
     let client = client(&server);
-    assert_eq!(client.revoke_token().token_id("t1").send().await.expect("revoked").status().as_u16(), 204);
+    assert_eq!(
+        client
+            .revoke_token()
+            .token_id("t1")
+            .send()
+            .await
+            .expect("revoked")
+            .status()
+            .as_u16(),
+        204
+    );
     client.revoke_token_current().send().await.expect("revoked");
     by_id.assert_async().await;
     current.assert_async().await;
@@ -275,7 +379,12 @@ async fn revoke_token_400_is_a_vendor_error() {
             then.status(400).json_body(json!({"msg": "Token revocation error."}));
         })
         .await;
-    let err = client(&server).revoke_token().token_id("t1").send().await.expect_err("400");
+    let err = client(&server)
+        .revoke_token()
+        .token_id("t1")
+        .send()
+        .await
+        .expect_err("400");
     assert_eq!(err.vendor_message(), Some("Token revocation error."));
 }
 
@@ -297,9 +406,20 @@ async fn bulk_revoke_sends_the_jsonapi_bulk_media_type() {
         .await;
     let ids = ["3krg2uUGZzb2W9Euo4moOY", "71ZA6hv2FO6tGEQIE203Xj"];
     let body = types::BulkRevokeRequest {
-        data: ids.iter().map(|id| types::TokenIdentifier { id: (*id).into(), type_: types::TokenResourceType::Token }).collect(),
+        data: ids
+            .iter()
+            .map(|id| types::TokenIdentifier {
+                id: (*id).into(),
+                type_: types::TokenResourceType::Token,
+            })
+            .collect(),
     };
-    client(&server).bulk_revoke_tokens().body(body).send().await.expect("revoked");
+    client(&server)
+        .bulk_revoke_tokens()
+        .body(body)
+        .send()
+        .await
+        .expect("revoked");
     mock.assert_async().await;
 }
 
@@ -318,7 +438,12 @@ async fn no_credentials_fail_before_sending() {
     assert!(err.to_string().contains("token"), "{err}");
     // A one-time code alone satisfies no alternative of create_token.
     let otp_only = anonymous.with_otp("123456").expect("otp");
-    let err = otp_only.create_token().body(TokenCreateForm::new()).send().await.expect_err("no login");
+    let err = otp_only
+        .create_token()
+        .body(TokenCreateForm::new())
+        .send()
+        .await
+        .expect_err("no login");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);
     assert_eq!(any.calls_async().await, 0);
 }
@@ -330,9 +455,23 @@ fn malformed_rate_limit_headers_are_none_not_a_panic() {
     headers = reqwest_headers(&[("fastly-ratelimit-remaining", "18446744073709551616")]);
     assert_eq!(RateLimit::from_headers(&headers), None);
     headers = reqwest_headers(&[("fastly-ratelimit-reset", " 1452032384 ")]);
-    assert_eq!(RateLimit::from_headers(&headers), Some(RateLimit { remaining: None, reset: Some(1452032384) }));
+    assert_eq!(
+        RateLimit::from_headers(&headers),
+        Some(RateLimit {
+            remaining: None,
+            reset: Some(1452032384)
+        })
+    );
 }
 
 fn reqwest_headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
-    pairs.iter().map(|(k, v)| (http::HeaderName::from_static(k), http::HeaderValue::from_str(v).expect("value"))).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            (
+                http::HeaderName::from_static(k),
+                http::HeaderValue::from_str(v).expect("value"),
+            )
+        })
+        .collect()
 }

@@ -32,7 +32,9 @@ async fn create_with_api_key_sends_the_v3_accept() {
                 .header_missing("content-type")
                 .header_missing("api-version")
                 .query_param_missing("tenant");
-            then.status(200).header("content-type", V3).json_body(json!({"token": JWT}));
+            then.status(200)
+                .header("content-type", V3)
+                .json_body(json!({"token": JWT}));
         })
         .await;
     let client = builder(&server).api_key("ica-api-key-1CAk3y").build().expect("client");
@@ -52,7 +54,9 @@ async fn create_with_basic_auth_and_tenant() {
                 .header("authorization", basic("a@b.c", "pw"))
                 .header("accept", V3)
                 .header_missing("x-api-key");
-            then.status(200).header("content-type", V3).json_body(json!({"token": JWT}));
+            then.status(200)
+                .header("content-type", V3)
+                .json_body(json!({"token": JWT}));
         })
         .await;
     let client = builder(&server).basic("a@b.c", "pw").build().expect("client");
@@ -65,8 +69,12 @@ async fn create_with_ps_token_is_a_bearer() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(POST).path("/ica/rest/api/tokens").header("authorization", "Bearer ps-token-P5t0ken");
-            then.status(200).header("content-type", V3).json_body(json!({"token": JWT}));
+            when.method(POST)
+                .path("/ica/rest/api/tokens")
+                .header("authorization", "Bearer ps-token-P5t0ken");
+            then.status(200)
+                .header("content-type", V3)
+                .json_body(json!({"token": JWT}));
         })
         .await;
     let client = builder(&server).ps_token("ps-token-P5t0ken").build().expect("client");
@@ -84,11 +92,17 @@ async fn refresh_sends_the_jwt_and_a_literal_colon() {
                 .header("authorization", format!("Bearer {JWT}"))
                 .header("accept", V3)
                 .header_missing("x-api-key");
-            then.status(200).header("content-type", V3).json_body(json!({"token": "eyJ.refreshed.jwt"}));
+            then.status(200)
+                .header("content-type", V3)
+                .json_body(json!({"token": "eyJ.refreshed.jwt"}));
         })
         .await;
     // An API key is configured too, but refresh accepts only the JWT.
-    let client = builder(&server).api_key("ica-api-key-1CAk3y").jwt(JWT).build().expect("client");
+    let client = builder(&server)
+        .api_key("ica-api-key-1CAk3y")
+        .jwt(JWT)
+        .build()
+        .expect("client");
     let token = client.refresh_jwt_token().send().await.expect("refreshed").into_inner();
     mock.assert_async().await;
     assert_eq!(token.token.expose(), "eyJ.refreshed.jwt");
@@ -115,7 +129,9 @@ async fn problems_are_typed_and_keep_extra_fields() {
     server
         .mock_async(|when, then| {
             when.method(POST).path("/ica/rest/api/tokens");
-            then.status(400).header("content-type", "application/problem+json").json_body(problem(400, "ICA_API_004", "Invalid Accept Header"));
+            then.status(400)
+                .header("content-type", "application/problem+json")
+                .json_body(problem(400, "ICA_API_004", "Invalid Accept Header"));
         })
         .await;
     let client = builder(&server).api_key("ica-api-key-1CAk3y").build().expect("client");
@@ -134,7 +150,9 @@ async fn unauthorized_refresh_is_a_vendor_error() {
     server
         .mock_async(|when, then| {
             when.method(POST).path("/ica/rest/api/tokens:refresh");
-            then.status(401).header("content-type", "application/problem+json").json_body(problem(401, "ICA_SEC_001", "JWT expired"));
+            then.status(401)
+                .header("content-type", "application/problem+json")
+                .json_body(problem(401, "ICA_SEC_001", "JWT expired"));
         })
         .await;
     let client = builder(&server).jwt(JWT).build().expect("client");
@@ -150,7 +168,9 @@ async fn a_503_problem_is_retryable() {
     server
         .mock_async(|when, then| {
             when.method(POST).path("/ica/rest/api/tokens");
-            then.status(503).header("content-type", "application/problem+json").json_body(problem(503, "Service Unavailable", "maintenance"));
+            then.status(503)
+                .header("content-type", "application/problem+json")
+                .json_body(problem(503, "Service Unavailable", "maintenance"));
         })
         .await;
     let client = builder(&server).api_key("ica-api-key-1CAk3y").build().expect("client");

@@ -24,11 +24,24 @@ async fn create_api_token_with_the_session_cookie() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/createApiToken").header("cookie", COOKIE).header("accept", "application/json").header_missing("x-auth-token").header_missing("api-version");
+            when.method(GET)
+                .path("/api/createApiToken")
+                .header("cookie", COOKIE)
+                .header("accept", "application/json")
+                .header_missing("x-auth-token")
+                .header_missing("api-version");
             then.status(200).json_body(json!({"token": TOKEN}));
         })
         .await;
-    let token = client(&server).session_cookie(COOKIE).build().expect("client").create_api_token().send().await.expect("token").into_inner();
+    let token = client(&server)
+        .session_cookie(COOKIE)
+        .build()
+        .expect("client")
+        .create_api_token()
+        .send()
+        .await
+        .expect("token")
+        .into_inner();
     mock.assert_async().await;
     assert_eq!(token.token.expose(), TOKEN);
 }
@@ -38,11 +51,22 @@ async fn get_api_tokens_decodes_epoch_milliseconds() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/getApiTokens").header("x-auth-token", TOKEN).header_missing("cookie");
+            when.method(GET)
+                .path("/api/getApiTokens")
+                .header("x-auth-token", TOKEN)
+                .header_missing("cookie");
             then.status(200).json_body(token_list());
         })
         .await;
-    let tokens = client(&server).api_token(TOKEN).build().expect("client").get_api_tokens().send().await.expect("list").into_inner();
+    let tokens = client(&server)
+        .api_token(TOKEN)
+        .build()
+        .expect("client")
+        .get_api_tokens()
+        .send()
+        .await
+        .expect("list")
+        .into_inner();
     mock.assert_async().await;
     assert_eq!(tokens.len(), 2);
     assert_eq!(tokens[0].uid, "ldap@user.0");
@@ -56,12 +80,20 @@ async fn revoke_api_token_sends_the_target_token() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/revokeApiToken").header("x-auth-token", "target-token-T4rg3t");
+            when.method(GET)
+                .path("/api/revokeApiToken")
+                .header("x-auth-token", "target-token-T4rg3t");
             then.status(200);
         })
         .await;
     let client = client(&server).api_token(TOKEN).build().expect("client");
-    client.with_api_token("target-token-T4rg3t").expect("client").revoke_api_token().send().await.expect("revoked");
+    client
+        .with_api_token("target-token-T4rg3t")
+        .expect("client")
+        .revoke_api_token()
+        .send()
+        .await
+        .expect("revoked");
     mock.assert_async().await;
 }
 
@@ -86,7 +118,11 @@ async fn the_newer_endpoints() {
             then.status(200);
         })
         .await;
-    let client = client(&server).session_cookie(COOKIE).api_token(TOKEN).build().expect("client");
+    let client = client(&server)
+        .session_cookie(COOKIE)
+        .api_token(TOKEN)
+        .build()
+        .expect("client");
     client.create_token().send().await.expect("created");
     assert_eq!(client.list_tokens().send().await.expect("list").len(), 2);
     client.delete_token().send().await.expect("deleted");
@@ -105,7 +141,8 @@ async fn authenticate_userpass_posts_a_form() {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header_missing("x-auth-token")
                 .body("password=p%26ss+w%3Drd&username=admin");
-            then.status(200).json_body(json!({"token": TOKEN, "expiresOn": "292278994-08-17T07:12:55.807Z"}));
+            then.status(200)
+                .json_body(json!({"token": TOKEN, "expiresOn": "292278994-08-17T07:12:55.807Z"}));
         })
         .await;
     let login = client(&server)
@@ -131,10 +168,24 @@ async fn a_401_is_a_typed_vendor_error() {
             then.status(401).json_body(json!({"error": "Credentials required"}));
         })
         .await;
-    let err = client(&server).api_token("stale").build().expect("client").get_api_tokens().send().await.expect_err("401");
-    assert_eq!((err.kind(), err.http_status().map(|s| s.as_u16())), (ErrorKind::Vendor, Some(401)));
+    let err = client(&server)
+        .api_token("stale")
+        .build()
+        .expect("client")
+        .get_api_tokens()
+        .send()
+        .await
+        .expect_err("401");
+    assert_eq!(
+        (err.kind(), err.http_status().map(|s| s.as_u16())),
+        (ErrorKind::Vendor, Some(401))
+    );
     assert_eq!(err.vendor_message(), Some("Credentials required"));
-    assert_eq!(err.vendor_body::<insight_tokens::types::ErrorBody>().and_then(|b| b.error.as_deref()), Some("Credentials required"));
+    assert_eq!(
+        err.vendor_body::<insight_tokens::types::ErrorBody>()
+            .and_then(|b| b.error.as_deref()),
+        Some("Credentials required")
+    );
 }
 
 #[tokio::test]

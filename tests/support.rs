@@ -4,7 +4,10 @@ use base64::Engine;
 
 /// `Basic base64(user:password)`, as a server expects it.
 pub fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 /// Every way an error can be printed: `Display`, `{:#}`, `Debug`, `{:#?}` and the
@@ -25,6 +28,9 @@ pub fn assert_no_secret(haystack: &str, secret: &str, context: &str) {
     let window = 12.min(secret.len());
     for start in 0..=secret.len() - window {
         let piece = &secret[start..start + window];
-        assert!(!haystack.contains(piece), "{context}: part `{piece}` of a secret leaked in:\n{haystack}");
+        assert!(
+            !haystack.contains(piece),
+            "{context}: part `{piece}` of a secret leaked in:\n{haystack}"
+        );
     }
 }

@@ -12,11 +12,19 @@ use tigergraph_tokens::{Client, Milliseconds, Seconds, TokenList, types};
 const SECRET: &str = "tg-secret-T1g3rS3cr3t";
 
 fn with_secret(server: &MockServer) -> Client {
-    Client::builder().base_url(server.base_url()).secret(SECRET).build().expect("client")
+    Client::builder()
+        .base_url(server.base_url())
+        .secret(SECRET)
+        .build()
+        .expect("client")
 }
 
 fn with_basic(server: &MockServer) -> Client {
-    Client::builder().base_url(server.base_url()).basic("tigergraph", "tg-pa55").build().expect("client")
+    Client::builder()
+        .base_url(server.base_url())
+        .basic("tigergraph", "tg-pa55")
+        .build()
+        .expect("client")
 }
 
 fn ok_envelope(message: &str, expiration: i64) -> serde_json::Value {
@@ -34,14 +42,27 @@ async fn v30_request_token_puts_secret_and_lifetime_in_the_query() {
                 .query_param("lifetime", "1000000")
                 .header_missing("authorization")
                 .header_missing("api-version");
-            then.status(200).json_body(ok_envelope("Generate new token successfully.", 1616042814));
+            then.status(200)
+                .json_body(ok_envelope("Generate new token successfully.", 1616042814));
         })
         .await;
-    let answer = with_secret(&server).request_token_query().lifetime(1_000_000u64).send().await.expect("token").into_inner();
+    let answer = with_secret(&server)
+        .request_token_query()
+        .lifetime(1_000_000u64)
+        .send()
+        .await
+        .expect("token")
+        .into_inner();
     mock.assert_async().await;
-    assert_eq!(answer.token().map(|t| t.expose()), Some("tohvf6khjqju8jf0r0l1cohhlm8gi5fq"));
+    assert_eq!(
+        answer.token().map(|t| t.expose()),
+        Some("tohvf6khjqju8jf0r0l1cohhlm8gi5fq")
+    );
     assert_eq!(answer.code.as_deref(), Some("REST-0000"));
-    assert_eq!(answer.expires_at(), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1616042814)));
+    assert_eq!(
+        answer.expires_at(),
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1616042814))
+    );
 }
 
 #[tokio::test]
@@ -54,10 +75,16 @@ async fn v30_request_token_with_basic_and_graph() {
                 .query_param("graph", "social")
                 .query_param_missing("secret")
                 .header("authorization", basic("tigergraph", "tg-pa55"));
-            then.status(200).json_body(ok_envelope("Generate new token successfully.", 1616042814));
+            then.status(200)
+                .json_body(ok_envelope("Generate new token successfully.", 1616042814));
         })
         .await;
-    with_basic(&server).request_token_query().graph("social").send().await.expect("token");
+    with_basic(&server)
+        .request_token_query()
+        .graph("social")
+        .send()
+        .await
+        .expect("token");
     mock.assert_async().await;
 }
 
@@ -72,19 +99,34 @@ async fn v30_refresh_and_delete_use_the_query() {
                 .query_param("token", "0mq98l9pderkaivndf820gudg923p3l0")
                 .query_param("lifetime", "15");
             // The 3.0–3.4 bug: `expiration` holds the lifetime.
-            then.status(200).json_body(ok_envelope("Refresh token successfully.", 15));
+            then.status(200)
+                .json_body(ok_envelope("Refresh token successfully.", 15));
         })
         .await;
     let delete = server
         .mock_async(|when, then| {
-            when.method(DELETE).path("/requesttoken").query_param("secret", SECRET).query_param("token", "0mq98l9pderkaivndf820gudg923p3l0");
+            when.method(DELETE)
+                .path("/requesttoken")
+                .query_param("secret", SECRET)
+                .query_param("token", "0mq98l9pderkaivndf820gudg923p3l0");
             then.status(200).json_body(ok_envelope("Drop token successfully.", -1));
         })
         .await;
     let client = with_secret(&server);
-    let refreshed = client.refresh_token_query().token("0mq98l9pderkaivndf820gudg923p3l0").lifetime(15u64).send().await.expect("refresh");
+    let refreshed = client
+        .refresh_token_query()
+        .token("0mq98l9pderkaivndf820gudg923p3l0")
+        .lifetime(15u64)
+        .send()
+        .await
+        .expect("refresh");
     assert_eq!(refreshed.expires_at(), None, "a lifetime is not an expiration time");
-    client.delete_token_query().token("0mq98l9pderkaivndf820gudg923p3l0").send().await.expect("delete");
+    client
+        .delete_token_query()
+        .token("0mq98l9pderkaivndf820gudg923p3l0")
+        .send()
+        .await
+        .expect("delete");
     refresh.assert_async().await;
     delete.assert_async().await;
 }
@@ -106,7 +148,10 @@ async fn v35_request_token_sends_a_json_body_with_lifetime_as_a_string() {
     let answer = with_secret(&server)
         .request_token()
         .allow_existing(true)
-        .body_map(|b| b.graph("social".to_owned()).lifetime(Seconds::from(Duration::from_secs(100_000))))
+        .body_map(|b| {
+            b.graph("social".to_owned())
+                .lifetime(Seconds::from(Duration::from_secs(100_000)))
+        })
         .send()
         .await
         .expect("token")
@@ -128,9 +173,18 @@ async fn v35_basic_auth_answer_nests_the_token_under_results() {
                 "message": "Generate new token successfully.", "results": {"token": "j8s70l647fcdjlmpvedudl4btitm4luh"}}));
         })
         .await;
-    let answer = with_basic(&server).request_token().body_map(|b| b.graph("social".to_owned())).send().await.expect("token").into_inner();
+    let answer = with_basic(&server)
+        .request_token()
+        .body_map(|b| b.graph("social".to_owned()))
+        .send()
+        .await
+        .expect("token")
+        .into_inner();
     mock.assert_async().await;
-    assert_eq!(answer.token().map(|t| t.expose()), Some("j8s70l647fcdjlmpvedudl4btitm4luh"));
+    assert_eq!(
+        answer.token().map(|t| t.expose()),
+        Some("j8s70l647fcdjlmpvedudl4btitm4luh")
+    );
 }
 
 #[tokio::test]
@@ -142,25 +196,39 @@ async fn v35_refresh_and_delete_send_json_bodies() {
                 .path("/requesttoken")
                 .query_param_missing("secret")
                 .json_body(json!({"secret": SECRET, "token": "0mq98l9pderkaivndf820gudg923p3l0", "lifetime": "15000"}));
-            then.status(200).json_body(ok_envelope("Refresh token successfully.", 1641554169));
+            then.status(200)
+                .json_body(ok_envelope("Refresh token successfully.", 1641554169));
         })
         .await;
     let delete = server
         .mock_async(|when, then| {
-            when.method(DELETE).path("/requesttoken").json_body(json!({"secret": SECRET, "token": "0mq98l9pderkaivndf820gudg923p3l0"}));
+            when.method(DELETE)
+                .path("/requesttoken")
+                .json_body(json!({"secret": SECRET, "token": "0mq98l9pderkaivndf820gudg923p3l0"}));
             then.status(200).json_body(ok_envelope("Drop token successfully.", -1));
         })
         .await;
     let client = with_secret(&server);
     let refreshed = client
         .refresh_token()
-        .body_map(|b| b.token("0mq98l9pderkaivndf820gudg923p3l0").lifetime(Seconds::from_secs(15_000)))
+        .body_map(|b| {
+            b.token("0mq98l9pderkaivndf820gudg923p3l0")
+                .lifetime(Seconds::from_secs(15_000))
+        })
         .send()
         .await
         .expect("refresh")
         .into_inner();
-    assert_eq!(refreshed.expires_at(), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1641554169)));
-    client.delete_token().body_map(|b| b.token("0mq98l9pderkaivndf820gudg923p3l0")).send().await.expect("delete");
+    assert_eq!(
+        refreshed.expires_at(),
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1641554169))
+    );
+    client
+        .delete_token()
+        .body_map(|b| b.token("0mq98l9pderkaivndf820gudg923p3l0"))
+        .send()
+        .await
+        .expect("delete");
     refresh.assert_async().await;
     delete.assert_async().await;
 }
@@ -175,20 +243,27 @@ async fn v4_create_jwt_sends_lifetime_in_milliseconds() {
                 .path("/gsql/v1/tokens")
                 .header("content-type", "application/json")
                 .json_body(json!({"secret": SECRET, "graph": "poc_graph", "lifetime": 3_600_000}));
-            then.status(200).json_body(json!({"expiration": "Wed Jul 10 06:12:47 UTC 2024", "error": false,
+            then.status(200)
+                .json_body(json!({"expiration": "Wed Jul 10 06:12:47 UTC 2024", "error": false,
                 "message": "Generate new JWT token successfully.", "token": jwt}));
         })
         .await;
     let answer = with_secret(&server)
         .create_jwt()
-        .body_map(|b| b.graph("poc_graph".to_owned()).lifetime(Milliseconds::from(Duration::from_secs(3600))))
+        .body_map(|b| {
+            b.graph("poc_graph".to_owned())
+                .lifetime(Milliseconds::from(Duration::from_secs(3600)))
+        })
         .send()
         .await
         .expect("jwt")
         .into_inner();
     mock.assert_async().await;
     assert_eq!(answer.token.as_ref().map(|t| t.expose()), Some(jwt));
-    assert_eq!(answer.expires_at(), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_720_591_967)));
+    assert_eq!(
+        answer.expires_at(),
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_720_591_967))
+    );
 }
 
 #[tokio::test]
@@ -196,19 +271,39 @@ async fn v4_drop_jwts_joins_tokens_with_commas_or_clears() {
     let server = MockServer::start_async().await;
     let by_list = server
         .mock_async(|when, then| {
-            when.method(DELETE).path("/gsql/v1/tokens").query_param_missing("clear").json_body(json!({"secret": SECRET, "tokens": "t1,t2"}));
-            then.status(200).json_body(json!({"error": false, "message": "Successfully dropped the specified JWT tokens"}));
+            when.method(DELETE)
+                .path("/gsql/v1/tokens")
+                .query_param_missing("clear")
+                .json_body(json!({"secret": SECRET, "tokens": "t1,t2"}));
+            then.status(200)
+                .json_body(json!({"error": false, "message": "Successfully dropped the specified JWT tokens"}));
         })
         .await;
     let clear = server
         .mock_async(|when, then| {
-            when.method(DELETE).path("/gsql/v1/tokens").query_param("clear", "true").header("authorization", basic("tigergraph", "tg-pa55")).json_body(json!({}));
-            then.status(200).json_body(json!({"error": false, "message": "Successfully dropped the specified JWT tokens"}));
+            when.method(DELETE)
+                .path("/gsql/v1/tokens")
+                .query_param("clear", "true")
+                .header("authorization", basic("tigergraph", "tg-pa55"))
+                .json_body(json!({}));
+            then.status(200)
+                .json_body(json!({"error": false, "message": "Successfully dropped the specified JWT tokens"}));
         })
         .await;
     let tokens: TokenList = ["t1", "t2"].into_iter().collect();
-    with_secret(&server).drop_jwts().body_map(|b| b.tokens(tokens)).send().await.expect("dropped");
-    with_basic(&server).drop_jwts().clear(true).body(types::DropJwtsBody::default()).send().await.expect("cleared");
+    with_secret(&server)
+        .drop_jwts()
+        .body_map(|b| b.tokens(tokens))
+        .send()
+        .await
+        .expect("dropped");
+    with_basic(&server)
+        .drop_jwts()
+        .clear(true)
+        .body(types::DropJwtsBody::default())
+        .send()
+        .await
+        .expect("cleared");
     by_list.assert_async().await;
     clear.assert_async().await;
 }
@@ -218,12 +313,22 @@ async fn v4_check_jwt_needs_no_credentials() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(POST).path("/gsql/v1/tokens/check").header_missing("authorization").json_body(json!({"token": "eyJ.t.s"}));
-            then.status(200).json_body(json!({"error": false, "message": "The token eyJ.t.s verification succeed."}));
+            when.method(POST)
+                .path("/gsql/v1/tokens/check")
+                .header_missing("authorization")
+                .json_body(json!({"token": "eyJ.t.s"}));
+            then.status(200)
+                .json_body(json!({"error": false, "message": "The token eyJ.t.s verification succeed."}));
         })
         .await;
     let anonymous = Client::builder().base_url(server.base_url()).build().expect("client");
-    let answer = anonymous.check_jwt().body_map(|b| b.token("eyJ.t.s")).send().await.expect("checked").into_inner();
+    let answer = anonymous
+        .check_jwt()
+        .body_map(|b| b.token("eyJ.t.s"))
+        .send()
+        .await
+        .expect("checked")
+        .into_inner();
     mock.assert_async().await;
     assert_eq!(answer.error, json!(false));
 }
@@ -236,7 +341,12 @@ async fn error_under_200(body: serde_json::Value) -> api_tokens_runtime::Error {
             then.status(200).json_body(body.clone());
         })
         .await;
-    with_secret(&server).delete_token().body_map(|b| b.token("0mq98l9pderkaivndf820gudg923p3l0")).send().await.expect_err("error: true")
+    with_secret(&server)
+        .delete_token()
+        .body_map(|b| b.token("0mq98l9pderkaivndf820gudg923p3l0"))
+        .send()
+        .await
+        .expect_err("error: true")
 }
 
 #[tokio::test]
@@ -247,16 +357,25 @@ async fn rest_1000_under_200_is_an_error() {
     assert!(err.is_in_success_body());
     assert_eq!(err.http_status().map(|s| s.as_u16()), Some(200));
     assert_eq!(err.vendor_code(), Some("REST-1000"));
-    assert!(err.vendor_message().is_some_and(|m| m.starts_with("Endpoint is not found")));
+    assert!(
+        err.vendor_message()
+            .is_some_and(|m| m.starts_with("Endpoint is not found"))
+    );
     assert!(err.vendor_body::<types::RestppTokenResponse>().is_some());
 }
 
 #[tokio::test]
 async fn rest_10016_under_200_with_the_string_true_is_an_error() {
-    let err = error_under_200(json!({"version": {"edition": "enterprise", "api": "v2", "schema": 0}, "error": "true",
-        "message": "Access Denied because the input token = '' is empty or too short", "code": "REST-10016"})).await;
+    let err = error_under_200(
+        json!({"version": {"edition": "enterprise", "api": "v2", "schema": 0}, "error": "true",
+        "message": "Access Denied because the input token = '' is empty or too short", "code": "REST-10016"}),
+    )
+    .await;
     assert_eq!((err.kind(), err.vendor_code()), (ErrorKind::Vendor, Some("REST-10016")));
-    assert_eq!(err.vendor_message(), Some("Access Denied because the input token = '' is empty or too short"));
+    assert_eq!(
+        err.vendor_message(),
+        Some("Access Denied because the input token = '' is empty or too short")
+    );
 }
 
 #[tokio::test]
@@ -272,11 +391,20 @@ async fn v4_error_without_code_is_an_error() {
     server
         .mock_async(|when, then| {
             when.method(POST).path("/gsql/v1/tokens");
-            then.status(200).json_body(json!({"error": true, "message": "Authentication failed."}));
+            then.status(200)
+                .json_body(json!({"error": true, "message": "Authentication failed."}));
         })
         .await;
-    let err = with_basic(&server).create_jwt().body(types::CreateJwtBody::default()).send().await.expect_err("auth failure");
-    assert_eq!((err.kind(), err.vendor_code(), err.vendor_message()), (ErrorKind::Vendor, None, Some("Authentication failed.")));
+    let err = with_basic(&server)
+        .create_jwt()
+        .body(types::CreateJwtBody::default())
+        .send()
+        .await
+        .expect_err("auth failure");
+    assert_eq!(
+        (err.kind(), err.vendor_code(), err.vendor_message()),
+        (ErrorKind::Vendor, None, Some("Authentication failed."))
+    );
 }
 
 #[tokio::test]
@@ -295,7 +423,12 @@ async fn no_credentials_fail_before_sending() {
         })
         .await;
     let anonymous = Client::builder().base_url(server.base_url()).build().expect("client");
-    let err = anonymous.request_token().body(types::RequestTokenBody::default()).send().await.expect_err("no credentials");
+    let err = anonymous
+        .request_token()
+        .body(types::RequestTokenBody::default())
+        .send()
+        .await
+        .expect_err("no credentials");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);
     assert!(err.to_string().contains("secret, or basic"), "{err}");
     assert_eq!(any.calls_async().await, 0);

@@ -27,7 +27,11 @@ pub fn emit(l: &Lowered, spec_path: &str) -> Result<String, String> {
     file.items.extend(extra.items);
     let extra: syn::File = syn::parse2(client_builder(l)?).map_err(|e| format!("xtask output does not parse: {e}"))?;
     file.items.extend(extra.items);
-    Ok(format!("{}{}", HEADER.replace("{SPEC}", spec_path), prettyplease::unparse(&file)))
+    Ok(format!(
+        "{}{}",
+        HEADER.replace("{SPEC}", spec_path),
+        prettyplease::unparse(&file)
+    ))
 }
 
 fn run_progenitor(l: &Lowered) -> Result<TokenStream, String> {
@@ -64,7 +68,9 @@ fn run_progenitor(l: &Lowered) -> Result<TokenStream, String> {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_default();
-            Err(format!("progenitor panicked on a shape the lint does not catch yet: {message}"))
+            Err(format!(
+                "progenitor panicked on a shape the lint does not catch yet: {message}"
+            ))
         }
     }
 }
@@ -75,9 +81,16 @@ fn hide_progenitor_error(file: &mut syn::File) -> Result<(), String> {
     for item in &mut file.items {
         let syn::Item::Use(item_use) = item else { continue };
         let text = quote!(#item_use).to_string();
-        if matches!(item_use.vis, syn::Visibility::Public(_)) && text.contains("progenitor_client") && text.contains("Error") {
-            let public = quote!(pub use progenitor_client::{ByteStream, ClientInfo, ResponseValue};);
-            let private = quote!(use progenitor_client::Error;);
+        if matches!(item_use.vis, syn::Visibility::Public(_))
+            && text.contains("progenitor_client")
+            && text.contains("Error")
+        {
+            let public = quote!(
+                pub use progenitor_client::{ByteStream, ClientInfo, ResponseValue};
+            );
+            let private = quote!(
+                use progenitor_client::Error;
+            );
             *item = syn::parse2(public).map_err(|e| e.to_string())?;
             file.items.push(syn::parse2(private).map_err(|e| e.to_string())?);
             return Ok(());
@@ -98,16 +111,31 @@ fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
     let mut wrapped = Vec::new();
     for item in &mut builder.1 {
         let syn::Item::Impl(imp) = item else { continue };
-        let Some(index) = imp.items.iter().position(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send")) else {
+        let Some(index) = imp
+            .items
+            .iter()
+            .position(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+        else {
             continue;
         };
-        let syn::ImplItem::Fn(send) = &mut imp.items[index] else { continue };
+        let syn::ImplItem::Fn(send) = &mut imp.items[index] else {
+            continue;
+        };
         let id = operation_id(send).ok_or("fix-up no longer applies: a `send` without `operation_id`")?;
         if !l.operations.iter().any(|op| op.id == id) {
-            return Err(format!("progenitor named an operation `{id}`, which the tables do not know"));
+            return Err(format!(
+                "progenitor named an operation `{id}`, which the tables do not know"
+            ));
         }
-        let success = success_type(&send.sig.output).ok_or(format!("fix-up no longer applies: `{id}`'s send has an unexpected return type"))?;
-        let docs: Vec<syn::Attribute> = send.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
+        let success = success_type(&send.sig.output).ok_or(format!(
+            "fix-up no longer applies: `{id}`'s send has an unexpected return type"
+        ))?;
+        let docs: Vec<syn::Attribute> = send
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .cloned()
+            .collect();
         send.attrs.retain(|a| !a.path().is_ident("doc"));
         send.sig.ident = Ident::new("dispatch", Span::call_site());
         send.vis = syn::Visibility::Inherited;
@@ -139,10 +167,10 @@ fn operation_id(send: &syn::ImplItemFn) -> Option<String> {
     struct Find(Option<String>);
     impl<'ast> Visit<'ast> for Find {
         fn visit_field_value(&mut self, field: &'ast syn::FieldValue) {
-            if let (syn::Member::Named(name), syn::Expr::Lit(lit)) = (&field.member, &field.expr) {
-                if let (true, syn::Lit::Str(s)) = (name == "operation_id", &lit.lit) {
-                    self.0 = Some(s.value());
-                }
+            if let (syn::Member::Named(name), syn::Expr::Lit(lit)) = (&field.member, &field.expr)
+                && let (true, syn::Lit::Str(s)) = (name == "operation_id", &lit.lit)
+            {
+                self.0 = Some(s.value());
             }
             syn::visit::visit_field_value(self, field);
         }
@@ -154,14 +182,18 @@ fn operation_id(send: &syn::ImplItemFn) -> Option<String> {
 
 /// `T` of `Result<ResponseValue<T>, Error<E>>`.
 fn success_type(output: &syn::ReturnType) -> Option<syn::Type> {
-    let syn::ReturnType::Type(_, ty) = output else { return None };
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
     let first_arg = |ty: &syn::Type, name: &str| -> Option<syn::Type> {
         let syn::Type::Path(path) = ty else { return None };
         let last = path.path.segments.last()?;
         if last.ident != name {
             return None;
         }
-        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
         args.args.iter().find_map(|a| match a {
             syn::GenericArgument::Type(t) => Some(t.clone()),
             _ => None,
@@ -188,7 +220,11 @@ fn tables(l: &Lowered) -> TokenStream {
         quote!(Scheme { name: #name, credential: #credential, place: #place })
     });
     let (code, message) = (&l.error_code, &l.error_message);
-    let op_idents: Vec<Ident> = l.operations.iter().map(|op| format_ident!("{}", op.id.to_uppercase())).collect();
+    let op_idents: Vec<Ident> = l
+        .operations
+        .iter()
+        .map(|op| format_ident!("{}", op.id.to_uppercase()))
+        .collect();
     let ops = l.operations.iter().zip(&op_idents).map(|(op, ident)| {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let security = op.security.iter().map(|alt| quote!(&[#(#alt),*]));
@@ -227,7 +263,10 @@ fn tables(l: &Lowered) -> TokenStream {
             };
         }
     });
-    let doc = format!("What `{}`'s spec says that progenitor cannot express; applied by `api_tokens_runtime::hooks`.", l.crate_name);
+    let doc = format!(
+        "What `{}`'s spec says that progenitor cannot express; applied by `api_tokens_runtime::hooks`.",
+        l.crate_name
+    );
     quote! {
         #[doc = #doc]
         pub mod wire {
@@ -246,7 +285,16 @@ fn tables(l: &Lowered) -> TokenStream {
     }
 }
 
-const BUILDER_METHODS: &[&str] = &["new", "base_url", "timeout", "connect_timeout", "user_agent", "http_client", "max_body_bytes", "build"];
+const BUILDER_METHODS: &[&str] = &[
+    "new",
+    "base_url",
+    "timeout",
+    "connect_timeout",
+    "user_agent",
+    "http_client",
+    "max_body_bytes",
+    "build",
+];
 
 fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
     let default_base_url = match &l.default_base_url {
@@ -262,12 +310,15 @@ fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
     for credential in &l.credentials {
         let name = &credential.name;
         if BUILDER_METHODS.contains(&name.as_str()) || syn::parse_str::<Ident>(name).is_err() {
-            return Err(format!("credential `{name}` cannot be a builder method name; set x-sdk-credential"));
+            return Err(format!(
+                "credential `{name}` cannot be a builder method name; set x-sdk-credential"
+            ));
         }
         let setter = format_ident!("{name}");
         let switch = format_ident!("with_{name}");
         let doc = format!("Credential `{name}`: {}", credential.description.trim());
-        let switch_doc = format!("A copy of this client with credential `{name}` replaced (for example a fresh one-time code).");
+        let switch_doc =
+            format!("A copy of this client with credential `{name}` replaced (for example a fresh one-time code).");
         if credential.basic {
             setters.push(quote! {
                 #[doc = #doc]

@@ -10,17 +10,26 @@ use crate::lower::{self, MediaKind};
 pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
     if !spec.openapi.starts_with("3.0.") {
-        problems.push(format!("rule \"OpenAPI 3.0.x\": version {} is not supported by progenitor", spec.openapi));
+        problems.push(format!(
+            "rule \"OpenAPI 3.0.x\": version {} is not supported by progenitor",
+            spec.openapi
+        ));
     }
     let mut ids = std::collections::BTreeSet::new();
     for (path, item) in spec.paths.paths.iter() {
         let ReferenceOr::Item(item) = item else {
-            problems.push(format!("path {path}: rule \"no $ref path items\": progenitor rejects them"));
+            problems.push(format!(
+                "path {path}: rule \"no $ref path items\": progenitor rejects them"
+            ));
             continue;
         };
         for (method, op) in item.iter() {
-            let name = op.operation_id.clone().unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
-            let mut say = |rule: &str, what: String| problems.push(format!("operation {name}: rule \"{rule}\": {what}"));
+            let name = op
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
+            let mut say =
+                |rule: &str, what: String| problems.push(format!("operation {name}: rule \"{rule}\": {what}"));
             match &op.operation_id {
                 None => say("operationId", "every operation needs one".into()),
                 Some(id) if !ids.insert(id.clone()) => say("operationId", format!("`{id}` is used twice")),
@@ -35,21 +44,33 @@ pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
 fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, String)) {
     if let Some(body) = &op.request_body {
         match body {
-            ReferenceOr::Reference { .. } => say("inline request body", "use an inline requestBody whose schema is a $ref".into()),
+            ReferenceOr::Reference { .. } => say(
+                "inline request body",
+                "use an inline requestBody whose schema is a $ref".into(),
+            ),
             ReferenceOr::Item(body) => {
                 if body.content.len() != 1 {
-                    say("one request media type", format!("found {}; progenitor panics on more", body.content.len()));
+                    say(
+                        "one request media type",
+                        format!("found {}; progenitor panics on more", body.content.len()),
+                    );
                 }
                 for (media, content) in &body.content {
                     if !content.encoding.is_empty() {
-                        say("no form encoding", format!("{media}: progenitor panics on `encoding`; use x-sdk-rust-type"));
+                        say(
+                            "no form encoding",
+                            format!("{media}: progenitor panics on `encoding`; use x-sdk-rust-type"),
+                        );
                     }
                     match lower::media_kind(media, content) {
                         MediaKind::Json | MediaKind::Form => {}
                         MediaKind::Other => say("request media type", format!("{media} is neither JSON nor a form")),
                     }
                     if !content.schema.as_ref().is_some_and(is_ref) {
-                        say("named bodies", format!("{media}: the body schema must be a $ref to a component"));
+                        say(
+                            "named bodies",
+                            format!("{media}: the body schema must be a $ref to a component"),
+                        );
                     }
                 }
             }
@@ -58,34 +79,56 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
     let mut success = Vec::new();
     let mut failure = Vec::new();
     if op.responses.default.is_some() {
-        say("no default response", "progenitor takes `default` as both success and error; use 4XX/5XX or exact statuses".into());
+        say(
+            "no default response",
+            "progenitor takes `default` as both success and error; use 4XX/5XX or exact statuses".into(),
+        );
     }
     for (status, response) in op.responses.responses.iter() {
         let Some(response) = lower::resolve_response(spec, response) else {
-            say("known responses", format!("{status}: the $ref names no component response"));
+            say(
+                "known responses",
+                format!("{status}: the $ref names no component response"),
+            );
             continue;
         };
         if response.content.len() > 1 {
-            say("one response media type", format!("{status}: found {}", response.content.len()));
+            say(
+                "one response media type",
+                format!("{status}: found {}", response.content.len()),
+            );
         }
         let shape = response.content.iter().next().map(|(media, content)| {
             if lower::media_kind(media, content) != MediaKind::Json {
-                say("JSON responses", format!("{status}: {media} would come back untyped; mark it `x-sdk-json: true` if it holds JSON"));
+                say(
+                    "JSON responses",
+                    format!("{status}: {media} would come back untyped; mark it `x-sdk-json: true` if it holds JSON"),
+                );
             }
             match &content.schema {
                 Some(schema) if is_ref(schema) || is_array_of_refs(schema) => format!("{schema:?}"),
                 Some(_) => {
-                    say("named bodies", format!("{status}: the schema must be a $ref (or an array of $refs)"));
+                    say(
+                        "named bodies",
+                        format!("{status}: the schema must be a $ref (or an array of $refs)"),
+                    );
                     String::new()
                 }
                 None => {
-                    say("schemas on JSON responses", format!("{status}: progenitor panics on JSON without a schema"));
+                    say(
+                        "schemas on JSON responses",
+                        format!("{status}: progenitor panics on JSON without a schema"),
+                    );
                     String::new()
                 }
             }
         });
         let is_success = status.to_string().starts_with('2');
-        if is_success { success.push(shape) } else { failure.push(shape) }
+        if is_success {
+            success.push(shape)
+        } else {
+            failure.push(shape)
+        }
     }
     if success.is_empty() {
         say("a success response", "declare the 2xx answer".into());
@@ -93,10 +136,16 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
     success.dedup();
     failure.dedup();
     if success.len() > 1 {
-        say("one success shape", "all 2xx responses must share one body schema, or all have none".into());
+        say(
+            "one success shape",
+            "all 2xx responses must share one body schema, or all have none".into(),
+        );
     }
     if failure.len() > 1 {
-        say("one error shape", "all error responses must share one body schema; progenitor merges or panics otherwise".into());
+        say(
+            "one error shape",
+            "all error responses must share one body schema; progenitor merges or panics otherwise".into(),
+        );
     }
     for param in &op.parameters {
         let ReferenceOr::Item(param) = param else { continue };
@@ -106,11 +155,20 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
             _ => false,
         };
         match param {
-            Parameter::Cookie { .. } => say("no cookie parameters", format!("`{}`: progenitor rejects them; use a security scheme", data.name)),
-            Parameter::Query { style: QueryStyle::DeepObject, .. } => say("no deepObject", format!("`{}`", data.name)),
+            Parameter::Cookie { .. } => say(
+                "no cookie parameters",
+                format!("`{}`: progenitor rejects them; use a security scheme", data.name),
+            ),
+            Parameter::Query {
+                style: QueryStyle::DeepObject,
+                ..
+            } => say("no deepObject", format!("`{}`", data.name)),
             Parameter::Header { .. } | Parameter::Path { .. } if secret => say(
                 "no secret in headers or paths",
-                format!("`{}`: progenitor would send the redacted text; model it as a security scheme", data.name),
+                format!(
+                    "`{}`: progenitor would send the redacted text; model it as a security scheme",
+                    data.name
+                ),
             ),
             _ => {}
         }
@@ -120,7 +178,10 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
     for requirement in security.into_iter().flatten() {
         for name in requirement.keys() {
             if !schemes.is_some_and(|s| s.contains_key(name)) {
-                say("known security schemes", format!("`{name}` is not in components.securitySchemes"));
+                say(
+                    "known security schemes",
+                    format!("`{name}` is not in components.securitySchemes"),
+                );
             }
         }
     }
@@ -133,7 +194,10 @@ fn is_ref<T>(schema: &ReferenceOr<T>) -> bool {
 fn is_array_of_refs(schema: &ReferenceOr<openapiv3::Schema>) -> bool {
     match schema {
         ReferenceOr::Item(s) => match &s.schema_kind {
-            SchemaKind::Type(Type::Array(array)) => array.items.as_ref().is_some_and(|items| matches!(items, ReferenceOr::Reference { .. })),
+            SchemaKind::Type(Type::Array(array)) => array
+                .items
+                .as_ref()
+                .is_some_and(|items| matches!(items, ReferenceOr::Reference { .. })),
             _ => false,
         },
         _ => false,

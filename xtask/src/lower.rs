@@ -90,13 +90,20 @@ pub struct Envelope {
 
 pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
     let vendor = spec.info.title.clone();
-    let default_base_url = spec.servers.first().map(|s| s.url.clone()).filter(|u| u.starts_with("http") && !u.contains('{'));
+    let default_base_url = spec
+        .servers
+        .first()
+        .map(|s| s.url.clone())
+        .filter(|u| u.starts_with("http") && !u.contains('{'));
     let (error_code, error_message) = error_fields(&spec)?;
     let root_envelope = spec.extensions.get("x-sdk-envelope").map(envelope).transpose()?;
     let (schemes, credentials) = schemes(&spec)?;
     let replacements = replacements(&spec)?;
     let root_security = spec.security.clone().unwrap_or_default();
-    let components_only = OpenAPI { components: spec.components.clone(), ..OpenAPI::default() };
+    let components_only = OpenAPI {
+        components: spec.components.clone(),
+        ..OpenAPI::default()
+    };
 
     let mut operations = Vec::new();
     for (path, item) in spec.paths.paths.iter_mut() {
@@ -124,11 +131,14 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
                 if let Some(inlined) = resolve_response(&components_only, response).cloned() {
                     *response = ReferenceOr::Item(inlined);
                 }
-                let ReferenceOr::Item(response) = response else { continue };
-                if let Some(original) = rewrite_json(&mut response.content) {
-                    if status.to_string().starts_with('2') && !success_media.contains(&original) {
-                        success_media.push(original);
-                    }
+                let ReferenceOr::Item(response) = response else {
+                    continue;
+                };
+                if let Some(original) = rewrite_json(&mut response.content)
+                    && status.to_string().starts_with('2')
+                    && !success_media.contains(&original)
+                {
+                    success_media.push(original);
                 }
             }
             let accept = Some(success_media.join(", ")).filter(|a| !a.is_empty() && a != "application/json");
@@ -174,7 +184,10 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
 }
 
 /// The response a `$ref` (to `#/components/responses/…`) or inline item stands for.
-pub fn resolve_response<'a>(spec: &'a OpenAPI, response: &'a ReferenceOr<openapiv3::Response>) -> Option<&'a openapiv3::Response> {
+pub fn resolve_response<'a>(
+    spec: &'a OpenAPI,
+    response: &'a ReferenceOr<openapiv3::Response>,
+) -> Option<&'a openapiv3::Response> {
     match response {
         ReferenceOr::Item(item) => Some(item),
         ReferenceOr::Reference { reference } => {
@@ -223,34 +236,66 @@ pub fn snake_case(id: &str) -> String {
 }
 
 fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
-    let list = value.and_then(Value::as_array).ok_or(format!("{what} must be a list of JSON pointers"))?;
+    let list = value
+        .and_then(Value::as_array)
+        .ok_or(format!("{what} must be a list of JSON pointers"))?;
     list.iter()
-        .map(|v| v.as_str().filter(|s| s.starts_with('/')).map(str::to_owned).ok_or(format!("{what}: `{v}` is not a JSON pointer")))
+        .map(|v| {
+            v.as_str()
+                .filter(|s| s.starts_with('/'))
+                .map(str::to_owned)
+                .ok_or(format!("{what}: `{v}` is not a JSON pointer"))
+        })
         .collect()
 }
 
 fn error_fields(spec: &OpenAPI) -> Result<(Vec<String>, Vec<String>), String> {
-    let errors = spec.extensions.get("x-sdk-errors").ok_or("rule \"x-sdk-errors\": say where error bodies keep their code and message")?;
-    Ok((strings(errors.get("code"), "x-sdk-errors.code")?, strings(errors.get("message"), "x-sdk-errors.message")?))
+    let errors = spec
+        .extensions
+        .get("x-sdk-errors")
+        .ok_or("rule \"x-sdk-errors\": say where error bodies keep their code and message")?;
+    Ok((
+        strings(errors.get("code"), "x-sdk-errors.code")?,
+        strings(errors.get("message"), "x-sdk-errors.message")?,
+    ))
 }
 
 fn envelope(value: &Value) -> Result<Envelope, String> {
-    let field = value.get("field").and_then(Value::as_str).filter(|f| f.starts_with('/')).ok_or("x-sdk-envelope.field must be a JSON pointer")?;
-    let success = value.get("success").and_then(Value::as_array).ok_or("x-sdk-envelope.success must be a list")?;
+    let field = value
+        .get("field")
+        .and_then(Value::as_str)
+        .filter(|f| f.starts_with('/'))
+        .ok_or("x-sdk-envelope.field must be a JSON pointer")?;
+    let success = value
+        .get("success")
+        .and_then(Value::as_array)
+        .ok_or("x-sdk-envelope.success must be a list")?;
     if success.iter().any(|v| !(v.is_boolean() || v.is_string())) {
         return Err("x-sdk-envelope.success holds booleans and strings only".into());
     }
-    Ok(Envelope { field: field.to_owned(), success: success.clone() })
+    Ok(Envelope {
+        field: field.to_owned(),
+        success: success.clone(),
+    })
 }
 
 fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), String> {
     let mut rows = Vec::new();
     let mut credentials: Vec<CredentialRow> = Vec::new();
-    let Some(components) = &spec.components else { return Ok((rows, credentials)) };
+    let Some(components) = &spec.components else {
+        return Ok((rows, credentials));
+    };
     for (name, scheme) in &components.security_schemes {
-        let ReferenceOr::Item(scheme) = scheme else { return Err(format!("security scheme {name}: no $ref")) };
+        let ReferenceOr::Item(scheme) = scheme else {
+            return Err(format!("security scheme {name}: no $ref"));
+        };
         let (place, description, extensions) = match scheme {
-            SecurityScheme::APIKey { location, name: key, description, extensions } => {
+            SecurityScheme::APIKey {
+                location,
+                name: key,
+                description,
+                extensions,
+            } => {
                 let place = match (extensions.get("x-sdk-place").and_then(Value::as_str), location) {
                     (Some("form-field"), _) => Place::FormField(key.clone()),
                     (Some("json-field"), _) => Place::JsonField(key.clone()),
@@ -258,26 +303,46 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
                     (None, APIKeyLocation::Header) => Place::Header(key.clone()),
                     (None, APIKeyLocation::Query) => Place::Query(key.clone()),
                     (None, APIKeyLocation::Cookie) => {
-                        return Err(format!("security scheme {name}: cookies: use `in: header, name: Cookie`"));
+                        return Err(format!(
+                            "security scheme {name}: cookies: use `in: header, name: Cookie`"
+                        ));
                     }
                 };
                 (place, description, extensions)
             }
-            SecurityScheme::HTTP { scheme: kind, description, extensions, .. } => {
+            SecurityScheme::HTTP {
+                scheme: kind,
+                description,
+                extensions,
+                ..
+            } => {
                 let place = match kind.to_ascii_lowercase().as_str() {
                     "basic" => Place::Basic,
                     "bearer" => Place::Bearer,
-                    other => return Err(format!("security scheme {name}: http scheme `{other}` is not supported")),
+                    other => {
+                        return Err(format!(
+                            "security scheme {name}: http scheme `{other}` is not supported"
+                        ));
+                    }
                 };
                 (place, description, extensions)
             }
-            _ => return Err(format!("security scheme {name}: only apiKey and http schemes are supported")),
+            _ => {
+                return Err(format!(
+                    "security scheme {name}: only apiKey and http schemes are supported"
+                ));
+            }
         };
-        let credential = extensions.get("x-sdk-credential").and_then(Value::as_str).map_or_else(|| snake_case(name), str::to_owned);
+        let credential = extensions
+            .get("x-sdk-credential")
+            .and_then(Value::as_str)
+            .map_or_else(|| snake_case(name), str::to_owned);
         let basic = place == Place::Basic;
         match credentials.iter().find(|c| c.name == credential) {
             Some(existing) if existing.basic != basic => {
-                return Err(format!("credential {credential}: shared by a Basic and a non-Basic scheme"));
+                return Err(format!(
+                    "credential {credential}: shared by a Basic and a non-Basic scheme"
+                ));
             }
             Some(_) => {}
             None => credentials.push(CredentialRow {
@@ -286,18 +351,26 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
                 description: description.clone().unwrap_or_default(),
             }),
         }
-        rows.push(SchemeRow { name: name.clone(), credential, place });
+        rows.push(SchemeRow {
+            name: name.clone(),
+            credential,
+            place,
+        });
     }
     Ok((rows, credentials))
 }
 
 fn replacements(spec: &OpenAPI) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    let Some(components) = &spec.components else { return Ok(out) };
+    let Some(components) = &spec.components else {
+        return Ok(out);
+    };
     for (name, schema) in &components.schemas {
         let ReferenceOr::Item(schema) = schema else { continue };
         if let Some(path) = schema.schema_data.extensions.get("x-sdk-rust-type") {
-            let path = path.as_str().ok_or(format!("schema {name}: x-sdk-rust-type must be a path"))?;
+            let path = path
+                .as_str()
+                .ok_or(format!("schema {name}: x-sdk-rust-type must be a path"))?;
             out.push((name.clone(), format!("::{path}")));
         }
     }

@@ -38,12 +38,15 @@ fn run(args: &[String]) -> Result<(), String> {
     let wanted: Vec<&String> = rest.iter().filter(|a| !a.starts_with('-')).collect();
     let root = workspace_root();
     let specs = list_specs(&root)?;
-    if let Some(unknown) = wanted.iter().find(|w| !specs.iter().any(|(name, _)| name == w.as_str())) {
+    if let Some(unknown) = wanted
+        .iter()
+        .find(|w| !specs.iter().any(|(name, _)| name == w.as_str()))
+    {
         return Err(format!("no spec specs/{unknown}.yaml"));
     }
     let mut stale = Vec::new();
     for (name, path) in &specs {
-        if !wanted.is_empty() && !wanted.iter().any(|w| *w == name) {
+        if !wanted.is_empty() && !wanted.contains(&name) {
             continue;
         }
         let code = generate(&root, name, path)?;
@@ -56,7 +59,9 @@ fn run(args: &[String]) -> Result<(), String> {
             }
         } else {
             if !out.parent().is_some_and(Path::exists) {
-                return Err(format!("crates/{name}/src does not exist: create the crate (Cargo.toml, src/lib.rs) first"));
+                return Err(format!(
+                    "crates/{name}/src does not exist: create the crate (Cargo.toml, src/lib.rs) first"
+                ));
             }
             write_if_changed(&out, &code)?;
         }
@@ -64,7 +69,10 @@ fn run(args: &[String]) -> Result<(), String> {
     if stale.is_empty() {
         Ok(())
     } else {
-        Err(format!("generated code is out of date with specs/: {}\nrun `cargo xtask codegen`", stale.join(", ")))
+        Err(format!(
+            "generated code is out of date with specs/: {}\nrun `cargo xtask codegen`",
+            stale.join(", ")
+        ))
     }
 }
 
@@ -94,10 +102,10 @@ fn list_specs(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     let mut specs = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                specs.push((stem.to_owned(), path));
-            }
+        if path.extension().is_some_and(|e| e == "yaml")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            specs.push((stem.to_owned(), path));
         }
     }
     specs.sort();
@@ -115,7 +123,11 @@ fn write_if_changed(path: &Path, code: &str) -> Result<(), String> {
 
 fn print_diff(path: &Path, old: &str, new: &str) {
     let diff = similar::TextDiff::from_lines(old, new);
-    let unified = diff.unified_diff().context_radius(3).header(&format!("{} (committed)", path.display()), "(from spec)").to_string();
+    let unified = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{} (committed)", path.display()), "(from spec)")
+        .to_string();
     let lines: Vec<&str> = unified.lines().collect();
     for line in lines.iter().take(200) {
         eprintln!("{line}");

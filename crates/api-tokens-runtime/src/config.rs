@@ -59,7 +59,11 @@ impl ClientConfig {
         default_base_url: Option<&str>,
     ) -> Result<(String, reqwest::Client, ClientState), Error> {
         let raw = self.base_url.as_deref().or(default_base_url).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidArgument, api.vendor, "this API has no public server: set the base URL of yours")
+            Error::new(
+                ErrorKind::InvalidArgument,
+                api.vendor,
+                "this API has no public server: set the base URL of yours",
+            )
         })?;
         let base_url = normalize_base_url(api, raw)?;
         self.credentials.validate(api)?;
@@ -71,11 +75,18 @@ impl ClientConfig {
                 .user_agent(self.user_agent)
                 .build()
                 .map_err(|e| {
-                    Error::new(ErrorKind::InvalidArgument, api.vendor, "the HTTP client could not be built")
-                        .source(e.without_url())
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        api.vendor,
+                        "the HTTP client could not be built",
+                    )
+                    .source(e.without_url())
                 })?,
         };
-        let state = ClientState { credentials: self.credentials, max_body_bytes: self.max_body_bytes };
+        let state = ClientState {
+            credentials: self.credentials,
+            max_body_bytes: self.max_body_bytes,
+        };
         Ok((base_url, http, state))
     }
 }
@@ -106,7 +117,9 @@ fn normalize_base_url(api: &'static Api, raw: &str) -> Result<String, Error> {
         _ => return Err(invalid("only http and https are supported")),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("credentials in the URL are refused; use the builder's credential setters"));
+        return Err(invalid(
+            "credentials in the URL are refused; use the builder's credential setters",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("a query or fragment is refused"));

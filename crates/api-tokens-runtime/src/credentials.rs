@@ -87,7 +87,12 @@ impl Credentials {
                             ));
                         }
                     }
-                    _ => return invalid(format!("credential `{name}` has the wrong shape for scheme `{}`", scheme.name)),
+                    _ => {
+                        return invalid(format!(
+                            "credential `{name}` has the wrong shape for scheme `{}`",
+                            scheme.name
+                        ));
+                    }
                 }
             }
         }

@@ -14,21 +14,23 @@ pub(crate) fn json(body: &[u8]) -> Option<Value> {
 
 /// Whether an envelope reports success: its field holds one of the success values.
 pub(crate) fn envelope_succeeded(envelope: &Envelope, json: &Value) -> bool {
-    json.pointer(envelope.field).is_some_and(|value| envelope.success.iter().any(|lit| lit.matches(value)))
+    json.pointer(envelope.field)
+        .is_some_and(|value| envelope.success.iter().any(|lit| lit.matches(value)))
 }
 
 /// The vendor's code and message, found by the spec's pointers; strings only, with any
 /// configured secret cut out in case the vendor echoed it.
-pub(crate) fn vendor_fields(fields: &ErrorFields, json: &Value, secrets: &[String]) -> (Option<String>, Option<String>) {
+pub(crate) fn vendor_fields(
+    fields: &ErrorFields,
+    json: &Value,
+    secrets: &[String],
+) -> (Option<String>, Option<String>) {
     let pick = |pointers: &[&str]| {
-        pointers
-            .iter()
-            .filter_map(|p| json.pointer(p))
-            .find_map(|v| match v {
-                Value::String(s) if !s.is_empty() => Some(scrub(s, secrets)),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
+        pointers.iter().filter_map(|p| json.pointer(p)).find_map(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(scrub(s, secrets)),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
     };
     (pick(fields.code), pick(fields.message))
 }

@@ -174,10 +174,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Transport | ErrorKind::Timeout => true,
-            ErrorKind::Vendor | ErrorKind::UnexpectedStatus => matches!(
-                self.inner.status.map(|s| s.as_u16()),
-                Some(429 | 502 | 503 | 504)
-            ),
+            ErrorKind::Vendor | ErrorKind::UnexpectedStatus => {
+                matches!(self.inner.status.map(|s| s.as_u16()), Some(429 | 502 | 503 | 504))
+            }
             _ => false,
         }
     }
@@ -186,14 +185,10 @@ impl Error {
         let status = self.inner.status.map(|s| s.as_u16());
         match (self.inner.kind, status) {
             (ErrorKind::InvalidArgument, _) => "fix the argument or setting and call again",
-            (ErrorKind::MissingCredentials, _) => {
-                "configure one of these credentials on the ClientBuilder"
-            }
+            (ErrorKind::MissingCredentials, _) => "configure one of these credentials on the ClientBuilder",
             (ErrorKind::Transport, _) => "check the base URL and the network, then retry",
             (ErrorKind::Timeout, _) => "retry, or raise ClientBuilder::timeout",
-            (ErrorKind::BodyTooLarge, _) => {
-                "raise ClientBuilder::max_body_bytes if such an answer is expected"
-            }
+            (ErrorKind::BodyTooLarge, _) => "raise ClientBuilder::max_body_bytes if such an answer is expected",
             (ErrorKind::InvalidBody, _) => {
                 "check that the base URL points at this API and a server version it documents"
             }
@@ -218,15 +213,11 @@ impl fmt::Display for Error {
                 write!(f, "the server reported an error inside an HTTP {status} answer")?
             }
             (ErrorKind::Vendor, Some(status)) => write!(f, "the server refused it (HTTP {status})")?,
-            (ErrorKind::UnexpectedStatus, Some(status)) => {
-                write!(f, "undocumented HTTP status {status}")?
-            }
+            (ErrorKind::UnexpectedStatus, Some(status)) => write!(f, "undocumented HTTP status {status}")?,
             (ErrorKind::InvalidBody, Some(status)) => {
                 write!(f, "the HTTP {status} answer does not match the documented format")?
             }
-            (ErrorKind::BodyTooLarge, Some(status)) => {
-                write!(f, "the HTTP {status} answer is too large")?
-            }
+            (ErrorKind::BodyTooLarge, Some(status)) => write!(f, "the HTTP {status} answer is too large")?,
             (ErrorKind::InvalidArgument, _) => f.write_str("invalid argument")?,
             (ErrorKind::MissingCredentials, _) => f.write_str("no usable credentials")?,
             (ErrorKind::Transport, _) => f.write_str("the request failed in transport")?,

@@ -51,24 +51,29 @@ pub fn pre(api: &'static Api, state: &ClientState, request: &mut Request, operat
         Err(text)
     };
     let Some(op) = api.operation(operation_id) else {
-        return fail(Error::new(ErrorKind::InvalidArgument, api.vendor, format!("unknown operation `{operation_id}`")));
+        return fail(Error::new(
+            ErrorKind::InvalidArgument,
+            api.vendor,
+            format!("unknown operation `{operation_id}`"),
+        ));
     };
     let headers = request.headers_mut();
     headers.remove("api-version");
     if let Some(accept) = op.accept {
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
     }
-    if let Some(content_type) = op.content_type {
-        if request.body().is_some() {
-            request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        }
+    if let (Some(content_type), true) = (op.content_type, request.body().is_some()) {
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     if op.security.is_empty() {
         return Ok(());
     }
     let satisfied = op.security.iter().find(|alternative| {
         alternative.iter().all(|name| {
-            api.scheme(name).is_some_and(|scheme| state.credentials.get(scheme.credential).is_some())
+            api.scheme(name)
+                .is_some_and(|scheme| state.credentials.get(scheme.credential).is_some())
         })
     });
     let Some(alternative) = satisfied else {
@@ -83,13 +88,19 @@ pub fn pre(api: &'static Api, state: &ClientState, request: &mut Request, operat
             })
             .collect();
         return fail(
-            Error::new(ErrorKind::MissingCredentials, api.vendor, format!("it needs {}", wanted.join(", or ")))
-                .operation(op.id),
+            Error::new(
+                ErrorKind::MissingCredentials,
+                api.vendor,
+                format!("it needs {}", wanted.join(", or ")),
+            )
+            .operation(op.id),
         );
     };
     for name in alternative.iter() {
         let Some(scheme) = api.scheme(name) else { continue };
-        let Some(credential) = state.credentials.get(scheme.credential) else { continue };
+        let Some(credential) = state.credentials.get(scheme.credential) else {
+            continue;
+        };
         if let Err(why) = apply(request, scheme.place, credential) {
             return fail(Error::new(ErrorKind::InvalidArgument, api.vendor, why).operation(op.id));
         }
@@ -110,10 +121,14 @@ fn apply(request: &mut Request, place: Place, credential: &Credential) -> Result
         (Place::Basic, Credential::Basic { username, password }) => {
             let pair = format!("{username}:{}", password.expose());
             let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-            request.headers_mut().insert(AUTHORIZATION, sensitive(&format!("Basic {encoded}"))?);
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, sensitive(&format!("Basic {encoded}"))?);
         }
         (Place::Bearer, Credential::Token(token)) => {
-            request.headers_mut().insert(AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
         }
         (Place::Header(name), Credential::Token(token)) => {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name `{name}`"))?;
@@ -154,7 +169,10 @@ fn apply(request: &mut Request, place: Place, credential: &Credential) -> Result
 fn body_bytes(request: &Request) -> Result<Vec<u8>, String> {
     match request.body() {
         None => Ok(Vec::new()),
-        Some(body) => body.as_bytes().map(<[u8]>::to_vec).ok_or_else(|| "a streamed body cannot carry a credential".to_owned()),
+        Some(body) => body
+            .as_bytes()
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| "a streamed body cannot carry a credential".to_owned()),
     }
 }
 
@@ -162,16 +180,26 @@ fn set_body(request: &mut Request, body: Vec<u8>, content_type: &'static str) {
     let len = body.len();
     *request.body_mut() = Some(body.into());
     let headers = request.headers_mut();
-    headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static(content_type));
+    headers
+        .entry(CONTENT_TYPE)
+        .or_insert(HeaderValue::from_static(content_type));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
 }
 
 /// Sends the request and reads the answer within the size limit: the state's
 /// `max_body_bytes` for a 2xx answer, [`ERROR_BODY_LIMIT`] for any other.
-pub async fn exec(client: &reqwest::Client, state: &ClientState, request: Request) -> reqwest::Result<reqwest::Response> {
+pub async fn exec(
+    client: &reqwest::Client,
+    state: &ClientState,
+    request: Request,
+) -> reqwest::Result<reqwest::Response> {
     let mut response = client.execute(request).await?;
     let status = response.status();
-    let limit = if status.is_success() { state.max_body_bytes } else { ERROR_BODY_LIMIT };
+    let limit = if status.is_success() {
+        state.max_body_bytes
+    } else {
+        ERROR_BODY_LIMIT
+    };
     let mut headers = response.headers().clone();
     let version = response.version();
     let mut body = Vec::new();
@@ -238,24 +266,32 @@ where
     };
     let vendor_fields = |error: Error, json: &serde_json::Value| {
         let (code, message) = decode::vendor_fields(&api.errors, json, &record.secrets);
-        let note = op.notes.iter().find(|(m, _)| message.as_deref() == Some(*m)).map(|(_, note)| *note);
+        let note = op
+            .notes
+            .iter()
+            .find(|(m, _)| message.as_deref() == Some(*m))
+            .map(|(_, note)| *note);
         error.vendor_fields(code, message).note(note)
     };
     if let Some(error) = record.hook_error {
         return Err(error);
     }
     if record.too_large {
-        let limit = if record.status.is_some_and(|s| s.is_success()) { "the client's body limit" } else { "the 64 KiB error-body limit" };
+        let limit = if record.status.is_some_and(|s| s.is_success()) {
+            "the client's body limit"
+        } else {
+            "the 64 KiB error-body limit"
+        };
         return Err(answered(base(ErrorKind::BodyTooLarge, format!("larger than {limit}"))));
     }
     let json = decode::json(&record.body);
     match result {
         Ok(value) => {
-            if let (Some(envelope), Some(json)) = (&op.envelope, &json) {
-                if !decode::envelope_succeeded(envelope, json) {
-                    let error = answered(base(ErrorKind::Vendor, String::new())).in_success_body();
-                    return Err(vendor_fields(error, json).body(value.into_inner()));
-                }
+            if let (Some(envelope), Some(json)) = (&op.envelope, &json)
+                && !decode::envelope_succeeded(envelope, json)
+            {
+                let error = answered(base(ErrorKind::Vendor, String::new())).in_success_body();
+                return Err(vendor_fields(error, json).body(value.into_inner()));
             }
             Ok(value)
         }
@@ -272,14 +308,20 @@ where
             // An undecodable body may still be a vendor error: an envelope that reports
             // failure, or a documented error status whose body misses a field.
             if let Some(json) = &json {
-                let envelope_failed = op.envelope.as_ref().is_some_and(|e| !decode::envelope_succeeded(e, json));
+                let envelope_failed = op
+                    .envelope
+                    .as_ref()
+                    .is_some_and(|e| !decode::envelope_succeeded(e, json));
                 if envelope_failed || !success {
                     let error = answered(base(ErrorKind::Vendor, String::new()));
                     let error = if success { error.in_success_body() } else { error };
                     return Err(vendor_fields(error, json));
                 }
             }
-            Err(answered(base(ErrorKind::InvalidBody, decode::describe(&serde_error, &record.body))))
+            Err(answered(base(
+                ErrorKind::InvalidBody,
+                decode::describe(&serde_error, &record.body),
+            )))
         }
         Err(P::UnexpectedResponse(_)) => {
             let error = answered(base(ErrorKind::UnexpectedStatus, String::new()));
@@ -295,7 +337,13 @@ where
 }
 
 fn transport(api: &'static Api, op: &'static Operation, e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() { ErrorKind::Timeout } else if e.is_builder() { ErrorKind::InvalidArgument } else { ErrorKind::Transport };
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_builder() {
+        ErrorKind::InvalidArgument
+    } else {
+        ErrorKind::Transport
+    };
     let detail = if e.is_connect() {
         "could not connect"
     } else if e.is_builder() {
@@ -305,5 +353,7 @@ fn transport(api: &'static Api, op: &'static Operation, e: reqwest::Error) -> Er
     } else {
         ""
     };
-    Error::new(kind, api.vendor, detail).operation(op.id).source(e.without_url())
+    Error::new(kind, api.vendor, detail)
+        .operation(op.id)
+        .source(e.without_url())
 }

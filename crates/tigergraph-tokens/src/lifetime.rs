@@ -33,7 +33,10 @@ impl Serialize for Seconds {
 impl<'de> Deserialize<'de> for Seconds {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.trim().parse().map(Seconds).map_err(|_| serde::de::Error::custom("a lifetime is a whole number of seconds"))
+        text.trim()
+            .parse()
+            .map(Seconds)
+            .map_err(|_| serde::de::Error::custom("a lifetime is a whole number of seconds"))
     }
 }
 

@@ -34,14 +34,21 @@ impl Serialize for TokenList {
 impl<'de> Deserialize<'de> for TokenList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Ok(text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(Secret::from).collect())
+        Ok(text
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(Secret::from)
+            .collect())
     }
 }
 
 impl RestppTokenResponse {
     /// The token: in `token`, or in `results.token` when requested with HTTP Basic.
     pub fn token(&self) -> Option<&Secret> {
-        self.token.as_ref().or(self.results.as_ref().and_then(|r| r.token.as_ref()))
+        self.token
+            .as_ref()
+            .or(self.results.as_ref().and_then(|r| r.token.as_ref()))
     }
 
     /// `expiration` as a time, when it is a positive unix time. After a 3.0–3.4
@@ -65,9 +72,13 @@ impl GsqlResponse {
 
 /// Unix seconds of `EEE MMM dd HH:mm:ss UTC yyyy`.
 fn parse_java_utc_date(text: &str) -> Option<u64> {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let parts: Vec<&str> = text.split_whitespace().collect();
-    let [_weekday, month, day, time, zone, year] = parts.as_slice() else { return None };
+    let [_weekday, month, day, time, zone, year] = parts.as_slice() else {
+        return None;
+    };
     if !matches!(*zone, "UTC" | "GMT") {
         return None;
     }

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+
+/// Fastly API tokens ([`fastly_tokens`]).
+#[cfg(feature = "fastly")]
+pub use fastly_tokens as fastly;
+
+/// Illumina Connected Analytics JWTs ([`ica_tokens`]).
+#[cfg(feature = "ica")]
+pub use ica_tokens as ica;
+
+/// TigerGraph tokens, three server generations ([`tigergraph_tokens`]).
+#[cfg(feature = "tigergraph")]
+pub use tigergraph_tokens as tigergraph;
+
+/// Insight.io API access tokens ([`insight_tokens`]).
+#[cfg(feature = "insight")]
+pub use insight_tokens as insight;
+
+/// The DoCluster control-panel API ([`docluster_tokens`]).
+#[cfg(feature = "docluster")]
+pub use docluster_tokens as docluster;
