@@ -4,4 +4,5 @@ mod docluster;
 mod fastly;
 mod ica;
 mod insight;
+mod leaks;
 mod tigergraph;

@@ -80,6 +80,15 @@ pub struct OperationRow {
     pub accept: Option<String>,
     pub envelope: Option<Envelope>,
     pub notes: Vec<(String, String)>,
+    pub secret_inputs: Vec<SecretInput>,
+}
+
+/// A request field holding a secret: `format: password`, or `x-sdk-secret: true` on a
+/// shape that cannot say so (TigerGraph's comma-separated token list).
+pub enum SecretInput {
+    Query(String),
+    FormField(String),
+    JsonField(String),
 }
 
 #[derive(Clone)]
@@ -122,6 +131,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
             let id = op.operation_id.clone().ok_or("operation without operationId")?;
             let security = op.security.clone().unwrap_or_else(|| root_security.clone());
             let security = security.iter().map(|req| req.keys().cloned().collect()).collect();
+            let secret_inputs = secret_inputs(&components_only, op);
             let mut content_type = None;
             if let Some(ReferenceOr::Item(body)) = &mut op.request_body {
                 content_type = rewrite_json(&mut body.content).filter(|m| m != "application/json");
@@ -166,6 +176,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
                 accept,
                 envelope,
                 notes,
+                secret_inputs,
             });
         }
     }
@@ -181,6 +192,71 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
         operations,
         replacements,
     })
+}
+
+fn schema<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<openapiv3::Schema>) -> Option<&'a openapiv3::Schema> {
+    match schema {
+        ReferenceOr::Item(item) => Some(item),
+        ReferenceOr::Reference { reference } => component_schema(spec, reference),
+    }
+}
+
+fn component_schema<'a>(spec: &'a OpenAPI, reference: &str) -> Option<&'a openapiv3::Schema> {
+    let name = reference.strip_prefix("#/components/schemas/")?;
+    spec.components.as_ref()?.schemas.get(name)?.as_item()
+}
+
+fn is_secret(schema: &openapiv3::Schema) -> bool {
+    use openapiv3::{SchemaKind, StringFormat, Type, VariantOrUnknownOrEmpty};
+    let password = matches!(&schema.schema_kind, SchemaKind::Type(Type::String(s)) if s.format == VariantOrUnknownOrEmpty::Item(StringFormat::Password));
+    password || schema.schema_data.extensions.get("x-sdk-secret") == Some(&Value::Bool(true))
+}
+
+fn secret_inputs(spec: &OpenAPI, op: &openapiv3::Operation) -> Vec<SecretInput> {
+    let mut inputs = Vec::new();
+    for param in &op.parameters {
+        let param = match param {
+            ReferenceOr::Item(p) => Some(p),
+            ReferenceOr::Reference { reference } => reference
+                .strip_prefix("#/components/parameters/")
+                .and_then(|name| spec.components.as_ref()?.parameters.get(name))
+                .and_then(|p| p.as_item()),
+        };
+        let Some(openapiv3::Parameter::Query { parameter_data, .. }) = param else {
+            continue;
+        };
+        if let openapiv3::ParameterSchemaOrContent::Schema(s) = &parameter_data.format
+            && schema(spec, s).is_some_and(is_secret)
+        {
+            inputs.push(SecretInput::Query(parameter_data.name.clone()));
+        }
+    }
+    let Some(ReferenceOr::Item(body)) = &op.request_body else {
+        return inputs;
+    };
+    for (media, content) in &body.content {
+        let form = media_kind(media, content) == MediaKind::Form;
+        let Some(body_schema) = content.schema.as_ref().and_then(|s| schema(spec, s)) else {
+            continue;
+        };
+        let openapiv3::SchemaKind::Type(openapiv3::Type::Object(object)) = &body_schema.schema_kind else {
+            continue;
+        };
+        for (name, property) in &object.properties {
+            let property = match property {
+                ReferenceOr::Item(item) => Some(item.as_ref()),
+                ReferenceOr::Reference { reference } => component_schema(spec, reference),
+            };
+            if property.is_some_and(is_secret) {
+                inputs.push(if form {
+                    SecretInput::FormField(name.clone())
+                } else {
+                    SecretInput::JsonField(name.clone())
+                });
+            }
+        }
+    }
+    inputs
 }
 
 /// The response a `$ref` (to `#/components/responses/…`) or inline item stands for.

@@ -73,6 +73,8 @@ impl ClientConfig {
                 .timeout(self.timeout)
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent)
+                // A redirect would carry API-key headers to whatever host it names.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| {
                     Error::new(

@@ -35,10 +35,19 @@ pub(crate) fn vendor_fields(
     (pick(fields.code), pick(fields.message))
 }
 
-fn scrub(text: &str, secrets: &[String]) -> String {
+/// Cuts every secret out of `text`, as sent and in the encodings a server might echo
+/// it in: form or query (`+`, `%XX`) and JSON string escapes.
+pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
     let mut text = text.to_owned();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        text = text.replace(secret.as_str(), "<redacted>");
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json.trim_matches('"');
+        for variant in [secret.as_str(), form.as_str(), &form.replace('+', "%20"), json] {
+            if !variant.is_empty() {
+                text = text.replace(variant, "<redacted>");
+            }
+        }
     }
     text
 }

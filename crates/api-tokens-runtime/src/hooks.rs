@@ -16,7 +16,7 @@ use reqwest::{Request, StatusCode};
 use crate::credentials::{ClientState, Credential};
 use crate::decode;
 use crate::error::{Error, ErrorKind};
-use crate::wire::{Api, Operation, Place};
+use crate::wire::{Api, Operation, Place, SecretInput};
 
 /// Limit on an error answer's body: enough for any vendor message, small enough that a
 /// hostile or broken server cannot exhaust memory.
@@ -67,7 +67,9 @@ pub fn pre(api: &'static Api, state: &ClientState, request: &mut Request, operat
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
+    let mut secrets = request_secrets(request, op.secret_inputs);
     if op.security.is_empty() {
+        record(|r| r.secrets = secrets);
         return Ok(());
     }
     let satisfied = op.security.iter().find(|alternative| {
@@ -101,11 +103,13 @@ pub fn pre(api: &'static Api, state: &ClientState, request: &mut Request, operat
         let Some(credential) = state.credentials.get(scheme.credential) else {
             continue;
         };
-        if let Err(why) = apply(request, scheme.place, credential) {
-            return fail(Error::new(ErrorKind::InvalidArgument, api.vendor, why).operation(op.id));
+        match apply(request, scheme.place, credential) {
+            Ok(Some(header)) => secrets.push(header),
+            Ok(None) => {}
+            Err(why) => return fail(Error::new(ErrorKind::InvalidArgument, api.vendor, why).operation(op.id)),
         }
     }
-    let secrets = state.credentials.secrets().map(str::to_owned).collect();
+    secrets.extend(state.credentials.secrets().map(str::to_owned));
     record(|r| r.secrets = secrets);
     Ok(())
 }
@@ -116,7 +120,8 @@ fn sensitive(value: &str) -> Result<HeaderValue, String> {
     Ok(value)
 }
 
-fn apply(request: &mut Request, place: Place, credential: &Credential) -> Result<(), String> {
+/// Applies a credential; returns the Basic header's encoded value, itself a secret.
+fn apply(request: &mut Request, place: Place, credential: &Credential) -> Result<Option<String>, String> {
     match (place, credential) {
         (Place::Basic, Credential::Basic { username, password }) => {
             let pair = format!("{username}:{}", password.expose());
@@ -124,6 +129,7 @@ fn apply(request: &mut Request, place: Place, credential: &Credential) -> Result
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, sensitive(&format!("Basic {encoded}"))?);
+            return Ok(Some(encoded));
         }
         (Place::Bearer, Credential::Token(token)) => {
             request
@@ -163,7 +169,48 @@ fn apply(request: &mut Request, place: Place, credential: &Credential) -> Result
         }
         _ => return Err("a credential has the wrong shape for its scheme".to_owned()),
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The values of the request's secret fields, read back from the built request.
+fn request_secrets(request: &Request, inputs: &[SecretInput]) -> Vec<String> {
+    let mut found = Vec::new();
+    let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
+    for input in inputs {
+        match *input {
+            SecretInput::Query(name) => {
+                found.extend(
+                    request
+                        .url()
+                        .query_pairs()
+                        .filter(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned()),
+                );
+            }
+            SecretInput::FormField(name) => {
+                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+                found.extend(pairs.into_iter().filter(|(k, _)| k == name).map(|(_, v)| v));
+            }
+            SecretInput::JsonField(name) => {
+                let value = serde_json::from_slice::<serde_json::Value>(body).ok();
+                found.extend(
+                    value
+                        .as_ref()
+                        .and_then(|v| v.get(name))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    // A list such as TigerGraph's `"t1,t2"`: each token is a secret of its own.
+    let parts: Vec<String> = found
+        .iter()
+        .filter(|v| v.contains(','))
+        .flat_map(|v| v.split(',').map(str::to_owned))
+        .collect();
+    found.extend(parts);
+    found
 }
 
 fn body_bytes(request: &Request) -> Result<Vec<u8>, String> {

@@ -92,9 +92,23 @@ pub struct Operation {
     pub accept: Option<&'static str>,
     /// How to tell a failure reported inside a 2xx body.
     pub envelope: Option<Envelope>,
+    /// Request fields that hold secrets (besides credentials), so that an error never
+    /// repeats them even when the vendor echoes them in its message.
+    pub secret_inputs: &'static [SecretInput],
     /// Vendor messages that need a word more: `(message, note)`, the note shown with
     /// the error (DoCluster's logout that fails yet invalidates the token).
     pub notes: &'static [(&'static str, &'static str)],
+}
+
+/// A request field that holds a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretInput {
+    /// A query parameter.
+    Query(&'static str),
+    /// A field of a form body.
+    FormField(&'static str),
+    /// A top-level field of a JSON object body.
+    JsonField(&'static str),
 }
 
 /// A vendor that reports failures inside successful HTTP answers.

@@ -953,6 +953,7 @@ pub mod wire {
             field: "/status",
             success: &[Literal::Str("success")],
         }),
+        secret_inputs: &[SecretInput::FormField("password")],
         notes: &[],
     };
     ///`POST /logout`
@@ -967,6 +968,7 @@ pub mod wire {
             field: "/status",
             success: &[Literal::Str("success")],
         }),
+        secret_inputs: &[],
         notes: &[
             (
                 "Cluster not created",
@@ -986,6 +988,7 @@ pub mod wire {
             field: "/status",
             success: &[Literal::Str("success")],
         }),
+        secret_inputs: &[],
         notes: &[
             (
                 "Cluster not created",

@@ -2100,6 +2100,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`POST /tokens`
@@ -2115,6 +2116,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[SecretInput::FormField("password")],
         notes: &[],
     };
     ///`DELETE /tokens`
@@ -2126,6 +2128,7 @@ pub mod wire {
         content_type: Some("application/vnd.api+json; ext=bulk"),
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`GET /tokens/self`
@@ -2137,6 +2140,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`DELETE /tokens/self`
@@ -2148,6 +2152,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`GET /tokens/{token_id}`
@@ -2159,6 +2164,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`DELETE /tokens/{token_id}`
@@ -2170,6 +2176,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`GET /customer/{customer_id}/tokens`
@@ -2181,6 +2188,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
 }

@@ -653,6 +653,7 @@ pub mod wire {
         content_type: None,
         accept: Some("application/vnd.illumina.v3+json"),
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`POST /api/tokens:refresh`
@@ -664,6 +665,7 @@ pub mod wire {
         content_type: None,
         accept: Some("application/vnd.illumina.v3+json"),
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
 }

@@ -1122,6 +1122,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`GET /api/getApiTokens`
@@ -1133,6 +1134,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`GET /api/revokeApiToken`
@@ -1144,6 +1146,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`GET /api/token`
@@ -1155,6 +1158,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`POST /api/token`
@@ -1166,6 +1170,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`DELETE /api/token`
@@ -1177,6 +1182,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[],
         notes: &[],
     };
     ///`POST /api/authenticate/userpass`
@@ -1188,6 +1194,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
+        secret_inputs: &[SecretInput::FormField("password")],
         notes: &[],
     };
 }

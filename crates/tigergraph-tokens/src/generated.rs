@@ -17,6 +17,20 @@ pub mod types {
             Default::default()
         }
     }
+    ///`CheckJwtResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CheckJwtResponse {
+        ///`false`, or `"false"` from some servers.
+        pub error: ::serde_json::Value,
+        ///The verdict, which quotes the whole JWT (hence a secret).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::api_tokens_runtime::Secret>,
+    }
+    impl CheckJwtResponse {
+        pub fn builder() -> builder::CheckJwtResponse {
+            Default::default()
+        }
+    }
     ///All optional; without a graph the JWT is global.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CreateJwtBody {
@@ -167,6 +181,69 @@ pub mod types {
         impl ::std::convert::From<super::CheckJwtBody> for CheckJwtBody {
             fn from(value: super::CheckJwtBody) -> Self {
                 Self { token: Ok(value.token) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckJwtResponse {
+            error: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            message: ::std::result::Result<
+                ::std::option::Option<::api_tokens_runtime::Secret>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckJwtResponse {
+            fn default() -> Self {
+                Self {
+                    error: Err("no value supplied for error".to_string()),
+                    message: Ok(Default::default()),
+                }
+            }
+        }
+        impl CheckJwtResponse {
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::api_tokens_runtime::Secret>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckJwtResponse> for super::CheckJwtResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckJwtResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    error: value.error?,
+                    message: value.message?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckJwtResponse> for CheckJwtResponse {
+            fn from(value: super::CheckJwtResponse) -> Self {
+                Self {
+                    error: Ok(value.error),
+                    message: Ok(value.message),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -1817,7 +1894,7 @@ pub mod builder {
         }
         async fn dispatch(
             self,
-        ) -> Result<ResponseValue<types::GsqlResponse>, Error<()>> {
+        ) -> Result<ResponseValue<types::CheckJwtResponse>, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -1862,7 +1939,10 @@ pub mod builder {
         /// code and message, and no secret appears in them.
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::GsqlResponse>, ::api_tokens_runtime::Error> {
+        ) -> Result<
+            ResponseValue<types::CheckJwtResponse>,
+            ::api_tokens_runtime::Error,
+        > {
             ::api_tokens_runtime::hooks::finish(
                     &super::wire::API,
                     &super::wire::CHECK_JWT,
@@ -1928,6 +2008,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[],
         notes: &[],
     };
     ///`PUT /requesttoken`
@@ -1942,6 +2023,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[SecretInput::Query("token")],
         notes: &[],
     };
     ///`DELETE /requesttoken`
@@ -1956,6 +2038,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[SecretInput::Query("token")],
         notes: &[],
     };
     ///`PUT /requesttoken`
@@ -1970,6 +2053,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[SecretInput::JsonField("token")],
         notes: &[],
     };
     ///`POST /requesttoken`
@@ -1984,6 +2068,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[],
         notes: &[],
     };
     ///`DELETE /requesttoken`
@@ -1998,6 +2083,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[SecretInput::JsonField("token")],
         notes: &[],
     };
     ///`POST /gsql/v1/tokens`
@@ -2012,6 +2098,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[],
         notes: &[],
     };
     ///`DELETE /gsql/v1/tokens`
@@ -2026,6 +2113,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[SecretInput::JsonField("tokens")],
         notes: &[],
     };
     ///`POST /gsql/v1/tokens/check`
@@ -2040,6 +2128,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
+        secret_inputs: &[SecretInput::JsonField("token")],
         notes: &[],
     };
 }

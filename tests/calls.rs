@@ -1,0 +1,472 @@
+//! Every operation of every vendor crate, called with distinctive secrets in every
+//! credential and secret input: the table the leak, malformed-answer and fuzz tests
+//! run over.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use api_tokens_runtime::Error;
+
+pub const FASTLY_KEY: &str = "FastlyKey-q7Wm2xR9vL4t";
+pub const FASTLY_PASSWORD: &str = "FastlyPass-Zp3Kd8Yh1Nc6";
+pub const FASTLY_OTP: &str = "735921";
+pub const FORM_PASSWORD: &str = "FormPass-Jx5Rb2Tq8Wv3";
+pub const ICA_API_KEY: &str = "IcaApiKey-Hn4Vc7Bm2Qs9";
+pub const ICA_PASSWORD: &str = "IcaPass-Ty6Ug3Ie8Oa1";
+pub const ICA_PS_TOKEN: &str = "IcaPsToken-Lw2Ek5Rj9Xz4";
+pub const ICA_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.IcaJwt-Mf8Dn3Sp6Cb1";
+pub const TG_SECRET: &str = "TgSecret-Vb9Nm4Kl7Hg2";
+pub const TG_PASSWORD: &str = "TgPass-Aq1Sw6De3Fr8";
+pub const TG_TOKEN: &str = "tgtoken-pz5ox8iu2yt7re4w";
+pub const INSIGHT_TOKEN: &str = "insight0token1c9d1a9dd3ec6fa0f41";
+pub const INSIGHT_COOKIE: &str = "PLAY_SESSION=InsightCookie-Gy7Hu2Ji5Ko9";
+pub const INSIGHT_PASSWORD: &str = "InsightPass-Xc3Vb8Nm1Lk6";
+pub const DOCLUSTER_TOKEN: &str = "DOCLUSTERTOKENQWERTYUIOPASDFGHJKL";
+pub const DOCLUSTER_PASSWORD: &str = "DoclusterPass-Re4Ty7Ui2Op5";
+/// A secret the servers mint and return in success bodies.
+pub const MINTED: &str = "MintedToken-Gk4Ls9Pd2Fw7";
+
+/// The plain-text secrets, with the user names of Basic pairs for their encoded form.
+pub fn secrets() -> Vec<String> {
+    let mut all: Vec<String> = [
+        FASTLY_KEY,
+        FASTLY_PASSWORD,
+        FASTLY_OTP,
+        FORM_PASSWORD,
+        ICA_API_KEY,
+        ICA_PASSWORD,
+        ICA_PS_TOKEN,
+        ICA_JWT,
+        TG_SECRET,
+        TG_PASSWORD,
+        TG_TOKEN,
+        INSIGHT_TOKEN,
+        INSIGHT_COOKIE,
+        INSIGHT_PASSWORD,
+        DOCLUSTER_TOKEN,
+        DOCLUSTER_PASSWORD,
+        MINTED,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for (user, password) in [
+        ("me@example.com", FASTLY_PASSWORD),
+        ("me@example.com", ICA_PASSWORD),
+        ("tigergraph", TG_PASSWORD),
+    ] {
+        let basic = crate::basic(user, password);
+        all.push(basic.trim_start_matches("Basic ").to_owned());
+    }
+    all
+}
+
+/// What a call gives back: the result (its `Ok` value printed with `Debug`) and the
+/// `Debug` of the client and the request builder used.
+pub struct Outcome {
+    pub result: Result<String, Error>,
+    pub debug: String,
+}
+
+type Run = fn(String, Duration) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// One operation.
+pub struct Call {
+    pub vendor: &'static str,
+    pub op: &'static str,
+    /// A documented success answer, with [`MINTED`] wherever a secret comes back.
+    pub success: fn() -> (u16, String),
+    /// Whether the success answer has a body to decode.
+    pub has_body: bool,
+    pub run: Run,
+}
+
+macro_rules! call {
+    ($vendor:literal, $op:literal, $has_body:expr, $success:expr, |$base:ident, $timeout:ident| $body:expr) => {
+        Call {
+            vendor: $vendor,
+            op: $op,
+            has_body: $has_body,
+            success: $success,
+            run: |$base, $timeout| Box::pin(async move { $body }),
+        }
+    };
+}
+
+fn outcome<T: std::fmt::Debug>(result: Result<progenitor_client::ResponseValue<T>, Error>, debug: String) -> Outcome {
+    Outcome {
+        result: result.map(|v| format!("{v:?} {:?}", v.status())),
+        debug,
+    }
+}
+
+fn json(status: u16, value: serde_json::Value) -> (u16, String) {
+    (status, value.to_string())
+}
+
+fn fastly(base: String, timeout: Duration) -> fastly_tokens::Client {
+    fastly_tokens::Client::builder()
+        .base_url(base)
+        .timeout(timeout)
+        .token(FASTLY_KEY)
+        .username_and_password("me@example.com", FASTLY_PASSWORD)
+        .otp(FASTLY_OTP)
+        .build()
+        .expect("client")
+}
+
+fn ica(base: String, timeout: Duration) -> ica_tokens::Client {
+    ica_tokens::Client::builder()
+        .base_url(base)
+        .timeout(timeout)
+        .api_key(ICA_API_KEY)
+        .basic("me@example.com", ICA_PASSWORD)
+        .ps_token(ICA_PS_TOKEN)
+        .jwt(ICA_JWT)
+        .build()
+        .expect("client")
+}
+
+fn tigergraph(base: String, timeout: Duration) -> tigergraph_tokens::Client {
+    tigergraph_tokens::Client::builder()
+        .base_url(base)
+        .timeout(timeout)
+        .secret(TG_SECRET)
+        .basic("tigergraph", TG_PASSWORD)
+        .build()
+        .expect("client")
+}
+
+fn insight(base: String, timeout: Duration) -> insight_tokens::Client {
+    insight_tokens::Client::builder()
+        .base_url(base)
+        .timeout(timeout)
+        .api_token(INSIGHT_TOKEN)
+        .session_cookie(INSIGHT_COOKIE)
+        .build()
+        .expect("client")
+}
+
+fn docluster(base: String, timeout: Duration) -> docluster_tokens::Client {
+    docluster_tokens::Client::builder()
+        .base_url(base)
+        .timeout(timeout)
+        .access_token(DOCLUSTER_TOKEN)
+        .build()
+        .expect("client")
+}
+
+fn fastly_token() -> (u16, String) {
+    json(200, serde_json::json!({"id": "t1", "scope": "global", "services": []}))
+}
+
+fn restpp() -> (u16, String) {
+    json(
+        200,
+        serde_json::json!({"code": "REST-0000", "error": false, "message": "ok", "expiration": 1616042814, "token": MINTED}),
+    )
+}
+
+fn gsql() -> (u16, String) {
+    json(
+        200,
+        serde_json::json!({"error": false, "message": "ok", "expiration": "Wed Jul 10 06:12:47 UTC 2024", "token": MINTED}),
+    )
+}
+
+fn insight_list() -> (u16, String) {
+    json(
+        200,
+        serde_json::json!([{"uid": "ldap@u", "apiToken": MINTED, "created": 1496357580959i64, "lastUsed": null}]),
+    )
+}
+
+fn no_body_204() -> (u16, String) {
+    (204, String::new())
+}
+
+fn no_body_200() -> (u16, String) {
+    (200, String::new())
+}
+
+pub fn all() -> Vec<Call> {
+    vec![
+        call!(
+            "fastly",
+            "create_token",
+            true,
+            || json(200, serde_json::json!({"id": "t1", "access_token": MINTED})),
+            |base, timeout| {
+                let client = fastly(base, timeout);
+                let form = fastly_tokens::TokenCreateForm::new()
+                    .login("me@example.com", FORM_PASSWORD)
+                    .service("s1")
+                    .service("s2");
+                let request = client.create_token().body(form);
+                let debug = format!("{client:?} {request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!("fastly", "get_token", true, fastly_token, |base, timeout| {
+            let client = fastly(base, timeout);
+            let request = client.get_token().token_id("t1");
+            let debug = format!("{client:?} {request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("fastly", "get_token_current", true, fastly_token, |base, timeout| {
+            let client = fastly(base, timeout);
+            let request = client.get_token_current();
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!(
+            "fastly",
+            "list_tokens_user",
+            true,
+            || json(200, serde_json::json!([{"id": "t1"}])),
+            |base, timeout| {
+                let client = fastly(base, timeout);
+                let request = client.list_tokens_user();
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!(
+            "fastly",
+            "list_tokens_customer",
+            true,
+            || json(200, serde_json::json!([{"id": "t1"}])),
+            |base, timeout| {
+                let client = fastly(base, timeout);
+                let request = client.list_tokens_customer().customer_id("c1");
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!("fastly", "revoke_token", false, no_body_204, |base, timeout| {
+            let client = fastly(base, timeout);
+            let request = client.revoke_token().token_id("t1");
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("fastly", "revoke_token_current", false, no_body_204, |base, timeout| {
+            let client = fastly(base, timeout);
+            let request = client.revoke_token_current();
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("fastly", "bulk_revoke_tokens", false, no_body_204, |base, timeout| {
+            let client = fastly(base, timeout);
+            let body = fastly_tokens::types::BulkRevokeRequest {
+                data: vec![fastly_tokens::types::TokenIdentifier {
+                    id: "t1".into(),
+                    type_: fastly_tokens::types::TokenResourceType::Token,
+                }],
+            };
+            let request = client.bulk_revoke_tokens().body(body);
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!(
+            "ica",
+            "create_jwt_token",
+            true,
+            || json(200, serde_json::json!({"token": MINTED})),
+            |base, timeout| {
+                let client = ica(base, timeout);
+                let request = client.create_jwt_token().tenant("t");
+                let debug = format!("{client:?} {request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!(
+            "ica",
+            "refresh_jwt_token",
+            true,
+            || json(200, serde_json::json!({"token": MINTED})),
+            |base, timeout| {
+                let client = ica(base, timeout);
+                let request = client.refresh_jwt_token();
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!("tigergraph", "request_token_query", true, restpp, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let request = client.request_token_query().lifetime(100u64);
+            let debug = format!("{client:?} {request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("tigergraph", "refresh_token_query", true, restpp, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let request = client.refresh_token_query().token(TG_TOKEN).lifetime(100u64);
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("tigergraph", "delete_token_query", true, restpp, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let request = client.delete_token_query().token(TG_TOKEN);
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("tigergraph", "request_token", true, restpp, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let request = client.request_token().body_map(|b| b.graph("g".to_owned()));
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("tigergraph", "refresh_token", true, restpp, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let request = client
+                .refresh_token()
+                .body_map(|b| b.token(TG_TOKEN).lifetime(tigergraph_tokens::Seconds(100)));
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("tigergraph", "delete_token", true, restpp, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let request = client.delete_token().body_map(|b| b.token(TG_TOKEN));
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("tigergraph", "create_jwt", true, gsql, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let request = client
+                .create_jwt()
+                .body_map(|b| b.lifetime(tigergraph_tokens::Milliseconds(1000)));
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("tigergraph", "drop_jwts", true, gsql, |base, timeout| {
+            let client = tigergraph(base, timeout);
+            let tokens: tigergraph_tokens::TokenList = [TG_TOKEN, ICA_JWT].into_iter().collect();
+            let request = client.drop_jwts().body_map(|b| b.tokens(tokens));
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!(
+            "tigergraph",
+            "check_jwt",
+            true,
+            || json(
+                200,
+                serde_json::json!({"error": false, "message": format!("The token {TG_TOKEN} verification succeed.")})
+            ),
+            |base, timeout| {
+                let client = tigergraph(base, timeout);
+                let request = client.check_jwt().body_map(|b| b.token(TG_TOKEN));
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!(
+            "insight",
+            "create_api_token",
+            true,
+            || json(200, serde_json::json!({"token": MINTED})),
+            |base, timeout| {
+                let client = insight(base, timeout);
+                let request = client.create_api_token();
+                let debug = format!("{client:?} {request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!("insight", "get_api_tokens", true, insight_list, |base, timeout| {
+            let client = insight(base, timeout);
+            let request = client.get_api_tokens();
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("insight", "revoke_api_token", false, no_body_200, |base, timeout| {
+            let client = insight(base, timeout);
+            let request = client.revoke_api_token();
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!(
+            "insight",
+            "create_token",
+            true,
+            || json(200, serde_json::json!({"token": MINTED})),
+            |base, timeout| {
+                let client = insight(base, timeout);
+                let request = client.create_token();
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!("insight", "list_tokens", true, insight_list, |base, timeout| {
+            let client = insight(base, timeout);
+            let request = client.list_tokens();
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!("insight", "delete_token", false, no_body_200, |base, timeout| {
+            let client = insight(base, timeout);
+            let request = client.delete_token();
+            let debug = format!("{request:?}");
+            outcome(request.send().await, debug)
+        }),
+        call!(
+            "insight",
+            "authenticate_userpass",
+            true,
+            || json(
+                200,
+                serde_json::json!({"token": MINTED, "expiresOn": "2030-01-01T00:00:00Z"})
+            ),
+            |base, timeout| {
+                let client = insight(base, timeout);
+                let request = client
+                    .authenticate_userpass()
+                    .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD));
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!(
+            "docluster",
+            "login",
+            true,
+            || json(
+                200,
+                serde_json::json!({"msg": {"access_token": MINTED}, "status": "success", "error": ""})
+            ),
+            |base, timeout| {
+                let client = docluster(base, timeout);
+                let request = client
+                    .login()
+                    .body_map(|b| b.username("admin").password(DOCLUSTER_PASSWORD));
+                let debug = format!("{client:?} {request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!(
+            "docluster",
+            "logout",
+            true,
+            || json(200, serde_json::json!({"msg": "", "status": "success", "error": ""})),
+            |base, timeout| {
+                let client = docluster(base, timeout);
+                let request = client.logout();
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+        call!(
+            "docluster",
+            "list_tokens",
+            true,
+            || json(
+                200,
+                serde_json::json!({"msg": {"tokens": {MINTED: {"username": "a", "ip": "127.0.0.1", "expiration": 1}}}, "status": "success", "error": ""})
+            ),
+            |base, timeout| {
+                let client = docluster(base, timeout);
+                let request = client.list_tokens();
+                let debug = format!("{request:?}");
+                outcome(request.send().await, debug)
+            }
+        ),
+    ]
+}

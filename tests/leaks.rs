@@ -1,0 +1,205 @@
+//! The leak matrix: every operation of every vendor crate, with a distinctive secret
+//! in every credential and secret input, crossed with every error path, checking every
+//! rendering (`Display`, `{:#}`, `Debug`, `{:#?}`, the `source()` chain) and the `Debug`
+//! of clients, request builders and response values.
+
+use std::time::Duration;
+
+use api_tokens_runtime::ErrorKind;
+use api_tokens_tests::calls::{self, Call, Outcome};
+use api_tokens_tests::{RawServer, Reply, all_renderings, assert_no_secret, closed_port_url};
+
+const TIMEOUT: Duration = Duration::from_millis(400);
+
+/// An error body that puts the whole echoed request in every field any vendor reads a
+/// code or message from, and fails every envelope.
+const ECHO_ERROR: &str = r#"{"msg":"ECHO","detail":"ECHO","message":"ECHO","error":"ECHO","title":"ECHO","code":"ECHO","status":"ECHO","errors":[{"detail":"ECHO","code":"ECHO"}]}"#;
+
+fn check(call: &Call, path: &str, outcome: &Outcome) {
+    let context = format!("{} {} ({path})", call.vendor, call.op);
+    let mut text = outcome.debug.clone();
+    match &outcome.result {
+        Ok(value) => text.push_str(value),
+        Err(error) => text.push_str(&all_renderings(error)),
+    }
+    for secret in calls::secrets() {
+        assert_no_secret(&text, &secret, &context);
+    }
+}
+
+async fn run(call: &Call, base: &str) -> Outcome {
+    (call.run)(base.to_owned(), TIMEOUT).await
+}
+
+/// Every call at once against the same answer.
+async fn run_all<'a>(calls: &'a [Call], base: &str) -> Vec<(&'a Call, Outcome)> {
+    let tasks: Vec<_> = calls
+        .iter()
+        .map(|call| tokio::spawn((call.run)(base.to_owned(), TIMEOUT)))
+        .collect();
+    let mut outcomes = Vec::new();
+    for (call, task) in calls.iter().zip(tasks) {
+        outcomes.push((call, task.await.expect("no panic")));
+    }
+    outcomes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_any_error_or_debug_output() {
+    let server = RawServer::start(Reply::Close);
+    let refused = closed_port_url();
+    let paths: Vec<(&str, Reply)> = vec![
+        ("connection closed", Reply::Close),
+        ("timeout", Reply::Silent),
+        (
+            "huge body",
+            Reply::Huge {
+                status: 200,
+                bytes: 9 * 1024 * 1024,
+            },
+        ),
+        (
+            "html under 200",
+            Reply::Echo {
+                status: 200,
+                body_template: "<html>ECHO</html>".into(),
+            },
+        ),
+        (
+            "echo under 200",
+            Reply::Echo {
+                status: 200,
+                body_template: ECHO_ERROR.into(),
+            },
+        ),
+        (
+            "echo under 400",
+            Reply::Echo {
+                status: 400,
+                body_template: ECHO_ERROR.into(),
+            },
+        ),
+        (
+            "echo under 401",
+            Reply::Echo {
+                status: 401,
+                body_template: ECHO_ERROR.into(),
+            },
+        ),
+        (
+            "echo under 500",
+            Reply::Echo {
+                status: 500,
+                body_template: ECHO_ERROR.into(),
+            },
+        ),
+        (
+            "echo as a token",
+            Reply::Echo {
+                status: 200,
+                body_template: r#"{"token":"ECHO","error":false}"#.into(),
+            },
+        ),
+    ];
+    let calls = calls::all();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (call, outcome) in run_all(&calls, &refused).await {
+        assert!(outcome.result.is_err(), "{}: nothing listens", call.op);
+        check(call, "connection refused", &outcome);
+    }
+    for (path, reply) in &paths {
+        server.set(reply.clone());
+        for (call, outcome) in run_all(&calls, server.url()).await {
+            if let Err(e) = &outcome.result {
+                kinds.insert(format!("{:?}", e.kind()));
+            }
+            check(call, path, &outcome);
+        }
+    }
+    for call in &calls {
+        let (status, body) = (call.success)();
+        server.set(Reply::Fixed {
+            status,
+            content_type: "application/json".into(),
+            body: body.into_bytes(),
+        });
+        let outcome = run(call, server.url()).await;
+        assert!(
+            outcome.result.is_ok(),
+            "{} {}: {:?}",
+            call.vendor,
+            call.op,
+            outcome.result.err()
+        );
+        check(call, "success", &outcome);
+    }
+    // The matrix did go through every kind of answer error.
+    for kind in [
+        "Transport",
+        "Timeout",
+        "BodyTooLarge",
+        "InvalidBody",
+        "Vendor",
+        "UnexpectedStatus",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
+    }
+}
+
+#[test]
+fn builders_and_clients_never_print_credentials() {
+    let builder = fastly_tokens::Client::builder()
+        .token(calls::FASTLY_KEY)
+        .username_and_password("me@example.com", calls::FASTLY_PASSWORD)
+        .otp(calls::FASTLY_OTP);
+    let text = format!("{builder:?} {builder:#?}");
+    let client = builder.build().expect("client");
+    let text = format!(
+        "{text} {client:?} {client:#?} {:?}",
+        client.with_otp("000000").expect("otp")
+    );
+    for secret in calls::secrets() {
+        assert_no_secret(&text, &secret, "fastly builder/client");
+    }
+}
+
+#[test]
+fn a_credential_with_cr_lf_is_refused_without_echoing_it() {
+    let bad = format!("{}\r\nX-Injected: 1", calls::FASTLY_KEY);
+    let err = fastly_tokens::Client::builder()
+        .token(bad.as_str())
+        .build()
+        .expect_err("CR/LF");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert_no_secret(&all_renderings(&err), calls::FASTLY_KEY, "CR/LF credential");
+    let client = fastly_tokens::Client::builder().build().expect("client");
+    let err = client.with_otp("12\n34").expect_err("LF in the one-time code");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    let err = ica_tokens::Client::builder()
+        .api_key("")
+        .build()
+        .expect_err("empty key");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    let err = ica_tokens::Client::builder()
+        .basic("a:b", calls::ICA_PASSWORD)
+        .build()
+        .expect_err("colon in user");
+    assert_no_secret(&all_renderings(&err), calls::ICA_PASSWORD, "basic user");
+}
+
+#[test]
+fn base_urls_with_credentials_or_queries_are_refused() {
+    for url in [
+        "http://user:pw@host",
+        "http://host/?secret=x",
+        "ftp://host",
+        "not a url",
+    ] {
+        let err = tigergraph_tokens::Client::builder()
+            .base_url(url)
+            .build()
+            .expect_err(url);
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{url}");
+        assert!(!err.to_string().contains("pw"), "{err}");
+    }
+}
