@@ -1,8 +1,11 @@
 //! One test binary for the whole workspace (one link instead of one per file).
 
+mod display;
 mod docluster;
 mod fastly;
+mod fuzz;
 mod ica;
 mod insight;
 mod leaks;
+mod malformed;
 mod tigergraph;

@@ -68,7 +68,40 @@ pub struct Outcome {
     pub debug: String,
 }
 
-type Run = fn(String, Duration) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+/// Where a call goes: a server, or an in-process responder.
+#[derive(Clone)]
+pub enum Target {
+    Url(String),
+    Respond(api_tokens_runtime::Responder),
+}
+
+impl From<&str> for Target {
+    fn from(url: &str) -> Self {
+        Target::Url(url.to_owned())
+    }
+}
+
+type Run = fn(Target, Duration) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// One HTTP client for every in-process call: building one loads the TLS roots, which
+/// would dominate a fuzz run.
+fn shared_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new).clone()
+}
+
+/// Points a vendor's `ClientBuilder` at a target.
+macro_rules! aim {
+    ($builder:expr, $target:expr) => {
+        match $target {
+            Target::Url(url) => $builder.base_url(url),
+            Target::Respond(respond) => $builder
+                .base_url("http://responder.invalid")
+                .http_client(shared_client())
+                .respond_with(move |r| respond(r)),
+        }
+    };
+}
 
 /// One operation.
 pub struct Call {
@@ -104,9 +137,8 @@ fn json(status: u16, value: serde_json::Value) -> (u16, String) {
     (status, value.to_string())
 }
 
-fn fastly(base: String, timeout: Duration) -> fastly_tokens::Client {
-    fastly_tokens::Client::builder()
-        .base_url(base)
+fn fastly(base: Target, timeout: Duration) -> fastly_tokens::Client {
+    aim!(fastly_tokens::Client::builder(), base)
         .timeout(timeout)
         .token(FASTLY_KEY)
         .username_and_password("me@example.com", FASTLY_PASSWORD)
@@ -115,9 +147,8 @@ fn fastly(base: String, timeout: Duration) -> fastly_tokens::Client {
         .expect("client")
 }
 
-fn ica(base: String, timeout: Duration) -> ica_tokens::Client {
-    ica_tokens::Client::builder()
-        .base_url(base)
+fn ica(base: Target, timeout: Duration) -> ica_tokens::Client {
+    aim!(ica_tokens::Client::builder(), base)
         .timeout(timeout)
         .api_key(ICA_API_KEY)
         .basic("me@example.com", ICA_PASSWORD)
@@ -127,9 +158,8 @@ fn ica(base: String, timeout: Duration) -> ica_tokens::Client {
         .expect("client")
 }
 
-fn tigergraph(base: String, timeout: Duration) -> tigergraph_tokens::Client {
-    tigergraph_tokens::Client::builder()
-        .base_url(base)
+fn tigergraph(base: Target, timeout: Duration) -> tigergraph_tokens::Client {
+    aim!(tigergraph_tokens::Client::builder(), base)
         .timeout(timeout)
         .secret(TG_SECRET)
         .basic("tigergraph", TG_PASSWORD)
@@ -137,9 +167,8 @@ fn tigergraph(base: String, timeout: Duration) -> tigergraph_tokens::Client {
         .expect("client")
 }
 
-fn insight(base: String, timeout: Duration) -> insight_tokens::Client {
-    insight_tokens::Client::builder()
-        .base_url(base)
+fn insight(base: Target, timeout: Duration) -> insight_tokens::Client {
+    aim!(insight_tokens::Client::builder(), base)
         .timeout(timeout)
         .api_token(INSIGHT_TOKEN)
         .session_cookie(INSIGHT_COOKIE)
@@ -147,9 +176,8 @@ fn insight(base: String, timeout: Duration) -> insight_tokens::Client {
         .expect("client")
 }
 
-fn docluster(base: String, timeout: Duration) -> docluster_tokens::Client {
-    docluster_tokens::Client::builder()
-        .base_url(base)
+fn docluster(base: Target, timeout: Duration) -> docluster_tokens::Client {
+    aim!(docluster_tokens::Client::builder(), base)
         .timeout(timeout)
         .access_token(DOCLUSTER_TOKEN)
         .build()

@@ -410,7 +410,8 @@ async fn v4_error_without_code_is_an_error() {
 #[tokio::test]
 async fn an_envelope_without_the_error_field_is_not_ok() {
     let err = error_under_200(json!({"message": "??", "token": "x"})).await;
-    assert_eq!(err.kind(), ErrorKind::Vendor);
+    assert_eq!(err.kind(), ErrorKind::InvalidBody);
+    assert!(err.to_string().contains("`error`"), "{err}");
 }
 
 #[tokio::test]

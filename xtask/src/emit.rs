@@ -293,6 +293,7 @@ fn tables(l: &Lowered) -> TokenStream {
 
 const BUILDER_METHODS: &[&str] = &[
     "new",
+    "respond_with",
     "base_url",
     "timeout",
     "connect_timeout",
@@ -421,6 +422,17 @@ fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
             /// at 64 KiB.
             pub fn max_body_bytes(mut self, limit: usize) -> Self {
                 self.config.max_body_bytes = limit;
+                self
+            }
+
+            /// Answers every request with `respond` instead of sending it, through the
+            /// same decoding and checks as a real answer (feature `test-util`).
+            #[cfg(feature = "test-util")]
+            pub fn respond_with(
+                mut self,
+                respond: impl Fn(&::reqwest::Request) -> ::api_tokens_runtime::http::Response<Vec<u8>> + Send + Sync + 'static,
+            ) -> Self {
+                self.config.responder = Some(::std::sync::Arc::new(respond));
                 self
             }
 

@@ -31,6 +31,9 @@ pub struct ClientConfig {
     pub max_body_bytes: usize,
     /// Credentials, by name.
     pub credentials: Credentials,
+    /// Answers requests instead of the network (tests).
+    #[cfg(feature = "test-util")]
+    pub responder: Option<crate::Responder>,
 }
 
 impl ClientConfig {
@@ -44,6 +47,8 @@ impl ClientConfig {
             http_client: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             credentials: Credentials::default(),
+            #[cfg(feature = "test-util")]
+            responder: None,
         }
     }
 
@@ -88,6 +93,8 @@ impl ClientConfig {
         let state = ClientState {
             credentials: self.credentials,
             max_body_bytes: self.max_body_bytes,
+            #[cfg(feature = "test-util")]
+            responder: self.responder,
         };
         Ok((base_url, http, state))
     }

@@ -107,10 +107,21 @@ impl fmt::Debug for Credentials {
 }
 
 /// The state every generated client carries (progenitor's "inner type").
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientState {
     pub(crate) credentials: Credentials,
     pub(crate) max_body_bytes: usize,
+    #[cfg(feature = "test-util")]
+    pub(crate) responder: Option<crate::Responder>,
+}
+
+impl fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientState")
+            .field("credentials", &self.credentials)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientState {

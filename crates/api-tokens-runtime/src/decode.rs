@@ -12,10 +12,24 @@ pub(crate) fn json(body: &[u8]) -> Option<Value> {
     serde_json::from_slice(body).ok()
 }
 
-/// Whether an envelope reports success: its field holds one of the success values.
-pub(crate) fn envelope_succeeded(envelope: &Envelope, json: &Value) -> bool {
-    json.pointer(envelope.field)
-        .is_some_and(|value| envelope.success.iter().any(|lit| lit.matches(value)))
+/// What an envelope's field says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// One of the success values.
+    Success,
+    /// Another boolean or string: the vendor reports a failure.
+    Failure,
+    /// Absent, or of another type: not the documented envelope at all.
+    Malformed,
+}
+
+/// Reads an envelope's field.
+pub(crate) fn verdict(envelope: &Envelope, json: &Value) -> Verdict {
+    match json.pointer(envelope.field) {
+        Some(value) if envelope.success.iter().any(|lit| lit.matches(value)) => Verdict::Success,
+        Some(Value::Bool(_) | Value::String(_)) => Verdict::Failure,
+        _ => Verdict::Malformed,
+    }
 }
 
 /// The vendor's code and message, found by the spec's pointers; strings only, with any

@@ -170,20 +170,18 @@ impl Error {
     }
 
     /// Whether sending the same request again may succeed: transport failures,
-    /// timeouts, HTTP 429, 502, 503 and 504.
+    /// timeouts, and answers with HTTP 429, 502, 503 or 504 (whatever their body).
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Transport | ErrorKind::Timeout => true,
-            ErrorKind::Vendor | ErrorKind::UnexpectedStatus => {
-                matches!(self.inner.status.map(|s| s.as_u16()), Some(429 | 502 | 503 | 504))
-            }
-            _ => false,
+            ErrorKind::InvalidArgument | ErrorKind::MissingCredentials => false,
+            _ => matches!(self.inner.status.map(|s| s.as_u16()), Some(429 | 502 | 503 | 504)),
         }
     }
 
-    fn hint(&self) -> &'static str {
+    fn hint(&self) -> Option<&'static str> {
         let status = self.inner.status.map(|s| s.as_u16());
-        match (self.inner.kind, status) {
+        Some(match (self.inner.kind, status) {
             (ErrorKind::InvalidArgument, _) => "fix the argument or setting and call again",
             (ErrorKind::MissingCredentials, _) => "configure one of these credentials on the ClientBuilder",
             (ErrorKind::Transport, _) => "check the base URL and the network, then retry",
@@ -196,47 +194,56 @@ impl Error {
             (_, Some(404)) => "check the identifiers and the base URL",
             (_, Some(429)) => "rate limited: wait, then retry",
             (_, Some(500..=599)) => "the server failed: retry later",
-            _ => "see the vendor's message",
-        }
+            _ => return None,
+        })
     }
 }
 
+/// `Fastly get_token: refused with HTTP 404 Not Found: "Token lookup failed"; check the
+/// identifiers and the base URL`: who, what happened, the vendor's own words, what to do.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
-        match i.operation {
-            Some(op) => write!(f, "{} {op}: ", i.vendor)?,
-            None => write!(f, "{}: ", i.vendor)?,
+        write!(f, "{}", i.vendor)?;
+        if let Some(op) = i.operation {
+            write!(f, " {op}")?;
         }
         match (i.kind, i.status) {
             (ErrorKind::Vendor, Some(status)) if i.in_success_body => {
-                write!(f, "the server reported an error inside an HTTP {status} answer")?
+                write!(f, ": error reported inside an HTTP {status} answer")?
             }
-            (ErrorKind::Vendor, Some(status)) => write!(f, "the server refused it (HTTP {status})")?,
-            (ErrorKind::UnexpectedStatus, Some(status)) => write!(f, "undocumented HTTP status {status}")?,
+            (ErrorKind::Vendor, Some(status)) => write!(f, ": refused with HTTP {status}")?,
+            (ErrorKind::UnexpectedStatus, Some(status)) => write!(f, ": undocumented answer HTTP {status}")?,
             (ErrorKind::InvalidBody, Some(status)) => {
-                write!(f, "the HTTP {status} answer does not match the documented format")?
+                write!(f, ": the HTTP {status} answer does not match the documented format")?
             }
-            (ErrorKind::BodyTooLarge, Some(status)) => write!(f, "the HTTP {status} answer is too large")?,
-            (ErrorKind::InvalidArgument, _) => f.write_str("invalid argument")?,
-            (ErrorKind::MissingCredentials, _) => f.write_str("no usable credentials")?,
-            (ErrorKind::Transport, _) => f.write_str("the request failed in transport")?,
-            (ErrorKind::Timeout, _) => f.write_str("timed out")?,
-            (kind, _) => write!(f, "{kind:?}")?,
+            (ErrorKind::BodyTooLarge, Some(status)) => write!(f, ": the HTTP {status} answer is too large")?,
+            (ErrorKind::InvalidArgument, _) => f.write_str(": invalid argument")?,
+            (ErrorKind::MissingCredentials, _) => f.write_str(": no usable credentials")?,
+            (ErrorKind::Transport, _) => f.write_str(": the request failed in transport")?,
+            (ErrorKind::Timeout, _) => f.write_str(": timed out")?,
+            (kind, _) => write!(f, ": {kind:?}")?,
         }
-        match (&i.code, &i.message) {
-            (Some(code), Some(message)) => write!(f, ": {code}: {message}")?,
-            (Some(code), None) => write!(f, ": {code}")?,
-            (None, Some(message)) => write!(f, ": {message}")?,
-            (None, None) => {}
+        if i.code.is_some() || i.message.is_some() {
+            f.write_str(":")?;
+        }
+        if let Some(code) = &i.code {
+            write!(f, " {code}")?;
+        }
+        // A message that only repeats the code (a Problem without `detail`) is said once.
+        if let Some(message) = i.message.as_ref().filter(|m| Some(*m) != i.code.as_ref()) {
+            write!(f, " {message:?}")?;
         }
         if !i.detail.is_empty() {
             write!(f, " ({})", i.detail)?;
         }
         if let Some(note) = i.note {
-            write!(f, ". Note: {note}")?;
+            write!(f, "; note: {note}")?;
         }
-        write!(f, "; {}", self.hint())
+        if let Some(hint) = self.hint() {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, Heade
 use reqwest::{Request, StatusCode};
 
 use crate::credentials::{ClientState, Credential};
-use crate::decode;
+use crate::decode::{self, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::wire::{Api, Operation, Place, SecretInput};
 
@@ -240,6 +240,12 @@ pub async fn exec(
     state: &ClientState,
     request: Request,
 ) -> reqwest::Result<reqwest::Response> {
+    #[cfg(feature = "test-util")]
+    let mut response = match &state.responder {
+        Some(respond) => reqwest::Response::from(respond(&request)),
+        None => client.execute(request).await?,
+    };
+    #[cfg(not(feature = "test-util"))]
     let mut response = client.execute(request).await?;
     let status = response.status();
     let limit = if status.is_success() {
@@ -316,7 +322,7 @@ where
         let note = op
             .notes
             .iter()
-            .find(|(m, _)| message.as_deref() == Some(*m))
+            .find(|(m, _)| message.as_deref() == Some(*m) || code.as_deref() == Some(*m))
             .map(|(_, note)| *note);
         error.vendor_fields(code, message).note(note)
     };
@@ -333,15 +339,21 @@ where
     }
     let json = decode::json(&record.body);
     match result {
-        Ok(value) => {
-            if let (Some(envelope), Some(json)) = (&op.envelope, &json)
-                && !decode::envelope_succeeded(envelope, json)
-            {
+        Ok(value) => match (&op.envelope, &json) {
+            (None, _) => Ok(value),
+            (Some(envelope), Some(json)) if decode::verdict(envelope, json) == Verdict::Success => Ok(value),
+            (Some(envelope), Some(json)) if decode::verdict(envelope, json) == Verdict::Failure => {
                 let error = answered(base(ErrorKind::Vendor, String::new())).in_success_body();
-                return Err(vendor_fields(error, json).body(value.into_inner()));
+                Err(vendor_fields(error, json).body(value.into_inner()))
             }
-            Ok(value)
-        }
+            (Some(envelope), _) => {
+                let detail = format!(
+                    "the `{}` field that tells success from failure is missing or malformed",
+                    envelope.field
+                );
+                Err(answered(base(ErrorKind::InvalidBody, detail)))
+            }
+        },
         Err(P::ErrorResponse(value)) => {
             let error = answered(base(ErrorKind::Vendor, String::new()));
             let error = match &json {
@@ -358,7 +370,7 @@ where
                 let envelope_failed = op
                     .envelope
                     .as_ref()
-                    .is_some_and(|e| !decode::envelope_succeeded(e, json));
+                    .is_some_and(|e| decode::verdict(e, json) == Verdict::Failure);
                 if envelope_failed || !success {
                     let error = answered(base(ErrorKind::Vendor, String::new()));
                     let error = if success { error.in_success_body() } else { error };

@@ -20,6 +20,14 @@ pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Error, ErrorKind};
 pub use secret::Secret;
 
+/// Answers a request in place of the network (feature `test-util`).
+#[cfg(feature = "test-util")]
+pub type Responder = std::sync::Arc<dyn Fn(&reqwest::Request) -> http::Response<Vec<u8>> + Send + Sync>;
+
+/// The `http` crate, whose `Response` a [`Responder`] returns.
+#[cfg(feature = "test-util")]
+pub use http;
+
 /// Implements progenitor's `ClientHooks` for a generated client, wiring this crate's
 /// hooks to the client's `wire::API` table. Generated with `HooksMode::Expected`, a
 /// vendor crate that forgets this does not compile.

@@ -95,8 +95,8 @@ pub struct Operation {
     /// Request fields that hold secrets (besides credentials), so that an error never
     /// repeats them even when the vendor echoes them in its message.
     pub secret_inputs: &'static [SecretInput],
-    /// Vendor messages that need a word more: `(message, note)`, the note shown with
-    /// the error (DoCluster's logout that fails yet invalidates the token).
+    /// Vendor codes or messages that need a word more: `(code or message, note)`, the
+    /// note shown with the error (DoCluster's logout that fails yet invalidates the token).
     pub notes: &'static [(&'static str, &'static str)],
 }
 

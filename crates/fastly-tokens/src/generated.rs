@@ -2117,7 +2117,12 @@ pub mod wire {
         accept: None,
         envelope: None,
         secret_inputs: &[SecretInput::FormField("password")],
-        notes: &[],
+        notes: &[
+            (
+                "2fa.verify",
+                "the account uses two-factor authentication; send the current one-time code with Client::with_otp",
+            ),
+        ],
     };
     ///`DELETE /tokens`
     pub static BULK_REVOKE_TOKENS: Operation = Operation {
@@ -2246,6 +2251,18 @@ impl ClientBuilder {
     /// at 64 KiB.
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.config.max_body_bytes = limit;
+        self
+    }
+    /// Answers every request with `respond` instead of sending it, through the
+    /// same decoding and checks as a real answer (feature `test-util`).
+    #[cfg(feature = "test-util")]
+    pub fn respond_with(
+        mut self,
+        respond: impl Fn(
+            &::reqwest::Request,
+        ) -> ::api_tokens_runtime::http::Response<Vec<u8>> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.responder = Some(::std::sync::Arc::new(respond));
         self
     }
     ///Credential `token`: A Fastly API token, sent as `Fastly-Key`.

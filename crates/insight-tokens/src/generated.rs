@@ -1254,6 +1254,18 @@ impl ClientBuilder {
         self.config.max_body_bytes = limit;
         self
     }
+    /// Answers every request with `respond` instead of sending it, through the
+    /// same decoding and checks as a real answer (feature `test-util`).
+    #[cfg(feature = "test-util")]
+    pub fn respond_with(
+        mut self,
+        respond: impl Fn(
+            &::reqwest::Request,
+        ) -> ::api_tokens_runtime::http::Response<Vec<u8>> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.responder = Some(::std::sync::Arc::new(respond));
+        self
+    }
     ///Credential `api_token`: An Insight.io API access token.
     pub fn api_token(mut self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
         self.config
