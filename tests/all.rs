@@ -9,3 +9,4 @@ mod insight;
 mod leaks;
 mod malformed;
 mod tigergraph;
+mod traps;

@@ -61,6 +61,8 @@ pub enum Reply {
     Huge { status: u16, bytes: usize },
     /// Closes the connection without answering.
     Close,
+    /// A 302 to `location`.
+    Redirect { location: String },
 }
 
 /// A loopback HTTP/1.1 server answering every request with the current [`Reply`]. It
@@ -139,6 +141,9 @@ fn read_request(stream: &mut TcpStream) -> Vec<u8> {
 }
 
 fn serve(mut stream: TcpStream, reply: Reply) {
+    if matches!(reply, Reply::Close) {
+        return;
+    }
     let request = read_request(&mut stream);
     let head = |status: u16, content_type: &str, length: Option<usize>| {
         let length = length.map(|l| format!("content-length: {l}\r\n")).unwrap_or_default();
@@ -169,6 +174,11 @@ fn serve(mut stream: TcpStream, reply: Reply) {
             }
         }
         Reply::Close => {}
+        Reply::Redirect { location } => {
+            let head =
+                format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes());
+        }
     }
     let _ = stream.flush();
 }

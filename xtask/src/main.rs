@@ -136,3 +136,129 @@ fn print_diff(path: &Path, old: &str, new: &str) {
         eprintln!("... {} more diff lines", lines.len() - 200);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A one-operation spec around `operation` (YAML, indented for `paths./t.post`).
+    fn spec(operation: &str, extra_root: &str) -> String {
+        format!(
+            "openapi: 3.0.3\ninfo: {{title: T, version: '1'}}\nx-sdk-errors: {{code: [/code], message: [/msg]}}\n{extra_root}\npaths:\n  /t:\n    post:\n{operation}\ncomponents:\n  schemas:\n    A: {{type: object, properties: {{a: {{type: string}}}}}}\n    B: {{type: object, properties: {{b: {{type: integer}}}}}}\n  securitySchemes:\n    key: {{type: apiKey, in: header, name: X-Key}}\n"
+        )
+    }
+
+    const OK_RESPONSE: &str = "      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}";
+
+    fn problems(yaml: &str) -> String {
+        let spec: openapiv3::OpenAPI = serde_yaml::from_str(yaml).expect("yaml");
+        match super::lint::check(&spec) {
+            Ok(()) => String::new(),
+            Err(problems) => problems.join("\n"),
+        }
+    }
+
+    fn assert_rule(operation: &str, rule: &str) {
+        let found = problems(&spec(operation, ""));
+        assert!(
+            found.contains(&format!("rule \"{rule}\"")),
+            "expected rule {rule}, got: {found}"
+        );
+    }
+
+    #[test]
+    fn shapes_that_panic_or_mistype_progenitor_are_named() {
+        let op = "      operationId: op\n";
+        assert_rule(
+            &format!(
+                "{op}      responses:\n        default: {{description: d, content: {{application/json: {{schema: {{$ref: '#/components/schemas/A'}}}}}}}}\n        '200': {{description: ok}}"
+            ),
+            "no default response",
+        );
+        assert_rule(
+            &format!(
+                "{op}      requestBody: {{content: {{application/json: {{schema: {{$ref: '#/components/schemas/A'}}}}, application/x-www-form-urlencoded: {{schema: {{$ref: '#/components/schemas/A'}}}}}}}}\n{OK_RESPONSE}"
+            ),
+            "one request media type",
+        );
+        assert_rule(
+            &format!(
+                "{op}      requestBody: {{content: {{application/x-www-form-urlencoded: {{schema: {{$ref: '#/components/schemas/A'}}, encoding: {{a: {{style: form}}}}}}}}}}\n{OK_RESPONSE}"
+            ),
+            "no form encoding",
+        );
+        assert_rule(
+            &format!(
+                "{op}      requestBody: {{content: {{multipart/form-data: {{schema: {{$ref: '#/components/schemas/A'}}}}}}}}\n{OK_RESPONSE}"
+            ),
+            "request media type",
+        );
+        assert_rule(
+            &format!("{op}      responses:\n        '200': {{description: ok, content: {{application/json: {{}}}}}}"),
+            "schemas on JSON responses",
+        );
+        assert_rule(
+            &format!(
+                "{op}      responses:\n        '200': {{description: ok, content: {{text/plain: {{schema: {{type: string}}}}}}}}"
+            ),
+            "JSON responses",
+        );
+        assert_rule(
+            &format!(
+                "{op}      responses:\n        '200': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/A'}}}}}}}}\n        '201': {{description: ok, content: {{application/json: {{schema: {{$ref: '#/components/schemas/B'}}}}}}}}"
+            ),
+            "one success shape",
+        );
+        assert_rule(
+            &format!(
+                "{op}      responses:\n        '200': {{description: ok}}\n        '400': {{description: e, content: {{application/json: {{schema: {{$ref: '#/components/schemas/A'}}}}}}}}\n        '404': {{description: e, content: {{application/json: {{schema: {{$ref: '#/components/schemas/B'}}}}}}}}"
+            ),
+            "one error shape",
+        );
+        assert_rule(
+            &format!("{op}      parameters: [{{name: s, in: cookie, schema: {{type: string}}}}]\n{OK_RESPONSE}"),
+            "no cookie parameters",
+        );
+        assert_rule(
+            &format!(
+                "{op}      parameters: [{{name: X-Otp, in: header, schema: {{type: string, format: password}}}}]\n{OK_RESPONSE}"
+            ),
+            "no secret in headers or paths",
+        );
+        assert_rule(
+            &format!("{op}      security: [{{nope: []}}]\n{OK_RESPONSE}"),
+            "known security schemes",
+        );
+        assert_rule(&format!("      summary: no id\n{OK_RESPONSE}"), "operationId");
+    }
+
+    #[test]
+    fn the_version_and_the_operation_are_named() {
+        let found = problems(
+            &spec(
+                "      operationId: op\n      responses:\n        default: {description: d}",
+                "",
+            )
+            .replace("3.0.3", "3.1.0"),
+        );
+        assert!(found.contains("rule \"OpenAPI 3.0.x\""), "{found}");
+        assert!(found.contains("operation op: rule \"no default response\""), "{found}");
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_marked() {
+        let yaml = spec(
+            &format!("      operationId: makeThing\n      security: [{{key: []}}]\n{OK_RESPONSE}"),
+            "servers: [{url: 'https://api.example.com'}]",
+        );
+        let generate = || {
+            let spec: openapiv3::OpenAPI = serde_yaml::from_str(&yaml).expect("yaml");
+            let lowered = super::lower::lower(spec, "demo-tokens").expect("lower");
+            super::emit::emit(&lowered, "specs/demo-tokens.yaml").expect("emit")
+        };
+        let first = generate();
+        assert_eq!(first, generate());
+        assert!(first.starts_with("// @generated by `cargo xtask codegen` from specs/demo-tokens.yaml. Do not edit"));
+        assert!(first.contains("pub async fn send(") && first.contains("async fn dispatch("));
+        assert!(first.contains("security: &[&[\"key\"]]"));
+        assert!(first.contains("Some(\"https://api.example.com\")"));
+    }
+}
