@@ -72,3 +72,15 @@ async fn path_traversal_stays_in_the_path_parameter() {
         .to_owned();
     assert_eq!(request_line, "GET /tokens/..%2Fcustomer%2Fx%3Fy%23z HTTP/1.1");
 }
+
+#[test]
+fn clients_and_errors_cross_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    shareable::<fastly_tokens::Client>();
+    shareable::<ica_tokens::Client>();
+    shareable::<tigergraph_tokens::Client>();
+    shareable::<insight_tokens::Client>();
+    shareable::<docluster_tokens::Client>();
+    error::<api_tokens_runtime::Error>();
+}

@@ -260,5 +260,9 @@ mod tests {
         assert!(first.contains("pub async fn send(") && first.contains("async fn dispatch("));
         assert!(first.contains("security: &[&[\"key\"]]"));
         assert!(first.contains("Some(\"https://api.example.com\")"));
+        // HooksMode::Expected: the hooks are required, with no silent fallback impl, so a
+        // vendor crate that loses its `impl_client_hooks!` (and its auth) fails to compile.
+        assert!(first.contains("Client: ClientHooks<::api_tokens_runtime::ClientState>"));
+        assert!(!first.contains("for &Client"));
     }
 }
