@@ -7,6 +7,8 @@
 //!
 //! Users meet this crate through its re-exports: [`Secret`], [`Error`], [`ErrorKind`].
 
+mod answer;
+mod auth;
 mod config;
 mod credentials;
 mod decode;

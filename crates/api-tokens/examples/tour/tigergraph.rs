@@ -14,6 +14,7 @@ use crate::{shown, step, var};
 pub async fn tour() -> Result<(), Box<dyn std::error::Error>> {
     let mock = MockServer::start_async().await;
     let secret = var("TIGERGRAPH_SECRET");
+    let real = secret.is_some();
     let graph = var("TIGERGRAPH_GRAPH").unwrap_or_else(|| "social".to_owned());
     let (restpp, gsql) = match &secret {
         Some(_) => (var("TIGERGRAPH_RESTPP_URL"), var("TIGERGRAPH_GSQL_URL")),
@@ -25,10 +26,10 @@ pub async fn tour() -> Result<(), Box<dyn std::error::Error>> {
     let secret = secret.unwrap_or_else(|| "mock-secret".to_owned());
     step(
         "tigergraph",
-        if restpp.is_some() && var("TIGERGRAPH_SECRET").is_none() {
-            "against an embedded mock"
-        } else {
+        if real {
             "against your server"
+        } else {
+            "against an embedded mock"
         },
     );
     if let Some(url) = restpp {
