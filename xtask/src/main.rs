@@ -1,11 +1,13 @@
 //! `cargo xtask codegen [--check] [CRATE…]`: compiles every `specs/<crate>.yaml` into
 //! `crates/<crate>/src/generated.rs` through progenitor, used as a library.
+//! `cargo xtask bench-build`: clean-build cost against the official Fastly client.
 //!
 //! Pipeline, one module a step: `lint` (the spec rules progenitor needs, as readable
 //! errors) → `lower` (vendor media types, security, envelopes → a progenitor-ready spec
 //! plus runtime tables) → `emit` (progenitor, the `send` wrappers, the tables, the
 //! client builder, prettyplease, the header) → write, or compare with `--check`.
 
+mod bench;
 mod emit;
 mod lint;
 mod lower;
@@ -13,7 +15,7 @@ mod lower;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] [CRATE...]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] [CRATE...] | cargo xtask bench-build";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,8 +30,10 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Result<(), String> {
     let (command, rest) = args.split_first().ok_or(USAGE)?;
-    if command != "codegen" {
-        return Err(USAGE.to_owned());
+    match command.as_str() {
+        "codegen" => {}
+        "bench-build" => return bench::run(&workspace_root()),
+        _ => return Err(USAGE.to_owned()),
     }
     let check = rest.iter().any(|a| a == "--check");
     if let Some(flag) = rest.iter().find(|a| a.starts_with('-') && *a != "--check") {
