@@ -37,14 +37,22 @@ struct Measure {
 
 pub fn run(root: &Path) -> Result<(), String> {
     let dir = root.join("target/bench-build");
-    let ours_dep = format!("fastly-tokens = {{ path = {:?} }}", root.join("crates/fastly-tokens").display().to_string());
+    let ours_dep = format!(
+        "fastly-tokens = {{ path = {:?} }}",
+        root.join("crates/fastly-tokens").display().to_string()
+    );
     let ours = measure(&dir.join("ours"), &ours_dep, OURS_MAIN)?;
     let baseline = measure(&dir.join("fastly-api"), BASELINE, BASELINE_MAIN)?;
     println!("clean debug build, same machine, same run:");
     println!("| crate | wall time | crates compiled | binary |");
     println!("|---|---|---|---|");
     for (name, m) in [("fastly-tokens", &ours), ("fastly-api 15.0.0", &baseline)] {
-        println!("| {name} | {:.1} s | {} | {:.1} MiB |", m.seconds, m.crates, m.binary_bytes as f64 / 1048576.0);
+        println!(
+            "| {name} | {:.1} s | {} | {:.1} MiB |",
+            m.seconds,
+            m.crates,
+            m.binary_bytes as f64 / 1048576.0
+        );
     }
     println!(
         "| ratio (ours / fastly-api) | {:.2} | {:.2} | {:.2} |",
@@ -68,9 +76,18 @@ fn measure(dir: &Path, dependency: &str, main: &str) -> Result<Measure, String> 
     let start = Instant::now();
     let output = cargo(dir, &["build", "--offline"])?;
     let seconds = start.elapsed().as_secs_f64();
-    let crates = output.lines().filter(|l| l.trim_start().starts_with("Compiling ")).count();
-    let binary_bytes = std::fs::metadata(target.join("debug/bench")).map_err(|e| e.to_string())?.len();
-    Ok(Measure { seconds, crates, binary_bytes })
+    let crates = output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Compiling "))
+        .count();
+    let binary_bytes = std::fs::metadata(target.join("debug/bench"))
+        .map_err(|e| e.to_string())?
+        .len();
+    Ok(Measure {
+        seconds,
+        crates,
+        binary_bytes,
+    })
 }
 
 fn cargo(dir: &Path, args: &[&str]) -> Result<String, String> {
@@ -83,7 +100,11 @@ fn cargo(dir: &Path, args: &[&str]) -> Result<String, String> {
         .map_err(|e| format!("cargo {}: {e}", args.join(" ")))?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() {
-        return Err(format!("cargo {} in {} failed:\n{stderr}", args.join(" "), dir.display()));
+        return Err(format!(
+            "cargo {} in {} failed:\n{stderr}",
+            args.join(" "),
+            dir.display()
+        ));
     }
     Ok(stderr)
 }
