@@ -135,3 +135,41 @@ fn normalize_base_url(api: &'static Api, raw: &str) -> Result<String, Error> {
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ErrorFields;
+
+    static API: Api = Api {
+        vendor: "Test",
+        schemes: &[],
+        errors: ErrorFields {
+            code: &[],
+            message: &[],
+        },
+        operations: &[],
+    };
+
+    #[test]
+    fn https_needs_a_tls_backend() {
+        let https = normalize_base_url(&API, "https://api.example.com/");
+        if cfg!(any(feature = "rustls", feature = "native-tls")) {
+            assert_eq!(https.expect("TLS is compiled in"), "https://api.example.com");
+        } else {
+            let err = https.expect_err("no TLS backend");
+            assert!(err.to_string().contains("`rustls` or `native-tls` feature"), "{err}");
+        }
+    }
+
+    #[test]
+    fn base_urls_are_normalized_or_refused() {
+        assert_eq!(
+            normalize_base_url(&API, "http://h:3033/api/").expect("ok"),
+            "http://h:3033/api"
+        );
+        for bad in ["http://u:p@h", "http://h/?q=1", "http://h/#f", "ftp://h", "h:80"] {
+            assert!(normalize_base_url(&API, bad).is_err(), "{bad}");
+        }
+    }
+}

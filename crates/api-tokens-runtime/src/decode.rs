@@ -88,3 +88,63 @@ pub(crate) fn describe(error: &serde_json::Error, body: &[u8]) -> String {
     };
     format!("{what} (line {}, column {})", error.line(), error.column())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Literal;
+
+    #[test]
+    fn scrub_cuts_every_encoding_of_a_secret() {
+        let secrets = vec!["p&ss w=rd\"x".to_owned()];
+        let echoed = r#"raw p&ss w=rd"x form p%26ss+w%3Drd%22x percent p%26ss%20w%3Drd%22x json p&ss w=rd\"x"#;
+        let scrubbed = scrub(echoed, &secrets);
+        assert_eq!(
+            scrubbed,
+            "raw <redacted> form <redacted> percent <redacted> json <redacted>"
+        );
+    }
+
+    #[test]
+    fn short_values_are_not_scrubbed_everywhere() {
+        // A 3-character "secret" would cut words out of every message.
+        assert_eq!(scrub("abc abc", &["abc".to_owned()]), "abc abc");
+    }
+
+    #[test]
+    fn serde_messages_never_quote_the_body() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Token {
+            token: u32,
+        }
+        let body = br#"{"token": "FRESH-SECRET-TOKEN"}"#;
+        let error = serde_json::from_slice::<Token>(body).expect_err("wrong type");
+        let text = describe(&error, body);
+        assert!(!text.contains("FRESH"), "{text}");
+        assert_eq!(text, "a field has the wrong type or value (line 1, column 30)");
+        let error = serde_json::from_slice::<Token>(b"{}").expect_err("missing");
+        assert_eq!(describe(&error, b"{}"), "missing field `token` (line 1, column 2)");
+        let error = serde_json::from_slice::<Token>(b"\xff").expect_err("not UTF-8");
+        assert_eq!(
+            describe(&error, b"\xff"),
+            "the body is not UTF-8 JSON (line 1, column 1)"
+        );
+    }
+
+    #[test]
+    fn envelope_verdicts() {
+        let envelope = Envelope {
+            field: "/error",
+            success: &[Literal::Bool(false), Literal::Str("false")],
+        };
+        let verdict_of = |json: &str| verdict(&envelope, &serde_json::from_str(json).expect("json"));
+        assert_eq!(verdict_of(r#"{"error": false}"#), Verdict::Success);
+        assert_eq!(verdict_of(r#"{"error": "false"}"#), Verdict::Success);
+        assert_eq!(verdict_of(r#"{"error": true}"#), Verdict::Failure);
+        assert_eq!(verdict_of(r#"{"error": "true"}"#), Verdict::Failure);
+        assert_eq!(verdict_of(r#"{"error": null}"#), Verdict::Malformed);
+        assert_eq!(verdict_of(r#"{"message": "x"}"#), Verdict::Malformed);
+        assert_eq!(verdict_of("[]"), Verdict::Malformed);
+    }
+}
