@@ -316,3 +316,20 @@ async fn failures_that_are_not_the_vendors() {
     );
     assert!(err.is_retryable());
 }
+
+#[tokio::test]
+async fn a_missing_argument_is_named_before_sending() {
+    let server = RawServer::start(Reply::Close);
+    let client = fastly_tokens::Client::builder()
+        .base_url(server.url())
+        .token("k-123456")
+        .build()
+        .expect("client");
+    let err = client.get_token().send().await.expect_err("no token id");
+    assert_eq!(err.kind(), api_tokens_runtime::ErrorKind::InvalidArgument);
+    assert_eq!(
+        err.to_string(),
+        "Fastly get_token: invalid argument (token_id was not initialized); fix the argument or setting and call again"
+    );
+    assert_eq!(server.hits(), 0);
+}
