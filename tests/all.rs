@@ -8,5 +8,6 @@ mod ica;
 mod insight;
 mod leaks;
 mod malformed;
+mod retries;
 mod tigergraph;
 mod traps;

@@ -98,6 +98,7 @@ macro_rules! aim {
             Target::Respond(respond) => $builder
                 .base_url("http://responder.invalid")
                 .http_client(shared_client())
+                .max_retries(0)
                 .respond_with(move |r| respond(r)),
         }
     };

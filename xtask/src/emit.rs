@@ -294,6 +294,8 @@ fn tables(l: &Lowered) -> TokenStream {
 const BUILDER_METHODS: &[&str] = &[
     "new",
     "respond_with",
+    "max_retries",
+    "retry_policy",
     "base_url",
     "timeout",
     "connect_timeout",
@@ -369,7 +371,8 @@ fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
         #[doc = #builder_doc]
         ///
         /// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-        /// connect, 8 MiB per successful answer, `User-Agent: <crate>/<version>`.
+        /// connect, 8 MiB per successful answer, 2 retries of idempotent requests
+        /// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
         #[derive(Debug)]
         pub struct ClientBuilder {
             config: ::api_tokens_runtime::ClientConfig,
@@ -415,6 +418,20 @@ fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
             /// agent of this builder then do not apply.
             pub fn http_client(mut self, client: ::reqwest::Client) -> Self {
                 self.config.http_client = Some(client);
+                self
+            }
+
+            /// Retries of a request that could not connect, or of an idempotent request
+            /// answered 429, 502, 503 or 504 (default 2; 0 turns retries off). See
+            /// [`api_tokens_runtime::RetryPolicy`] for the waits.
+            pub fn max_retries(mut self, retries: u32) -> Self {
+                self.config.retry.max_retries = retries;
+                self
+            }
+
+            /// The whole retry policy.
+            pub fn retry_policy(mut self, policy: ::api_tokens_runtime::RetryPolicy) -> Self {
+                self.config.retry = policy;
                 self
             }
 

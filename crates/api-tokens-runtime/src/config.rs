@@ -31,6 +31,8 @@ pub struct ClientConfig {
     pub max_body_bytes: usize,
     /// Credentials, by name.
     pub credentials: Credentials,
+    /// When a request is sent again.
+    pub retry: crate::RetryPolicy,
     /// Answers requests instead of the network (tests).
     #[cfg(feature = "test-util")]
     pub responder: Option<crate::Responder>,
@@ -47,6 +49,7 @@ impl ClientConfig {
             http_client: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             credentials: Credentials::default(),
+            retry: crate::RetryPolicy::default(),
             #[cfg(feature = "test-util")]
             responder: None,
         }
@@ -93,6 +96,7 @@ impl ClientConfig {
         let state = ClientState {
             credentials: self.credentials,
             max_body_bytes: self.max_body_bytes,
+            retry: self.retry,
             #[cfg(feature = "test-util")]
             responder: self.responder,
         };
@@ -108,6 +112,7 @@ impl fmt::Debug for ClientConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("user_agent", &self.user_agent)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("retry", &self.retry)
             .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }

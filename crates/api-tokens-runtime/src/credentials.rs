@@ -111,6 +111,7 @@ impl fmt::Debug for Credentials {
 pub struct ClientState {
     pub(crate) credentials: Credentials,
     pub(crate) max_body_bytes: usize,
+    pub(crate) retry: crate::RetryPolicy,
     #[cfg(feature = "test-util")]
     pub(crate) responder: Option<crate::Responder>,
 }
@@ -120,6 +121,7 @@ impl fmt::Debug for ClientState {
         f.debug_struct("ClientState")
             .field("credentials", &self.credentials)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }

@@ -114,20 +114,40 @@ pub fn pre(api: &'static Api, state: &ClientState, request: &mut Request, operat
     Ok(())
 }
 
-/// Sends the request and reads the answer within the size limit: the state's
+/// Sends the request, again as the retry policy allows, and reads the answer within
+/// the size limit: the state's
 /// `max_body_bytes` for a 2xx answer, [`ERROR_BODY_LIMIT`] for any other.
 pub async fn exec(
     client: &reqwest::Client,
     state: &ClientState,
-    request: Request,
+    mut request: Request,
 ) -> reqwest::Result<reqwest::Response> {
-    #[cfg(feature = "test-util")]
-    let mut response = match &state.responder {
-        Some(respond) => reqwest::Response::from(respond(&request)),
-        None => client.execute(request).await?,
+    let mut attempt = 0;
+    let mut response = loop {
+        let spare = if attempt < state.retry.max_retries {
+            request.try_clone()
+        } else {
+            None
+        };
+        let method = request.method().clone();
+        let (next, wait) = match send(client, state, request).await {
+            Ok(response) if state.retry.retries_answer(&method, response.status()) => {
+                match (spare, state.retry.wait(attempt, Some(response.headers()))) {
+                    (Some(next), Some(wait)) => (next, wait),
+                    _ => break response,
+                }
+            }
+            // The connection was never made, so nothing was sent: safe for any method.
+            Err(error) if error.is_connect() => match (spare, state.retry.wait(attempt, None)) {
+                (Some(next), Some(wait)) => (next, wait),
+                _ => return Err(error),
+            },
+            other => break other?,
+        };
+        tokio::time::sleep(wait).await;
+        request = next;
+        attempt += 1;
     };
-    #[cfg(not(feature = "test-util"))]
-    let mut response = client.execute(request).await?;
     let status = response.status();
     let limit = if status.is_success() {
         state.max_body_bytes
@@ -161,6 +181,15 @@ pub async fn exec(
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
     Ok(reqwest::Response::from(rebuilt))
+}
+
+async fn send(client: &reqwest::Client, state: &ClientState, request: Request) -> reqwest::Result<reqwest::Response> {
+    #[cfg(feature = "test-util")]
+    if let Some(respond) = &state.responder {
+        return Ok(reqwest::Response::from(respond(&request)));
+    }
+    let _ = state;
+    client.execute(request).await
 }
 
 /// Runs one generated call and turns its result into this crate's types.

@@ -14,12 +14,14 @@ mod credentials;
 mod decode;
 mod error;
 pub mod hooks;
+mod retry;
 mod secret;
 pub mod wire;
 
 pub use config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT};
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Error, ErrorKind};
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 
 /// Answers a request in place of the network (feature `test-util`).

@@ -674,7 +674,8 @@ pub const DEFAULT_BASE_URL: Option<&str> = Some("https://ica.illumina.com/ica/re
 ///Configures a [`Client`] for Illumina Connected Analytics: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
 ///
 /// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-/// connect, 8 MiB per successful answer, `User-Agent: <crate>/<version>`.
+/// connect, 8 MiB per successful answer, 2 retries of idempotent requests
+/// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
 #[derive(Debug)]
 pub struct ClientBuilder {
     config: ::api_tokens_runtime::ClientConfig,
@@ -717,6 +718,18 @@ impl ClientBuilder {
     /// agent of this builder then do not apply.
     pub fn http_client(mut self, client: ::reqwest::Client) -> Self {
         self.config.http_client = Some(client);
+        self
+    }
+    /// Retries of a request that could not connect, or of an idempotent request
+    /// answered 429, 502, 503 or 504 (default 2; 0 turns retries off). See
+    /// [`api_tokens_runtime::RetryPolicy`] for the waits.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.config.retry.max_retries = retries;
+        self
+    }
+    /// The whole retry policy.
+    pub fn retry_policy(mut self, policy: ::api_tokens_runtime::RetryPolicy) -> Self {
+        self.config.retry = policy;
         self
     }
     /// The largest successful answer read, in bytes; error answers are capped

@@ -1,0 +1,89 @@
+//! Bounded retries of answers that say "try again", only where that is safe.
+//!
+//! A request is sent again when the connection could not be made (nothing was sent),
+//! or when an idempotent request (GET, PUT, DELETE, HEAD) got 429, 502, 503 or 504.
+//! Token creation is a POST: sending it twice could mint two tokens, so it is not
+//! retried on an answer.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+
+/// How many times, and how long apart, a request is sent again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (default 2).
+    pub max_retries: u32,
+    /// The first wait; each next one doubles (default 100 ms).
+    pub initial_backoff: Duration,
+    /// The longest wait; a `Retry-After` beyond it returns the answer instead (default 10 s).
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(100),
+            max_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether an answer with `status` to a `method` request may be sent again.
+    pub(crate) fn retries_answer(&self, method: &Method, status: StatusCode) -> bool {
+        let idempotent = matches!(*method, Method::GET | Method::PUT | Method::DELETE | Method::HEAD);
+        idempotent && matches!(status.as_u16(), 429 | 502 | 503 | 504)
+    }
+
+    /// How long to wait before retry number `attempt` (0-based): the server's
+    /// `Retry-After` (seconds) when it gives one, else exponential backoff. `None` when
+    /// the server asks for longer than `max_wait`.
+    pub(crate) fn wait(&self, attempt: u32, headers: Option<&HeaderMap>) -> Option<Duration> {
+        let asked = headers
+            .and_then(|h| h.get(RETRY_AFTER))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        match asked {
+            Some(wait) if wait > self.max_wait => None,
+            Some(wait) => Some(wait),
+            None => Some(
+                self.initial_backoff
+                    .saturating_mul(1 << attempt.min(16))
+                    .min(self.max_wait),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_idempotent_requests_retry_answers() {
+        let policy = RetryPolicy::default();
+        assert!(policy.retries_answer(&Method::GET, StatusCode::SERVICE_UNAVAILABLE));
+        assert!(policy.retries_answer(&Method::DELETE, StatusCode::TOO_MANY_REQUESTS));
+        assert!(!policy.retries_answer(&Method::POST, StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!policy.retries_answer(&Method::GET, StatusCode::INTERNAL_SERVER_ERROR));
+    }
+
+    #[test]
+    fn waits_back_off_and_honour_retry_after() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.wait(0, None), Some(Duration::from_millis(100)));
+        assert_eq!(policy.wait(2, None), Some(Duration::from_millis(400)));
+        assert_eq!(policy.wait(40, None), Some(Duration::from_secs(10)));
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "3".parse().expect("value"));
+        assert_eq!(policy.wait(0, Some(&headers)), Some(Duration::from_secs(3)));
+        headers.insert(RETRY_AFTER, "3600".parse().expect("value"));
+        assert_eq!(policy.wait(0, Some(&headers)), None);
+        headers.insert(RETRY_AFTER, "soon".parse().expect("value"));
+        assert_eq!(policy.wait(0, Some(&headers)), Some(Duration::from_millis(100)));
+    }
+}
