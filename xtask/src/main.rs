@@ -53,7 +53,7 @@ fn run(args: &[String]) -> Result<(), String> {
         if !wanted.is_empty() && !wanted.contains(&name) {
             continue;
         }
-        let code = generate(&root, name, path)?;
+        let code = generate(name, path)?;
         let out = root.join("crates").join(name).join("src/generated.rs");
         if check {
             let current = std::fs::read_to_string(&out).unwrap_or_default();
@@ -80,7 +80,7 @@ fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn generate(root: &Path, name: &str, path: &Path) -> Result<String, String> {
+fn generate(name: &str, path: &Path) -> Result<String, String> {
     let display = format!("specs/{name}.yaml");
     let text = std::fs::read_to_string(path).map_err(|e| format!("{display}: {e}"))?;
     let spec: openapiv3::OpenAPI =
@@ -90,7 +90,6 @@ fn generate(root: &Path, name: &str, path: &Path) -> Result<String, String> {
         lines.join("\n")
     })?;
     let lowered = lower::lower(spec, name).map_err(|e| format!("{display}: {e}"))?;
-    let _ = root;
     emit::emit(&lowered, &display).map_err(|e| format!("{display}: {e}"))
 }
 

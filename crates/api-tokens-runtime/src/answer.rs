@@ -47,21 +47,23 @@ where
     }
     let json = decode::json(&record.body);
     match result {
-        Ok(value) => match (&op.envelope, &json) {
-            (None, _) => Ok(value),
-            (Some(envelope), Some(json)) if decode::verdict(envelope, json) == Verdict::Success => Ok(value),
-            (Some(envelope), Some(json)) if decode::verdict(envelope, json) == Verdict::Failure => {
-                let error = answered(base(ErrorKind::Vendor, String::new())).in_success_body();
-                Err(vendor_fields(error, json).body(value.into_inner()))
+        Ok(value) => {
+            let Some(envelope) = &op.envelope else { return Ok(value) };
+            match json.as_ref().map(|json| (json, decode::verdict(envelope, json))) {
+                Some((_, Verdict::Success)) => Ok(value),
+                Some((json, Verdict::Failure)) => {
+                    let error = answered(base(ErrorKind::Vendor, String::new())).in_success_body();
+                    Err(vendor_fields(error, json).body(value.into_inner()))
+                }
+                _ => {
+                    let detail = format!(
+                        "the `{}` field that tells success from failure is missing or malformed",
+                        envelope.field
+                    );
+                    Err(answered(base(ErrorKind::InvalidBody, detail)))
+                }
             }
-            (Some(envelope), _) => {
-                let detail = format!(
-                    "the `{}` field that tells success from failure is missing or malformed",
-                    envelope.field
-                );
-                Err(answered(base(ErrorKind::InvalidBody, detail)))
-            }
-        },
+        }
         Err(P::ErrorResponse(value)) => {
             let error = answered(base(ErrorKind::Vendor, String::new()));
             let error = match &json {
