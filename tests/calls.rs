@@ -116,13 +116,20 @@ pub struct Call {
 }
 
 macro_rules! call {
-    ($vendor:literal, $op:literal, $has_body:expr, $success:expr, |$base:ident, $timeout:ident| $body:expr) => {
+    ($vendor:literal, $op:literal, $has_body:expr, $success:expr, $client:ident, |$c:ident| $request:expr) => {
         Call {
             vendor: $vendor,
             op: $op,
             has_body: $has_body,
             success: $success,
-            run: |$base, $timeout| Box::pin(async move { $body }),
+            run: |target, timeout| {
+                Box::pin(async move {
+                    let $c = $client(target, timeout);
+                    let request = $request;
+                    let debug = format!("{:?} {request:?}", $c);
+                    outcome(request.send().await, debug)
+                })
+            },
         }
     };
 }
@@ -225,153 +232,102 @@ pub fn all() -> Vec<Call> {
             "create_token",
             true,
             || json(200, serde_json::json!({"id": "t1", "access_token": MINTED})),
-            |base, timeout| {
-                let client = fastly(base, timeout);
+            fastly,
+            |client| {
                 let form = fastly_tokens::TokenCreateForm::new()
                     .login("me@example.com", FORM_PASSWORD)
                     .service("s1")
                     .service("s2");
-                let request = client.create_token().body(form);
-                let debug = format!("{client:?} {request:?}");
-                outcome(request.send().await, debug)
+                client.create_token().body(form)
             }
         ),
-        call!("fastly", "get_token", true, fastly_token, |base, timeout| {
-            let client = fastly(base, timeout);
-            let request = client.get_token().token_id("t1");
-            let debug = format!("{client:?} {request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("fastly", "get_token_current", true, fastly_token, |base, timeout| {
-            let client = fastly(base, timeout);
-            let request = client.get_token_current();
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
+        call!("fastly", "get_token", true, fastly_token, fastly, |client| client
+            .get_token()
+            .token_id("t1")),
+        call!("fastly", "get_token_current", true, fastly_token, fastly, |client| {
+            client.get_token_current()
         }),
         call!(
             "fastly",
             "list_tokens_user",
             true,
             || json(200, serde_json::json!([{"id": "t1"}])),
-            |base, timeout| {
-                let client = fastly(base, timeout);
-                let request = client.list_tokens_user();
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            fastly,
+            |client| client.list_tokens_user()
         ),
         call!(
             "fastly",
             "list_tokens_customer",
             true,
             || json(200, serde_json::json!([{"id": "t1"}])),
-            |base, timeout| {
-                let client = fastly(base, timeout);
-                let request = client.list_tokens_customer().customer_id("c1");
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            fastly,
+            |client| client.list_tokens_customer().customer_id("c1")
         ),
-        call!("fastly", "revoke_token", false, no_body_204, |base, timeout| {
-            let client = fastly(base, timeout);
-            let request = client.revoke_token().token_id("t1");
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
+        call!("fastly", "revoke_token", false, no_body_204, fastly, |client| client
+            .revoke_token()
+            .token_id("t1")),
+        call!("fastly", "revoke_token_current", false, no_body_204, fastly, |client| {
+            client.revoke_token_current()
         }),
-        call!("fastly", "revoke_token_current", false, no_body_204, |base, timeout| {
-            let client = fastly(base, timeout);
-            let request = client.revoke_token_current();
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("fastly", "bulk_revoke_tokens", false, no_body_204, |base, timeout| {
-            let client = fastly(base, timeout);
+        call!("fastly", "bulk_revoke_tokens", false, no_body_204, fastly, |client| {
             let body = fastly_tokens::types::BulkRevokeRequest {
                 data: vec![fastly_tokens::types::TokenIdentifier {
                     id: "t1".into(),
                     type_: fastly_tokens::types::TokenResourceType::Token,
                 }],
             };
-            let request = client.bulk_revoke_tokens().body(body);
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
+            client.bulk_revoke_tokens().body(body)
         }),
         call!(
             "ica",
             "create_jwt_token",
             true,
             || json(200, serde_json::json!({"token": MINTED})),
-            |base, timeout| {
-                let client = ica(base, timeout);
-                let request = client.create_jwt_token().tenant("t");
-                let debug = format!("{client:?} {request:?}");
-                outcome(request.send().await, debug)
-            }
+            ica,
+            |client| client.create_jwt_token().tenant("t")
         ),
         call!(
             "ica",
             "refresh_jwt_token",
             true,
             || json(200, serde_json::json!({"token": MINTED})),
-            |base, timeout| {
-                let client = ica(base, timeout);
-                let request = client.refresh_jwt_token();
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            ica,
+            |client| client.refresh_jwt_token()
         ),
-        call!("tigergraph", "request_token_query", true, restpp, |base, timeout| {
-            let client = tigergraph(base, timeout);
-            let request = client.request_token_query().lifetime(100u64);
-            let debug = format!("{client:?} {request:?}");
-            outcome(request.send().await, debug)
+        call!(
+            "tigergraph",
+            "request_token_query",
+            true,
+            restpp,
+            tigergraph,
+            |client| client.request_token_query().lifetime(100u64)
+        ),
+        call!(
+            "tigergraph",
+            "refresh_token_query",
+            true,
+            restpp,
+            tigergraph,
+            |client| client.refresh_token_query().token(TG_TOKEN).lifetime(100u64)
+        ),
+        call!("tigergraph", "delete_token_query", true, restpp, tigergraph, |client| {
+            client.delete_token_query().token(TG_TOKEN)
         }),
-        call!("tigergraph", "refresh_token_query", true, restpp, |base, timeout| {
-            let client = tigergraph(base, timeout);
-            let request = client.refresh_token_query().token(TG_TOKEN).lifetime(100u64);
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("tigergraph", "delete_token_query", true, restpp, |base, timeout| {
-            let client = tigergraph(base, timeout);
-            let request = client.delete_token_query().token(TG_TOKEN);
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("tigergraph", "request_token", true, restpp, |base, timeout| {
-            let client = tigergraph(base, timeout);
-            let request = client.request_token().body_map(|b| b.graph("g".to_owned()));
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("tigergraph", "refresh_token", true, restpp, |base, timeout| {
-            let client = tigergraph(base, timeout);
-            let request = client
-                .refresh_token()
-                .body_map(|b| b.token(TG_TOKEN).lifetime(tigergraph_tokens::Seconds(100)));
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("tigergraph", "delete_token", true, restpp, |base, timeout| {
-            let client = tigergraph(base, timeout);
-            let request = client.delete_token().body_map(|b| b.token(TG_TOKEN));
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("tigergraph", "create_jwt", true, gsql, |base, timeout| {
-            let client = tigergraph(base, timeout);
-            let request = client
-                .create_jwt()
-                .body_map(|b| b.lifetime(tigergraph_tokens::Milliseconds(1000)));
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("tigergraph", "drop_jwts", true, gsql, |base, timeout| {
-            let client = tigergraph(base, timeout);
+        call!("tigergraph", "request_token", true, restpp, tigergraph, |client| client
+            .request_token()
+            .body_map(|b| b.graph("g".to_owned()))),
+        call!("tigergraph", "refresh_token", true, restpp, tigergraph, |client| client
+            .refresh_token()
+            .body_map(|b| b.token(TG_TOKEN).lifetime(tigergraph_tokens::Seconds(100)))),
+        call!("tigergraph", "delete_token", true, restpp, tigergraph, |client| client
+            .delete_token()
+            .body_map(|b| b.token(TG_TOKEN))),
+        call!("tigergraph", "create_jwt", true, gsql, tigergraph, |client| client
+            .create_jwt()
+            .body_map(|b| b.lifetime(tigergraph_tokens::Milliseconds(1000)))),
+        call!("tigergraph", "drop_jwts", true, gsql, tigergraph, |client| {
             let tokens: tigergraph_tokens::TokenList = [TG_TOKEN, ICA_JWT].into_iter().collect();
-            let request = client.drop_jwts().body_map(|b| b.tokens(tokens));
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
+            client.drop_jwts().body_map(|b| b.tokens(tokens))
         }),
         call!(
             "tigergraph",
@@ -381,61 +337,35 @@ pub fn all() -> Vec<Call> {
                 200,
                 serde_json::json!({"error": false, "message": format!("The token {TG_TOKEN} verification succeed.")})
             ),
-            |base, timeout| {
-                let client = tigergraph(base, timeout);
-                let request = client.check_jwt().body_map(|b| b.token(TG_TOKEN));
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            tigergraph,
+            |client| client.check_jwt().body_map(|b| b.token(TG_TOKEN))
         ),
         call!(
             "insight",
             "create_api_token",
             true,
             || json(200, serde_json::json!({"token": MINTED})),
-            |base, timeout| {
-                let client = insight(base, timeout);
-                let request = client.create_api_token();
-                let debug = format!("{client:?} {request:?}");
-                outcome(request.send().await, debug)
-            }
+            insight,
+            |client| client.create_api_token()
         ),
-        call!("insight", "get_api_tokens", true, insight_list, |base, timeout| {
-            let client = insight(base, timeout);
-            let request = client.get_api_tokens();
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
+        call!("insight", "get_api_tokens", true, insight_list, insight, |client| {
+            client.get_api_tokens()
         }),
-        call!("insight", "revoke_api_token", false, no_body_200, |base, timeout| {
-            let client = insight(base, timeout);
-            let request = client.revoke_api_token();
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
+        call!("insight", "revoke_api_token", false, no_body_200, insight, |client| {
+            client.revoke_api_token()
         }),
         call!(
             "insight",
             "create_token",
             true,
             || json(200, serde_json::json!({"token": MINTED})),
-            |base, timeout| {
-                let client = insight(base, timeout);
-                let request = client.create_token();
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            insight,
+            |client| client.create_token()
         ),
-        call!("insight", "list_tokens", true, insight_list, |base, timeout| {
-            let client = insight(base, timeout);
-            let request = client.list_tokens();
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
-        call!("insight", "delete_token", false, no_body_200, |base, timeout| {
-            let client = insight(base, timeout);
-            let request = client.delete_token();
-            let debug = format!("{request:?}");
-            outcome(request.send().await, debug)
-        }),
+        call!("insight", "list_tokens", true, insight_list, insight, |client| client
+            .list_tokens()),
+        call!("insight", "delete_token", false, no_body_200, insight, |client| client
+            .delete_token()),
         call!(
             "insight",
             "authenticate_userpass",
@@ -444,14 +374,10 @@ pub fn all() -> Vec<Call> {
                 200,
                 serde_json::json!({"token": MINTED, "expiresOn": "2030-01-01T00:00:00Z"})
             ),
-            |base, timeout| {
-                let client = insight(base, timeout);
-                let request = client
-                    .authenticate_userpass()
-                    .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD));
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            insight,
+            |client| client
+                .authenticate_userpass()
+                .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD))
         ),
         call!(
             "docluster",
@@ -461,26 +387,18 @@ pub fn all() -> Vec<Call> {
                 200,
                 serde_json::json!({"msg": {"access_token": MINTED}, "status": "success", "error": ""})
             ),
-            |base, timeout| {
-                let client = docluster(base, timeout);
-                let request = client
-                    .login()
-                    .body_map(|b| b.username("admin").password(DOCLUSTER_PASSWORD));
-                let debug = format!("{client:?} {request:?}");
-                outcome(request.send().await, debug)
-            }
+            docluster,
+            |client| client
+                .login()
+                .body_map(|b| b.username("admin").password(DOCLUSTER_PASSWORD))
         ),
         call!(
             "docluster",
             "logout",
             true,
             || json(200, serde_json::json!({"msg": "", "status": "success", "error": ""})),
-            |base, timeout| {
-                let client = docluster(base, timeout);
-                let request = client.logout();
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            docluster,
+            |client| client.logout()
         ),
         call!(
             "docluster",
@@ -490,12 +408,8 @@ pub fn all() -> Vec<Call> {
                 200,
                 serde_json::json!({"msg": {"tokens": {MINTED: {"username": "a", "ip": "127.0.0.1", "expiration": 1}}}, "status": "success", "error": ""})
             ),
-            |base, timeout| {
-                let client = docluster(base, timeout);
-                let request = client.list_tokens();
-                let debug = format!("{request:?}");
-                outcome(request.send().await, debug)
-            }
+            docluster,
+            |client| client.list_tokens()
         ),
     ]
 }

@@ -276,11 +276,12 @@ pub fn resolve_response<'a>(
     }
 }
 
-/// Renames the single JSON-like media type to `application/json`; returns the original.
+/// Renames the single JSON-like media type to `application/json` and returns the
+/// original; `None` (and nothing renamed) for forms and other media types.
 fn rewrite_json(content: &mut openapiv3::Content) -> Option<String> {
     let (media, value) = content.iter().next().map(|(m, v)| (m.clone(), v.clone()))?;
     if media_kind(&media, &value) != MediaKind::Json {
-        return Some(media).filter(|_| false);
+        return None;
     }
     content.clear();
     content.insert("application/json".to_owned(), value);

@@ -6,14 +6,16 @@ extern crate self as fastly_tokens;
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]
 mod generated;
 
+mod error_code;
 mod form;
 mod rate_limit;
 mod scopes;
 
 pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use error_code::CreateErrorCode;
 pub use form::TokenCreateForm;
 pub use generated::*;
-pub use rate_limit::{CreateErrorCode, RateLimit};
+pub use rate_limit::RateLimit;
 pub use scopes::{Scope, Scopes};
 
 api_tokens_runtime::impl_client_hooks!(Client, &wire::API);

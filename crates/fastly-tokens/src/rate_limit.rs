@@ -3,8 +3,6 @@
 
 use reqwest::header::HeaderMap;
 
-use crate::types;
-
 /// `Fastly-RateLimit-Remaining` and `Fastly-RateLimit-Reset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
@@ -24,37 +22,5 @@ impl RateLimit {
             reset: number("fastly-ratelimit-reset"),
         };
         (limit.remaining.is_some() || limit.reset.is_some()).then_some(limit)
-    }
-}
-
-/// The `code` of a failed token creation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CreateErrorCode {
-    /// `invalid_grant`: wrong user name or password.
-    InvalidGrant,
-    /// `invalid_request`: a malformed form.
-    InvalidRequest,
-    /// `invalid_scope`: an unknown scope.
-    InvalidScope,
-    /// `account_locked`.
-    AccountLocked,
-    /// `2fa.verify`: a one-time code is needed (`Client::with_otp`) or was wrong.
-    MfaVerify,
-    /// A code this crate does not know yet.
-    Other(String),
-}
-
-impl types::Error {
-    /// The token-creation error code, when the body has one.
-    pub fn create_error_code(&self) -> Option<CreateErrorCode> {
-        Some(match self.code.as_deref()? {
-            "invalid_grant" => CreateErrorCode::InvalidGrant,
-            "invalid_request" => CreateErrorCode::InvalidRequest,
-            "invalid_scope" => CreateErrorCode::InvalidScope,
-            "account_locked" => CreateErrorCode::AccountLocked,
-            "2fa.verify" => CreateErrorCode::MfaVerify,
-            other => CreateErrorCode::Other(other.to_owned()),
-        })
     }
 }
