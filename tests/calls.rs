@@ -155,6 +155,17 @@ fn fastly(base: Target, timeout: Duration) -> fastly_tokens::Client {
         .expect("client")
 }
 
+/// Fastly's other 2FA flow: the login typed into the form, the one-time code as a
+/// credential.
+fn fastly_form_login(base: Target, timeout: Duration) -> fastly_tokens::Client {
+    aim!(fastly_tokens::Client::builder(), base)
+        .timeout(timeout)
+        .token(FASTLY_KEY)
+        .otp(FASTLY_OTP)
+        .build()
+        .expect("client")
+}
+
 fn ica(base: Target, timeout: Duration) -> ica_tokens::Client {
     aim!(ica_tokens::Client::builder(), base)
         .timeout(timeout)
@@ -232,7 +243,7 @@ pub fn all() -> Vec<Call> {
             "create_token",
             true,
             || json(200, serde_json::json!({"id": "t1", "access_token": MINTED})),
-            fastly,
+            fastly_form_login,
             |client| {
                 let form = fastly_tokens::TokenCreateForm::new()
                     .login("me@example.com", FORM_PASSWORD)

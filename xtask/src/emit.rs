@@ -108,6 +108,22 @@ fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
             _ => None,
         })
         .ok_or("fix-up no longer applies: progenitor's `mod builder` was not found")?;
+    // Field names of every builder struct, to check that the parameters the tables list
+    // are the fields progenitor generated.
+    let fields: Vec<(String, Vec<String>)> = builder
+        .1
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(st) => Some((
+                st.ident.to_string(),
+                st.fields
+                    .iter()
+                    .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect();
     let mut wrapped = Vec::new();
     for item in &mut builder.1 {
         let syn::Item::Impl(imp) = item else { continue };
@@ -122,11 +138,35 @@ fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
             continue;
         };
         let id = operation_id(send).ok_or("fix-up no longer applies: a `send` without `operation_id`")?;
-        if !l.operations.iter().any(|op| op.id == id) {
+        let Some(op) = l.operations.iter().find(|op| op.id == id) else {
             return Err(format!(
                 "progenitor named an operation `{id}`, which the tables do not know"
             ));
-        }
+        };
+        let self_name = match &*imp.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        let builder_fields = fields
+            .iter()
+            .find(|(name, _)| Some(name) == self_name.as_ref())
+            .map(|(_, f)| f)
+            .ok_or(format!("fix-up no longer applies: no builder struct for `{id}`"))?;
+        let checked: Vec<Ident> = op
+            .path_params
+            .iter()
+            .chain(&op.required_query)
+            .map(|name| {
+                if builder_fields.contains(name) {
+                    Ok(format_ident!("{name}"))
+                } else {
+                    Err(format!(
+                        "fix-up no longer applies: `{id}`'s builder has no field `{name}` for its parameter"
+                    ))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let checked_names: Vec<String> = checked.iter().map(ToString::to_string).collect();
         let success = success_type(&send.sig.output).ok_or(format!(
             "fix-up no longer applies: `{id}`'s send has an unexpected return type"
         ))?;
@@ -146,7 +186,14 @@ fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
             /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
             /// code and message, and no secret appears in them.
             pub async fn send(self) -> Result<ResponseValue<#success>, ::api_tokens_runtime::Error> {
-                ::api_tokens_runtime::hooks::finish(&super::wire::API, &super::wire::#table, self.dispatch()).await
+                let (api, op) = (&super::wire::API, &super::wire::#table);
+                #(
+                    if let Ok(value) = &self.#checked {
+                        ::api_tokens_runtime::hooks::check_argument(api, op, #checked_names, &value.to_string())?;
+                    }
+                )*
+                let client = self.client;
+                ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch()).await
             }
         })
         .map_err(|e| e.to_string())?;
@@ -210,16 +257,18 @@ fn place(p: &Place) -> TokenStream {
         Place::Query(q) => quote!(Place::Query(#q)),
         Place::FormField(f) => quote!(Place::FormField(#f)),
         Place::JsonField(f) => quote!(Place::JsonField(#f)),
+        Place::Body => quote!(Place::Body),
     }
 }
 
 fn tables(l: &Lowered) -> TokenStream {
     let vendor = &l.vendor;
     let schemes = l.schemes.iter().map(|s| {
-        let (name, credential, place) = (&s.name, &s.credential, place(&s.place));
-        quote!(Scheme { name: #name, credential: #credential, place: #place })
+        let (name, credential, place, fields) = (&s.name, &s.credential, place(&s.place), &s.body_fields);
+        quote!(Scheme { name: #name, credential: #credential, place: #place, body_fields: &[#(#fields),*] })
     });
     let (code, message) = (&l.error_code, &l.error_message);
+    let vendor_messages = &l.vendor_messages;
     let op_idents: Vec<Ident> = l
         .operations
         .iter()
@@ -227,6 +276,7 @@ fn tables(l: &Lowered) -> TokenStream {
         .collect();
     let ops = l.operations.iter().zip(&op_idents).map(|(op, ident)| {
         let (id, method, path) = (&op.id, &op.method, &op.path);
+        let (path_params, required_query) = (&op.path_params, &op.required_query);
         let security = op.security.iter().map(|alt| quote!(&[#(#alt),*]));
         let option = |v: &Option<String>| match v {
             Some(s) => quote!(Some(#s)),
@@ -260,6 +310,8 @@ fn tables(l: &Lowered) -> TokenStream {
                 id: #id,
                 method: #method,
                 path: #path,
+                path_params: &[#(#path_params),*],
+                required_query: &[#(#required_query),*],
                 security: &[#(#security),*],
                 content_type: #content_type,
                 accept: #accept,
@@ -283,6 +335,7 @@ fn tables(l: &Lowered) -> TokenStream {
                 vendor: #vendor,
                 schemes: &[#(#schemes),*],
                 errors: ErrorFields { code: &[#(#code),*], message: &[#(#message),*] },
+                vendor_messages: &[#(#vendor_messages),*],
                 operations: &[#(&#op_idents),*],
             };
 
@@ -298,6 +351,7 @@ const BUILDER_METHODS: &[&str] = &[
     "retry_policy",
     "base_url",
     "timeout",
+    "operation_timeout",
     "connect_timeout",
     "user_agent",
     "http_client",
@@ -370,9 +424,9 @@ fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
 
         #[doc = #builder_doc]
         ///
-        /// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-        /// connect, 8 MiB per successful answer, 2 retries of idempotent requests
-        /// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
+        /// Defaults: 30 s per attempt ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 60 s per
+        /// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
+        /// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
         #[derive(Debug)]
         pub struct ClientBuilder {
             config: ::api_tokens_runtime::ClientConfig,
@@ -396,9 +450,17 @@ fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
                 self
             }
 
-            /// Total time for one request, answer included.
+            /// Time for one attempt of a request, answer included (default 30 s).
             pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
                 self.config.timeout = timeout;
+                self
+            }
+
+            /// Total time for one call: every attempt and every wait between them
+            /// (default 60 s, [`api_tokens_runtime::DEFAULT_OPERATION_TIMEOUT`]). No retry
+            /// starts a wait that would end past it.
+            pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+                self.config.operation_timeout = timeout;
                 self
             }
 

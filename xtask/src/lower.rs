@@ -40,6 +40,7 @@ pub struct Lowered {
     pub spec: OpenAPI,
     pub crate_name: String,
     pub vendor: String,
+    pub vendor_messages: Vec<String>,
     pub default_base_url: Option<String>,
     pub schemes: Vec<SchemeRow>,
     pub credentials: Vec<CredentialRow>,
@@ -53,6 +54,7 @@ pub struct SchemeRow {
     pub name: String,
     pub credential: String,
     pub place: Place,
+    pub body_fields: Vec<String>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -63,6 +65,7 @@ pub enum Place {
     Query(String),
     FormField(String),
     JsonField(String),
+    Body,
 }
 
 pub struct CredentialRow {
@@ -75,6 +78,8 @@ pub struct OperationRow {
     pub id: String,
     pub method: String,
     pub path: String,
+    pub path_params: Vec<String>,
+    pub required_query: Vec<String>,
     pub security: Vec<Vec<String>>,
     pub content_type: Option<String>,
     pub accept: Option<String>,
@@ -105,6 +110,13 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
         .map(|s| s.url.clone())
         .filter(|u| u.starts_with("http") && !u.contains('{'));
     let (error_code, error_message) = error_fields(&spec)?;
+    let vendor_messages = match spec.extensions.get("x-sdk-vendor-messages") {
+        None => Vec::new(),
+        Some(value) => value
+            .as_array()
+            .and_then(|list| list.iter().map(|m| m.as_str().map(str::to_owned)).collect())
+            .ok_or("x-sdk-vendor-messages must be a list of strings")?,
+    };
     let root_envelope = spec.extensions.get("x-sdk-envelope").map(envelope).transpose()?;
     let (schemes, credentials) = schemes(&spec)?;
     let replacements = replacements(&spec)?;
@@ -117,6 +129,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
     let mut operations = Vec::new();
     for (path, item) in spec.paths.paths.iter_mut() {
         let ReferenceOr::Item(item) = item else { continue };
+        let path_level = item.parameters.clone();
         let methods = [
             ("get", &mut item.get),
             ("put", &mut item.put),
@@ -132,6 +145,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
             let security = op.security.clone().unwrap_or_else(|| root_security.clone());
             let security = security.iter().map(|req| req.keys().cloned().collect()).collect();
             let secret_inputs = secret_inputs(&components_only, op);
+            let (path_params, required_query) = checked_params(&components_only, &path_level, op);
             let mut content_type = None;
             if let Some(ReferenceOr::Item(body)) = &mut op.request_body {
                 content_type = rewrite_json(&mut body.content).filter(|m| m != "application/json");
@@ -171,6 +185,8 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
                 method: method.to_uppercase(),
                 // A `#fragment` only tells apart operations that share a wire path.
                 path: path.split('#').next().unwrap_or(path).to_owned(),
+                path_params,
+                required_query,
                 security,
                 content_type,
                 accept,
@@ -184,6 +200,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
         spec,
         crate_name: crate_name.to_owned(),
         vendor,
+        vendor_messages,
         default_base_url,
         schemes,
         credentials,
@@ -212,16 +229,45 @@ fn is_secret(schema: &openapiv3::Schema) -> bool {
     password || schema.schema_data.extensions.get("x-sdk-secret") == Some(&Value::Bool(true))
 }
 
+fn parameter<'a>(spec: &'a OpenAPI, param: &'a ReferenceOr<openapiv3::Parameter>) -> Option<&'a openapiv3::Parameter> {
+    match param {
+        ReferenceOr::Item(p) => Some(p),
+        ReferenceOr::Reference { reference } => reference
+            .strip_prefix("#/components/parameters/")
+            .and_then(|name| spec.components.as_ref()?.parameters.get(name))
+            .and_then(|p| p.as_item()),
+    }
+}
+
+/// The builder field names (snake_case, as progenitor names them) of the path
+/// parameters, and of the required query parameters: the arguments the runtime checks
+/// before sending, since a bad one would reach another endpoint or send an empty value.
+fn checked_params(
+    spec: &OpenAPI,
+    path_level: &[ReferenceOr<openapiv3::Parameter>],
+    op: &openapiv3::Operation,
+) -> (Vec<String>, Vec<String>) {
+    let (mut path, mut query) = (Vec::new(), Vec::new());
+    for param in path_level
+        .iter()
+        .chain(&op.parameters)
+        .filter_map(|p| parameter(spec, p))
+    {
+        match param {
+            openapiv3::Parameter::Path { parameter_data, .. } => path.push(snake_case(&parameter_data.name)),
+            openapiv3::Parameter::Query { parameter_data, .. } if parameter_data.required => {
+                query.push(snake_case(&parameter_data.name))
+            }
+            _ => {}
+        }
+    }
+    (path, query)
+}
+
 fn secret_inputs(spec: &OpenAPI, op: &openapiv3::Operation) -> Vec<SecretInput> {
     let mut inputs = Vec::new();
     for param in &op.parameters {
-        let param = match param {
-            ReferenceOr::Item(p) => Some(p),
-            ReferenceOr::Reference { reference } => reference
-                .strip_prefix("#/components/parameters/")
-                .and_then(|name| spec.components.as_ref()?.parameters.get(name))
-                .and_then(|p| p.as_item()),
-        };
+        let param = parameter(spec, param);
         let Some(openapiv3::Parameter::Query { parameter_data, .. }) = param else {
             continue;
         };
@@ -376,6 +422,7 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
                 let place = match (extensions.get("x-sdk-place").and_then(Value::as_str), location) {
                     (Some("form-field"), _) => Place::FormField(key.clone()),
                     (Some("json-field"), _) => Place::JsonField(key.clone()),
+                    (Some("body"), _) => Place::Body,
                     (Some(other), _) => return Err(format!("security scheme {name}: unknown x-sdk-place `{other}`")),
                     (None, APIKeyLocation::Header) => Place::Header(key.clone()),
                     (None, APIKeyLocation::Query) => Place::Query(key.clone()),
@@ -414,6 +461,15 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
             .get("x-sdk-credential")
             .and_then(Value::as_str)
             .map_or_else(|| snake_case(name), str::to_owned);
+        let body_fields = match extensions.get("x-sdk-body-fields") {
+            None => Vec::new(),
+            Some(value) => value
+                .as_array()
+                .and_then(|list| list.iter().map(|f| f.as_str().map(str::to_owned)).collect())
+                .ok_or(format!(
+                    "security scheme {name}: x-sdk-body-fields must be a list of field names"
+                ))?,
+        };
         let basic = place == Place::Basic;
         match credentials.iter().find(|c| c.name == credential) {
             Some(existing) if existing.basic != basic => {
@@ -432,6 +488,7 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
             name: name.clone(),
             credential,
             place,
+            body_fields,
         });
     }
     Ok((rows, credentials))

@@ -4,7 +4,7 @@
 
 use progenitor_client::ResponseValue;
 
-use crate::decode::{self, Verdict};
+use crate::decode::{self, Scrubber, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::hooks::CallRecord;
 use crate::wire::{Api, Operation};
@@ -16,17 +16,18 @@ pub(crate) fn convert<T, E>(
     record: CallRecord,
 ) -> Result<ResponseValue<T>, Error>
 where
-    T: Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    E: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     use progenitor_client::Error as P;
+    let scrubber = Scrubber::new(&record.secrets, api.vendor_messages);
     let base = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
     let answered = |error: Error| match record.status {
         Some(status) => error.status(status, record.headers.clone()),
         None => error,
     };
     let vendor_fields = |error: Error, json: &serde_json::Value| {
-        let (code, message) = decode::vendor_fields(&api.errors, json, &record.secrets);
+        let (code, message) = decode::vendor_fields(&api.errors, json, &scrubber);
         let note = op
             .notes
             .iter()
@@ -53,7 +54,7 @@ where
                 Some((_, Verdict::Success)) => Ok(value),
                 Some((json, Verdict::Failure)) => {
                     let error = answered(base(ErrorKind::Vendor, String::new())).in_success_body();
-                    Err(vendor_fields(error, json).body(value.into_inner()))
+                    Err(with_body::<T>(vendor_fields(error, json), json, &scrubber))
                 }
                 _ => {
                     let detail = format!(
@@ -64,13 +65,12 @@ where
                 }
             }
         }
-        Err(P::ErrorResponse(value)) => {
+        Err(P::ErrorResponse(_)) => {
             let error = answered(base(ErrorKind::Vendor, String::new()));
-            let error = match &json {
-                Some(json) => vendor_fields(error, json),
+            Err(match &json {
+                Some(json) => with_body::<E>(vendor_fields(error, json), json, &scrubber),
                 None => error,
-            };
-            Err(error.body(value.into_inner()))
+            })
         }
         Err(P::InvalidResponsePayload(_, serde_error)) => {
             let success = record.status.is_some_and(|s| s.is_success());
@@ -102,6 +102,21 @@ where
         Err(P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e)) => Err(transport(api, op, e)),
         Err(P::InvalidRequest(why)) => Err(base(ErrorKind::InvalidArgument, why)),
         Err(P::Custom(why)) => Err(base(ErrorKind::InvalidArgument, why)),
+    }
+}
+
+/// Keeps the vendor's body, decoded again from its scrubbed JSON: progenitor's decoding
+/// holds whatever secret the vendor echoed.
+fn with_body<B: serde::de::DeserializeOwned + Send + Sync + 'static>(
+    error: Error,
+    json: &serde_json::Value,
+    scrubber: &Scrubber,
+) -> Error {
+    let mut json = json.clone();
+    decode::scrub_json(&mut json, scrubber);
+    match serde_json::from_value::<B>(json) {
+        Ok(body) => error.body(body),
+        Err(_) => error,
     }
 }
 

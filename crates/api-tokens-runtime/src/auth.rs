@@ -61,6 +61,17 @@ pub(crate) fn apply(request: &mut Request, place: Place, credential: &Credential
             let bytes = serde_json::to_vec(&object).map_err(|_| "the JSON body could not be encoded".to_owned())?;
             set_body(request, bytes, "application/json");
         }
+        (Place::Body, Credential::Token(token)) => {
+            if request.body().is_some() {
+                return Err("the request already has a body; the credential cannot be it".to_owned());
+            }
+            // As `curl -d` sends it, which is how the vendor documents the call.
+            set_body(
+                request,
+                token.expose().as_bytes().to_vec(),
+                "application/x-www-form-urlencoded",
+            );
+        }
         _ => return Err("a credential has the wrong shape for its scheme".to_owned()),
     }
     Ok(None)
@@ -105,6 +116,23 @@ pub(crate) fn request_secrets(request: &Request, inputs: &[SecretInput]) -> Vec<
         .collect();
     found.extend(parts);
     found
+}
+
+/// Whether the request's form or JSON object body holds every one of `fields`, each
+/// non-empty.
+pub(crate) fn body_has_fields(request: &Request, fields: &[&str]) -> bool {
+    let Some(body) = request.body().and_then(|b| b.as_bytes()) else {
+        return false;
+    };
+    if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(body) {
+        return fields
+            .iter()
+            .all(|f| object.get(*f).and_then(|v| v.as_str()).is_some_and(|v| !v.is_empty()));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    fields
+        .iter()
+        .all(|f| pairs.iter().any(|(k, v)| k == f && !v.is_empty()))
 }
 
 fn body_bytes(request: &Request) -> Result<Vec<u8>, String> {

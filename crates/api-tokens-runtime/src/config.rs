@@ -9,8 +9,10 @@ use crate::wire::Api;
 
 /// Default limit on a successful answer's body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// Default total time for one request, answer included.
+/// Default time for one attempt of a request, answer included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default total time for one call: every attempt and every wait between attempts.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time to establish a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -18,8 +20,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ClientConfig {
     /// Base URL; the spec's default server when `None`.
     pub base_url: Option<String>,
-    /// Total time for one request.
+    /// Time for one attempt of a request.
     pub timeout: Duration,
+    /// Total time for one call, retries and waits included.
+    pub operation_timeout: Duration,
     /// Time to connect.
     pub connect_timeout: Duration,
     /// `User-Agent` header.
@@ -44,6 +48,7 @@ impl ClientConfig {
         ClientConfig {
             base_url: None,
             timeout: DEFAULT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             user_agent: user_agent.to_owned(),
             http_client: None,
@@ -96,6 +101,7 @@ impl ClientConfig {
         let state = ClientState {
             credentials: self.credentials,
             max_body_bytes: self.max_body_bytes,
+            operation_timeout: self.operation_timeout,
             retry: self.retry,
             #[cfg(feature = "test-util")]
             responder: self.responder,
@@ -109,6 +115,7 @@ impl fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("base_url", &self.base_url.as_ref().map(|_| "<set>"))
             .field("timeout", &self.timeout)
+            .field("operation_timeout", &self.operation_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("user_agent", &self.user_agent)
             .field("max_body_bytes", &self.max_body_bytes)
@@ -153,6 +160,7 @@ mod tests {
             code: &[],
             message: &[],
         },
+        vendor_messages: &[],
         operations: &[],
     };
 

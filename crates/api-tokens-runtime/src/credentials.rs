@@ -111,6 +111,7 @@ impl fmt::Debug for Credentials {
 pub struct ClientState {
     pub(crate) credentials: Credentials,
     pub(crate) max_body_bytes: usize,
+    pub(crate) operation_timeout: std::time::Duration,
     pub(crate) retry: crate::RetryPolicy,
     #[cfg(feature = "test-util")]
     pub(crate) responder: Option<crate::Responder>,
@@ -121,6 +122,7 @@ impl fmt::Debug for ClientState {
         f.debug_struct("ClientState")
             .field("credentials", &self.credentials)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("operation_timeout", &self.operation_timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }

@@ -18,7 +18,9 @@ mod retry;
 mod secret;
 pub mod wire;
 
-pub use config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT};
+pub use config::{
+    ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT,
+};
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Error, ErrorKind};
 pub use retry::RetryPolicy;

@@ -39,14 +39,14 @@ impl RetryPolicy {
     }
 
     /// How long to wait before retry number `attempt` (0-based): the server's
-    /// `Retry-After` (seconds) when it gives one, else exponential backoff. `None` when
-    /// the server asks for longer than `max_wait`.
+    /// `Retry-After` when it gives one (seconds, or an HTTP date as RFC 9110 §10.2.3
+    /// allows), else exponential backoff. `None` when the server asks for longer than
+    /// `max_wait`.
     pub(crate) fn wait(&self, attempt: u32, headers: Option<&HeaderMap>) -> Option<Duration> {
         let asked = headers
             .and_then(|h| h.get(RETRY_AFTER))
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(retry_after);
         match asked {
             Some(wait) if wait > self.max_wait => None,
             Some(wait) => Some(wait),
@@ -57,6 +57,20 @@ impl RetryPolicy {
             ),
         }
     }
+}
+
+/// A `Retry-After` value: delay seconds, or a date (IMF-fixdate, RFC 850 or asctime)
+/// from which the wait is counted; a date already past means now.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -85,5 +99,30 @@ mod tests {
         assert_eq!(policy.wait(0, Some(&headers)), None);
         headers.insert(RETRY_AFTER, "soon".parse().expect("value"));
         assert_eq!(policy.wait(0, Some(&headers)), Some(Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn retry_after_takes_http_dates() {
+        let policy = RetryPolicy::default();
+        let mut headers = HeaderMap::new();
+        let in_5s = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(5));
+        headers.insert(RETRY_AFTER, in_5s.parse().expect("value"));
+        let wait = policy.wait(0, Some(&headers)).expect("within max_wait");
+        assert!(
+            wait > Duration::from_secs(3) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+        // A date in the past: retry now. The obsolete forms are accepted too.
+        for past in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            headers.insert(RETRY_AFTER, past.parse().expect("value"));
+            assert_eq!(policy.wait(0, Some(&headers)), Some(Duration::ZERO), "{past}");
+        }
+        let in_1h = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+        headers.insert(RETRY_AFTER, in_1h.parse().expect("value"));
+        assert_eq!(policy.wait(0, Some(&headers)), None);
     }
 }

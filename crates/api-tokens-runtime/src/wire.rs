@@ -13,6 +13,9 @@ pub struct Api {
     pub schemes: &'static [Scheme],
     /// Where the vendor's error bodies keep their code and message.
     pub errors: ErrorFields,
+    /// Messages the vendor writes itself, word for word (`x-sdk-vendor-messages`): never
+    /// an echo of a request, so never scrubbed.
+    pub vendor_messages: &'static [&'static str],
     /// Every operation of the spec.
     pub operations: &'static [&'static Operation],
 }
@@ -39,6 +42,10 @@ pub struct Scheme {
     pub credential: &'static str,
     /// Where the credential goes on the wire.
     pub place: Place,
+    /// Fields of the request body that can carry this scheme's credential for one call
+    /// instead (Fastly's login in the token-creation form). When the body holds all of
+    /// them, the scheme is satisfied and nothing more is added.
+    pub body_fields: &'static [&'static str],
 }
 
 /// Where a credential goes on the wire.
@@ -56,6 +63,9 @@ pub enum Place {
     FormField(&'static str),
     /// A top-level field of a JSON object body.
     JsonField(&'static str),
+    /// The whole request body, as is (TigerGraph 3.0–3.4's `POST /requesttoken`, which
+    /// keeps the secret out of URLs and access logs).
+    Body,
 }
 
 impl Place {
@@ -83,6 +93,11 @@ pub struct Operation {
     pub method: &'static str,
     /// The path template, for messages (never the concrete URL, which may hold secrets).
     pub path: &'static str,
+    /// The path parameters: each must be a real path segment (not empty, `.` or `..`),
+    /// or the request would reach another endpoint.
+    pub path_params: &'static [&'static str],
+    /// The required query parameters: an empty value is refused rather than sent.
+    pub required_query: &'static [&'static str],
     /// Alternatives of scheme names; an alternative is satisfied when every scheme in it
     /// has its credential. Empty: the operation needs no authentication.
     pub security: &'static [&'static [&'static str]],

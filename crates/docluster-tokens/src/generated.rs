@@ -671,6 +671,20 @@ let response = client.login()
     pub fn login(&self) -> builder::Login<'_> {
         builder::Login::new(self)
     }
+    /**Check a saved token, and keep it alive, without logging in
+
+Succeeds while the token is valid for this client's IP address, pushing its expiry back; otherwise fails with the server's reason (`Token not found, please log in.`, `Token expired please log in.`, or the token is bound to another IP address).
+
+Sends a `POST` request to `/login#check-token`
+
+```ignore
+let response = client.check_token()
+    .send()
+    .await;
+```*/
+    pub fn check_token(&self) -> builder::CheckToken<'_> {
+        builder::CheckToken::new(self)
+    }
     /**Invalidate the client's token
 
 Without a cluster the server answers `Cluster not created` with status `"error"`, yet the token **is** invalidated: the error says so (`Error::vendor_note`).
@@ -786,11 +800,68 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::LoginAnswer>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::LOGIN,
-                    self.dispatch(),
+            let (api, op) = (&super::wire::API, &super::wire::LOGIN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::check_token`]
+
+[`Client::check_token`]: super::Client::check_token*/
+    #[derive(Debug, Clone)]
+    pub struct CheckToken<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> CheckToken<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<ResponseValue<types::LogoutAnswer>, Error<()>> {
+            let Self { client } = self;
+            let url = format!("{}/login#check-token", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "check_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `POST` request to `/login#check-token`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LogoutAnswer>, ::api_tokens_runtime::Error> {
+            let (api, op) = (&super::wire::API, &super::wire::CHECK_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -847,11 +918,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::LogoutAnswer>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::LOGOUT,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::LOGOUT);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -908,11 +977,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TokensAnswer>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::LIST_TOKENS,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -933,19 +1000,31 @@ pub mod wire {
                 name: "access_token",
                 credential: "access_token",
                 place: Place::FormField("access_token"),
+                body_fields: &[],
             },
         ],
         errors: ErrorFields {
             code: &["/status"],
             message: &["/error"],
         },
-        operations: &[&LOGIN, &LOGOUT, &LIST_TOKENS],
+        vendor_messages: &[
+            "Username not found, please log in.",
+            "Wrong password.",
+            "Token not found, please log in.",
+            "The token is not important for this IP address, please log in.",
+            "Token expired please log in.",
+            "Wrong API path",
+            "Cluster not created",
+        ],
+        operations: &[&LOGIN, &CHECK_TOKEN, &LOGOUT, &LIST_TOKENS],
     };
     ///`POST /login`
     pub static LOGIN: Operation = Operation {
         id: "login",
         method: "POST",
         path: "/login",
+        path_params: &[],
+        required_query: &[],
         security: &[],
         content_type: None,
         accept: Some("text/html"),
@@ -956,11 +1035,30 @@ pub mod wire {
         secret_inputs: &[SecretInput::FormField("password")],
         notes: &[],
     };
+    ///`POST /login`
+    pub static CHECK_TOKEN: Operation = Operation {
+        id: "check_token",
+        method: "POST",
+        path: "/login",
+        path_params: &[],
+        required_query: &[],
+        security: &[&["access_token"]],
+        content_type: None,
+        accept: Some("text/html"),
+        envelope: Some(Envelope {
+            field: "/status",
+            success: &[Literal::Str("success")],
+        }),
+        secret_inputs: &[],
+        notes: &[],
+    };
     ///`POST /logout`
     pub static LOGOUT: Operation = Operation {
         id: "logout",
         method: "POST",
         path: "/logout",
+        path_params: &[],
+        required_query: &[],
         security: &[&["access_token"]],
         content_type: None,
         accept: Some("text/html"),
@@ -981,6 +1079,8 @@ pub mod wire {
         id: "list_tokens",
         method: "POST",
         path: "/tokens",
+        path_params: &[],
+        required_query: &[],
         security: &[&["access_token"]],
         content_type: None,
         accept: Some("text/html"),
@@ -1001,9 +1101,9 @@ pub mod wire {
 pub const DEFAULT_BASE_URL: Option<&str> = None;
 ///Configures a [`Client`] for DoCluster: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
 ///
-/// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-/// connect, 8 MiB per successful answer, 2 retries of idempotent requests
-/// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
+/// Defaults: 30 s per attempt ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 60 s per
+/// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
+/// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
 #[derive(Debug)]
 pub struct ClientBuilder {
     config: ::api_tokens_runtime::ClientConfig,
@@ -1027,9 +1127,16 @@ impl ClientBuilder {
         self.config.base_url = Some(url.into());
         self
     }
-    /// Total time for one request, answer included.
+    /// Time for one attempt of a request, answer included (default 30 s).
     pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.config.timeout = timeout;
+        self
+    }
+    /// Total time for one call: every attempt and every wait between them
+    /// (default 60 s, [`api_tokens_runtime::DEFAULT_OPERATION_TIMEOUT`]). No retry
+    /// starts a wait that would end past it.
+    pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.config.operation_timeout = timeout;
         self
     }
     /// Time to establish a connection.

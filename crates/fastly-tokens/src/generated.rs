@@ -1173,7 +1173,7 @@ let response = client.list_tokens_user()
     }
     /**Create a token
 
-Creates an API token from a user name and password (HTTP Basic, or the form's `username` and `password`) or from an existing token. Accounts with two-factor authentication also send the one-time code in `Fastly-OTP`: set it with `Client::with_otp`. The new token is returned once, in `access_token`.
+Creates an API token from a user name and password (HTTP Basic, or the form's `username` and `password`) or from an existing token. Accounts with two-factor authentication also send the one-time code in `Fastly-OTP`: set it with `Client::with_otp`; it goes with either form of the login, and a code set without a login fails the call rather than being dropped. The new token is returned once, in `access_token`.
 
 Sends a `POST` request to `/tokens`
 
@@ -1353,11 +1353,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::TokenResponse>>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::LIST_TOKENS_USER,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS_USER);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1456,11 +1454,9 @@ pub mod builder {
             ResponseValue<types::TokenCreatedResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::CREATE_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::CREATE_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1570,11 +1566,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::BULK_REVOKE_TOKENS,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::BULK_REVOKE_TOKENS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1645,11 +1639,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TokenResponse>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::GET_TOKEN_CURRENT,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::GET_TOKEN_CURRENT);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1725,11 +1717,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REVOKE_TOKEN_CURRENT,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REVOKE_TOKEN_CURRENT);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1826,11 +1816,17 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TokenResponse>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::GET_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::GET_TOKEN);
+            if let Ok(value) = &self.token_id {
+                ::api_tokens_runtime::hooks::check_argument(
+                    api,
+                    op,
+                    "token_id",
+                    &value.to_string(),
+                )?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1932,11 +1928,17 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REVOKE_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REVOKE_TOKEN);
+            if let Ok(value) = &self.token_id {
+                ::api_tokens_runtime::hooks::check_argument(
+                    api,
+                    op,
+                    "token_id",
+                    &value.to_string(),
+                )?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -2033,11 +2035,17 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::TokenResponse>>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::LIST_TOKENS_CUSTOMER,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS_CUSTOMER);
+            if let Ok(value) = &self.customer_id {
+                ::api_tokens_runtime::hooks::check_argument(
+                    api,
+                    op,
+                    "customer_id",
+                    &value.to_string(),
+                )?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -2058,16 +2066,19 @@ pub mod wire {
                 name: "token",
                 credential: "token",
                 place: Place::Header("Fastly-Key"),
+                body_fields: &[],
             },
             Scheme {
                 name: "username_and_password",
                 credential: "username_and_password",
                 place: Place::Basic,
+                body_fields: &["username", "password"],
             },
             Scheme {
                 name: "otp",
                 credential: "otp",
                 place: Place::Header("Fastly-OTP"),
+                body_fields: &[],
             },
         ],
         errors: ErrorFields {
@@ -2080,6 +2091,13 @@ pub mod wire {
                 "/error_description",
             ],
         },
+        vendor_messages: &[
+            "Token lookup failed.",
+            "Missing or expired token.",
+            "Invalid token.",
+            "Token revocation error.",
+            "The format of the date and time supplied to the `expires_at` parameter is invalid.",
+        ],
         operations: &[
             &LIST_TOKENS_USER,
             &CREATE_TOKEN,
@@ -2096,6 +2114,8 @@ pub mod wire {
         id: "list_tokens_user",
         method: "GET",
         path: "/tokens",
+        path_params: &[],
+        required_query: &[],
         security: &[&["token"]],
         content_type: None,
         accept: None,
@@ -2108,6 +2128,8 @@ pub mod wire {
         id: "create_token",
         method: "POST",
         path: "/tokens",
+        path_params: &[],
+        required_query: &[],
         security: &[
             &["username_and_password", "otp"],
             &["username_and_password"],
@@ -2129,6 +2151,8 @@ pub mod wire {
         id: "bulk_revoke_tokens",
         method: "DELETE",
         path: "/tokens",
+        path_params: &[],
+        required_query: &[],
         security: &[&["token"]],
         content_type: Some("application/vnd.api+json; ext=bulk"),
         accept: None,
@@ -2141,6 +2165,8 @@ pub mod wire {
         id: "get_token_current",
         method: "GET",
         path: "/tokens/self",
+        path_params: &[],
+        required_query: &[],
         security: &[&["token"]],
         content_type: None,
         accept: None,
@@ -2153,6 +2179,8 @@ pub mod wire {
         id: "revoke_token_current",
         method: "DELETE",
         path: "/tokens/self",
+        path_params: &[],
+        required_query: &[],
         security: &[&["token"]],
         content_type: None,
         accept: None,
@@ -2165,6 +2193,8 @@ pub mod wire {
         id: "get_token",
         method: "GET",
         path: "/tokens/{token_id}",
+        path_params: &["token_id"],
+        required_query: &[],
         security: &[&["token"]],
         content_type: None,
         accept: None,
@@ -2177,6 +2207,8 @@ pub mod wire {
         id: "revoke_token",
         method: "DELETE",
         path: "/tokens/{token_id}",
+        path_params: &["token_id"],
+        required_query: &[],
         security: &[&["token"]],
         content_type: None,
         accept: None,
@@ -2189,6 +2221,8 @@ pub mod wire {
         id: "list_tokens_customer",
         method: "GET",
         path: "/customer/{customer_id}/tokens",
+        path_params: &["customer_id"],
+        required_query: &[],
         security: &[&["token"]],
         content_type: None,
         accept: None,
@@ -2201,9 +2235,9 @@ pub mod wire {
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://api.fastly.com");
 ///Configures a [`Client`] for Fastly: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
 ///
-/// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-/// connect, 8 MiB per successful answer, 2 retries of idempotent requests
-/// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
+/// Defaults: 30 s per attempt ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 60 s per
+/// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
+/// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
 #[derive(Debug)]
 pub struct ClientBuilder {
     config: ::api_tokens_runtime::ClientConfig,
@@ -2227,9 +2261,16 @@ impl ClientBuilder {
         self.config.base_url = Some(url.into());
         self
     }
-    /// Total time for one request, answer included.
+    /// Time for one attempt of a request, answer included (default 30 s).
     pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.config.timeout = timeout;
+        self
+    }
+    /// Total time for one call: every attempt and every wait between them
+    /// (default 60 s, [`api_tokens_runtime::DEFAULT_OPERATION_TIMEOUT`]). No retry
+    /// starts a wait that would end past it.
+    pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.config.operation_timeout = timeout;
         self
     }
     /// Time to establish a connection.
@@ -2284,7 +2325,7 @@ impl ClientBuilder {
             .credential("token", ::api_tokens_runtime::Credential::Token(value.into()));
         self
     }
-    ///Credential `username_and_password`: The account's email and password (HTTP Basic); only token creation takes them.
+    ///Credential `username_and_password`: The account's email and password (HTTP Basic); only token creation takes them, as this header or as the form's `username` and `password`.
     pub fn username_and_password(
         mut self,
         username: impl Into<String>,

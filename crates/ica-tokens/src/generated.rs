@@ -521,11 +521,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::Token>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::CREATE_JWT_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::CREATE_JWT_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -596,11 +594,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::Token>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REFRESH_JWT_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REFRESH_JWT_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -621,27 +617,32 @@ pub mod wire {
                 name: "JwtAuth",
                 credential: "jwt",
                 place: Place::Bearer,
+                body_fields: &[],
             },
             Scheme {
                 name: "PsTokenAuth",
                 credential: "ps_token",
                 place: Place::Bearer,
+                body_fields: &[],
             },
             Scheme {
                 name: "ApiKeyAuth",
                 credential: "api_key",
                 place: Place::Header("X-API-Key"),
+                body_fields: &[],
             },
             Scheme {
                 name: "BasicAuth",
                 credential: "basic",
                 place: Place::Basic,
+                body_fields: &[],
             },
         ],
         errors: ErrorFields {
             code: &["/title"],
             message: &["/detail", "/title"],
         },
+        vendor_messages: &[],
         operations: &[&CREATE_JWT_TOKEN, &REFRESH_JWT_TOKEN],
     };
     ///`POST /api/tokens`
@@ -649,6 +650,8 @@ pub mod wire {
         id: "create_jwt_token",
         method: "POST",
         path: "/api/tokens",
+        path_params: &[],
+        required_query: &[],
         security: &[&["ApiKeyAuth"], &["BasicAuth"], &["PsTokenAuth"]],
         content_type: None,
         accept: Some("application/vnd.illumina.v3+json"),
@@ -661,6 +664,8 @@ pub mod wire {
         id: "refresh_jwt_token",
         method: "POST",
         path: "/api/tokens:refresh",
+        path_params: &[],
+        required_query: &[],
         security: &[&["JwtAuth"]],
         content_type: None,
         accept: Some("application/vnd.illumina.v3+json"),
@@ -673,9 +678,9 @@ pub mod wire {
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://ica.illumina.com/ica/rest");
 ///Configures a [`Client`] for Illumina Connected Analytics: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
 ///
-/// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-/// connect, 8 MiB per successful answer, 2 retries of idempotent requests
-/// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
+/// Defaults: 30 s per attempt ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 60 s per
+/// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
+/// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
 #[derive(Debug)]
 pub struct ClientBuilder {
     config: ::api_tokens_runtime::ClientConfig,
@@ -699,9 +704,16 @@ impl ClientBuilder {
         self.config.base_url = Some(url.into());
         self
     }
-    /// Total time for one request, answer included.
+    /// Time for one attempt of a request, answer included (default 30 s).
     pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.config.timeout = timeout;
+        self
+    }
+    /// Total time for one call: every attempt and every wait between them
+    /// (default 60 s, [`api_tokens_runtime::DEFAULT_OPERATION_TIMEOUT`]). No retry
+    /// starts a wait that would end past it.
+    pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.config.operation_timeout = timeout;
         self
     }
     /// Time to establish a connection.

@@ -67,6 +67,30 @@ pub mod types {
             Default::default()
         }
     }
+    ///`ProviderInfo`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ProviderInfo {
+        ///The provider's OAuth access token for the user.
+        #[serde(rename = "accessToken")]
+        pub access_token: ::api_tokens_runtime::Secret,
+    }
+    impl ProviderInfo {
+        pub fn builder() -> builder::ProviderInfo {
+            Default::default()
+        }
+    }
+    ///`ProviderLogin`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ProviderLogin {
+        ///The user's email address at the provider.
+        pub email: ::std::string::String,
+        pub info: ProviderInfo,
+    }
+    impl ProviderLogin {
+        pub fn builder() -> builder::ProviderLogin {
+            Default::default()
+        }
+    }
     ///`UserpassForm`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UserpassForm {
@@ -326,6 +350,109 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ProviderInfo {
+            access_token: ::std::result::Result<
+                ::api_tokens_runtime::Secret,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProviderInfo {
+            fn default() -> Self {
+                Self {
+                    access_token: Err("no value supplied for access_token".to_string()),
+                }
+            }
+        }
+        impl ProviderInfo {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderInfo> for super::ProviderInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderInfo> for ProviderInfo {
+            fn from(value: super::ProviderInfo) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderLogin {
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            info: ::std::result::Result<super::ProviderInfo, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProviderLogin {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                    info: Err("no value supplied for info".to_string()),
+                }
+            }
+        }
+        impl ProviderLogin {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ProviderInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for info: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderLogin> for super::ProviderLogin {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderLogin,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    info: value.info?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderLogin> for ProviderLogin {
+            fn from(value: super::ProviderLogin) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    info: Ok(value.info),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UserpassForm {
             password: ::std::result::Result<
                 ::api_tokens_runtime::Secret,
@@ -426,7 +553,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for Insight.io
 
-Insight.io API access tokens. A token works until it is revoked; send it as `X-Auth-Token`. Two generations are documented side by side: the enterprise endpoints (`create_api_token`, `get_api_tokens`, `revoke_api_token`) and the public API (`create_token`, `list_tokens`, `delete_token`, `authenticate_userpass`). Creating a token needs a logged-in browser session (its `Cookie` header) or a login with `authenticate_userpass`.
+Insight.io API access tokens. A token works until it is revoked; send it as `X-Auth-Token`. Two generations are documented side by side: the enterprise endpoints (`create_api_token`, `get_api_tokens`, `revoke_api_token`) and the public API (`create_token`, `list_tokens`, `delete_token`, `authenticate_userpass`, `authenticate_ldap`, `authenticate_provider`). Creating a token needs a logged-in browser session (its `Cookie` header) or a login.
 
 Version: 1*/
 pub struct Client {
@@ -579,6 +706,36 @@ let response = client.authenticate_userpass()
     pub fn authenticate_userpass(&self) -> builder::AuthenticateUserpass<'_> {
         builder::AuthenticateUserpass::new(self)
     }
+    /**Log in with an LDAP user name and password; the answer holds a token
+
+Sends a `POST` request to `/api/authenticate/ldap`
+
+```ignore
+let response = client.authenticate_ldap()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn authenticate_ldap(&self) -> builder::AuthenticateLdap<'_> {
+        builder::AuthenticateLdap::new(self)
+    }
+    /**Log in with an OAuth provider's access token; the answer holds a token
+
+Sends a `POST` request to `/api/authenticate/{provider}`
+
+Arguments:
+- `provider`: The provider's name, for example `github`.
+- `body`
+```ignore
+let response = client.authenticate_provider()
+    .provider(provider)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn authenticate_provider(&self) -> builder::AuthenticateProvider<'_> {
+        builder::AuthenticateProvider::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -649,11 +806,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::NewToken>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::CREATE_API_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::CREATE_API_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -723,11 +878,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::ApiTokenInfo>>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::GET_API_TOKENS,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::GET_API_TOKENS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -774,11 +927,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REVOKE_API_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REVOKE_API_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -848,11 +999,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::ApiTokenInfo>>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::LIST_TOKENS,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -916,11 +1065,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::NewToken>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::CREATE_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::CREATE_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -967,11 +1114,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::DELETE_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::DELETE_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1067,11 +1212,231 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::AUTHENTICATE_USERPASS,
-                    self.dispatch(),
+            let (api, op) = (&super::wire::API, &super::wire::AUTHENTICATE_USERPASS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::authenticate_ldap`]
+
+[`Client::authenticate_ldap`]: super::Client::authenticate_ldap*/
+    #[derive(Debug, Clone)]
+    pub struct AuthenticateLdap<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UserpassForm, String>,
+    }
+    impl<'a> AuthenticateLdap<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserpassForm>,
+            <V as std::convert::TryInto<types::UserpassForm>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UserpassForm` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserpassForm,
+            ) -> types::builder::UserpassForm,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<ResponseValue<types::Login>, Error<types::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::UserpassForm::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/authenticate/ldap", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "authenticate_ldap",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `POST` request to `/api/authenticate/ldap`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error> {
+            let (api, op) = (&super::wire::API, &super::wire::AUTHENTICATE_LDAP);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::authenticate_provider`]
+
+[`Client::authenticate_provider`]: super::Client::authenticate_provider*/
+    #[derive(Debug, Clone)]
+    pub struct AuthenticateProvider<'a> {
+        client: &'a super::Client,
+        provider: Result<::std::string::String, String>,
+        body: Result<types::builder::ProviderLogin, String>,
+    }
+    impl<'a> AuthenticateProvider<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                provider: Err("provider was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn provider<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for provider failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ProviderLogin>,
+            <V as std::convert::TryInto<types::ProviderLogin>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ProviderLogin` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ProviderLogin,
+            ) -> types::builder::ProviderLogin,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<ResponseValue<types::Login>, Error<types::ErrorBody>> {
+            let Self { client, provider, body } = self;
+            let provider = provider.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ProviderLogin::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/authenticate/{}", client.baseurl, encode_path(& provider
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "authenticate_provider",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `POST` request to `/api/authenticate/{provider}`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error> {
+            let (api, op) = (&super::wire::API, &super::wire::AUTHENTICATE_PROVIDER);
+            if let Ok(value) = &self.provider {
+                ::api_tokens_runtime::hooks::check_argument(
+                    api,
+                    op,
+                    "provider",
+                    &value.to_string(),
+                )?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1092,17 +1457,20 @@ pub mod wire {
                 name: "api_token",
                 credential: "api_token",
                 place: Place::Header("X-Auth-Token"),
+                body_fields: &[],
             },
             Scheme {
                 name: "session_cookie",
                 credential: "session_cookie",
                 place: Place::Header("Cookie"),
+                body_fields: &[],
             },
         ],
         errors: ErrorFields {
             code: &[],
             message: &["/error"],
         },
+        vendor_messages: &["Credentials required"],
         operations: &[
             &CREATE_API_TOKEN,
             &GET_API_TOKENS,
@@ -1111,6 +1479,8 @@ pub mod wire {
             &CREATE_TOKEN,
             &DELETE_TOKEN,
             &AUTHENTICATE_USERPASS,
+            &AUTHENTICATE_LDAP,
+            &AUTHENTICATE_PROVIDER,
         ],
     };
     ///`GET /api/createApiToken`
@@ -1118,6 +1488,8 @@ pub mod wire {
         id: "create_api_token",
         method: "GET",
         path: "/api/createApiToken",
+        path_params: &[],
+        required_query: &[],
         security: &[&["session_cookie"]],
         content_type: None,
         accept: None,
@@ -1130,6 +1502,8 @@ pub mod wire {
         id: "get_api_tokens",
         method: "GET",
         path: "/api/getApiTokens",
+        path_params: &[],
+        required_query: &[],
         security: &[&["api_token"]],
         content_type: None,
         accept: None,
@@ -1142,6 +1516,8 @@ pub mod wire {
         id: "revoke_api_token",
         method: "GET",
         path: "/api/revokeApiToken",
+        path_params: &[],
+        required_query: &[],
         security: &[&["api_token"]],
         content_type: None,
         accept: None,
@@ -1154,6 +1530,8 @@ pub mod wire {
         id: "list_tokens",
         method: "GET",
         path: "/api/token",
+        path_params: &[],
+        required_query: &[],
         security: &[&["api_token"]],
         content_type: None,
         accept: None,
@@ -1166,6 +1544,8 @@ pub mod wire {
         id: "create_token",
         method: "POST",
         path: "/api/token",
+        path_params: &[],
+        required_query: &[],
         security: &[&["session_cookie"]],
         content_type: None,
         accept: None,
@@ -1178,6 +1558,8 @@ pub mod wire {
         id: "delete_token",
         method: "DELETE",
         path: "/api/token",
+        path_params: &[],
+        required_query: &[],
         security: &[&["api_token"]],
         content_type: None,
         accept: None,
@@ -1190,6 +1572,8 @@ pub mod wire {
         id: "authenticate_userpass",
         method: "POST",
         path: "/api/authenticate/userpass",
+        path_params: &[],
+        required_query: &[],
         security: &[],
         content_type: None,
         accept: None,
@@ -1197,14 +1581,42 @@ pub mod wire {
         secret_inputs: &[SecretInput::FormField("password")],
         notes: &[],
     };
+    ///`POST /api/authenticate/ldap`
+    pub static AUTHENTICATE_LDAP: Operation = Operation {
+        id: "authenticate_ldap",
+        method: "POST",
+        path: "/api/authenticate/ldap",
+        path_params: &[],
+        required_query: &[],
+        security: &[],
+        content_type: None,
+        accept: None,
+        envelope: None,
+        secret_inputs: &[SecretInput::FormField("password")],
+        notes: &[],
+    };
+    ///`POST /api/authenticate/{provider}`
+    pub static AUTHENTICATE_PROVIDER: Operation = Operation {
+        id: "authenticate_provider",
+        method: "POST",
+        path: "/api/authenticate/{provider}",
+        path_params: &["provider"],
+        required_query: &[],
+        security: &[],
+        content_type: None,
+        accept: None,
+        envelope: None,
+        secret_inputs: &[],
+        notes: &[],
+    };
 }
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://insight.io`.
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://insight.io");
 ///Configures a [`Client`] for Insight.io: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
 ///
-/// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-/// connect, 8 MiB per successful answer, 2 retries of idempotent requests
-/// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
+/// Defaults: 30 s per attempt ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 60 s per
+/// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
+/// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
 #[derive(Debug)]
 pub struct ClientBuilder {
     config: ::api_tokens_runtime::ClientConfig,
@@ -1228,9 +1640,16 @@ impl ClientBuilder {
         self.config.base_url = Some(url.into());
         self
     }
-    /// Total time for one request, answer included.
+    /// Time for one attempt of a request, answer included (default 30 s).
     pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.config.timeout = timeout;
+        self
+    }
+    /// Total time for one call: every attempt and every wait between them
+    /// (default 60 s, [`api_tokens_runtime::DEFAULT_OPERATION_TIMEOUT`]). No retry
+    /// starts a wait that would end past it.
+    pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.config.operation_timeout = timeout;
         self
     }
     /// Time to establish a connection.

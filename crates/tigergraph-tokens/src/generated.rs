@@ -964,6 +964,23 @@ let response = client.delete_token_query()
     pub fn delete_token_query(&self) -> builder::DeleteTokenQuery<'_> {
         builder::DeleteTokenQuery::new(self)
     }
+    /**3.0–3.4: request a token, the secret sent as the raw request body
+
+The same answer as `request_token_query`, with the secret kept out of the URL and so out of access logs; prefer it on 3.0–3.4 servers.
+
+Sends a `POST` request to `/requesttoken#secret-as-body`
+
+Arguments:
+- `lifetime`: Lifetime in seconds (about a month by default).
+```ignore
+let response = client.request_token_raw()
+    .lifetime(lifetime)
+    .send()
+    .await;
+```*/
+    pub fn request_token_raw(&self) -> builder::RequestTokenRaw<'_> {
+        builder::RequestTokenRaw::new(self)
+    }
     /**3.5–3.x: extend a token's lifetime to now + lifetime
 
 Sends a `PUT` request to `/requesttoken`
@@ -1157,11 +1174,9 @@ pub mod builder {
             ResponseValue<types::RestppTokenResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REQUEST_TOKEN_QUERY,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN_QUERY);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1253,11 +1268,17 @@ pub mod builder {
             ResponseValue<types::RestppTokenResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REFRESH_TOKEN_QUERY,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REFRESH_TOKEN_QUERY);
+            if let Ok(value) = &self.token {
+                ::api_tokens_runtime::hooks::check_argument(
+                    api,
+                    op,
+                    "token",
+                    &value.to_string(),
+                )?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1335,11 +1356,95 @@ pub mod builder {
             ResponseValue<types::RestppTokenResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::DELETE_TOKEN_QUERY,
-                    self.dispatch(),
+            let (api, op) = (&super::wire::API, &super::wire::DELETE_TOKEN_QUERY);
+            if let Ok(value) = &self.token {
+                ::api_tokens_runtime::hooks::check_argument(
+                    api,
+                    op,
+                    "token",
+                    &value.to_string(),
+                )?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::request_token_raw`]
+
+[`Client::request_token_raw`]: super::Client::request_token_raw*/
+    #[derive(Debug, Clone)]
+    pub struct RequestTokenRaw<'a> {
+        client: &'a super::Client,
+        lifetime: Result<Option<u64>, String>,
+    }
+    impl<'a> RequestTokenRaw<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                lifetime: Ok(None),
+            }
+        }
+        pub fn lifetime<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u64>,
+        {
+            self.lifetime = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u64` for lifetime failed".to_string());
+            self
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<ResponseValue<types::RestppTokenResponse>, Error<()>> {
+            let Self { client, lifetime } = self;
+            let lifetime = lifetime.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/requesttoken#secret-as-body", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(&progenitor_client::QueryParam::new("lifetime", &lifetime))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "request_token_raw",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `POST` request to `/requesttoken#secret-as-body`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::RestppTokenResponse>,
+            ::api_tokens_runtime::Error,
+        > {
+            let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN_RAW);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1433,11 +1538,9 @@ pub mod builder {
             ResponseValue<types::RestppTokenResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REFRESH_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REFRESH_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1549,11 +1652,9 @@ pub mod builder {
             ResponseValue<types::RestppTokenResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::REQUEST_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1647,11 +1748,9 @@ pub mod builder {
             ResponseValue<types::RestppTokenResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::DELETE_TOKEN,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::DELETE_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1740,11 +1839,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::GsqlResponse>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::CREATE_JWT,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::CREATE_JWT);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1847,11 +1944,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::GsqlResponse>, ::api_tokens_runtime::Error> {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::DROP_JWTS,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::DROP_JWTS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1943,11 +2038,9 @@ pub mod builder {
             ResponseValue<types::CheckJwtResponse>,
             ::api_tokens_runtime::Error,
         > {
-            ::api_tokens_runtime::hooks::finish(
-                    &super::wire::API,
-                    &super::wire::CHECK_JWT,
-                    self.dispatch(),
-                )
+            let (api, op) = (&super::wire::API, &super::wire::CHECK_JWT);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
         }
     }
@@ -1968,26 +2061,41 @@ pub mod wire {
                 name: "secret_in_query",
                 credential: "secret",
                 place: Place::Query("secret"),
+                body_fields: &[],
             },
             Scheme {
                 name: "secret_in_body",
                 credential: "secret",
                 place: Place::JsonField("secret"),
+                body_fields: &[],
+            },
+            Scheme {
+                name: "secret_as_body",
+                credential: "secret",
+                place: Place::Body,
+                body_fields: &[],
             },
             Scheme {
                 name: "basic",
                 credential: "basic",
                 place: Place::Basic,
+                body_fields: &[],
             },
         ],
         errors: ErrorFields {
             code: &["/code"],
             message: &["/message"],
         },
+        vendor_messages: &[
+            "Authentication failed.",
+            "Refresh token failed, Permission denied.",
+            "Drop token failed, Permission denied.",
+        ],
         operations: &[
             &REQUEST_TOKEN_QUERY,
             &REFRESH_TOKEN_QUERY,
             &DELETE_TOKEN_QUERY,
+            &REQUEST_TOKEN_RAW,
             &REFRESH_TOKEN,
             &REQUEST_TOKEN,
             &DELETE_TOKEN,
@@ -2001,6 +2109,8 @@ pub mod wire {
         id: "request_token_query",
         method: "GET",
         path: "/requesttoken",
+        path_params: &[],
+        required_query: &[],
         security: &[&["secret_in_query"], &["basic"]],
         content_type: None,
         accept: None,
@@ -2016,6 +2126,8 @@ pub mod wire {
         id: "refresh_token_query",
         method: "PUT",
         path: "/requesttoken",
+        path_params: &[],
+        required_query: &["token"],
         security: &[&["secret_in_query"]],
         content_type: None,
         accept: None,
@@ -2031,6 +2143,8 @@ pub mod wire {
         id: "delete_token_query",
         method: "DELETE",
         path: "/requesttoken",
+        path_params: &[],
+        required_query: &["token"],
         security: &[&["secret_in_query"]],
         content_type: None,
         accept: None,
@@ -2041,11 +2155,30 @@ pub mod wire {
         secret_inputs: &[SecretInput::Query("token")],
         notes: &[],
     };
+    ///`POST /requesttoken`
+    pub static REQUEST_TOKEN_RAW: Operation = Operation {
+        id: "request_token_raw",
+        method: "POST",
+        path: "/requesttoken",
+        path_params: &[],
+        required_query: &[],
+        security: &[&["secret_as_body"]],
+        content_type: None,
+        accept: None,
+        envelope: Some(Envelope {
+            field: "/error",
+            success: &[Literal::Bool(false), Literal::Str("false")],
+        }),
+        secret_inputs: &[],
+        notes: &[],
+    };
     ///`PUT /requesttoken`
     pub static REFRESH_TOKEN: Operation = Operation {
         id: "refresh_token",
         method: "PUT",
         path: "/requesttoken",
+        path_params: &[],
+        required_query: &[],
         security: &[&["secret_in_body"], &["basic"]],
         content_type: None,
         accept: None,
@@ -2061,6 +2194,8 @@ pub mod wire {
         id: "request_token",
         method: "POST",
         path: "/requesttoken",
+        path_params: &[],
+        required_query: &[],
         security: &[&["secret_in_body"], &["basic"]],
         content_type: None,
         accept: None,
@@ -2076,6 +2211,8 @@ pub mod wire {
         id: "delete_token",
         method: "DELETE",
         path: "/requesttoken",
+        path_params: &[],
+        required_query: &[],
         security: &[&["secret_in_body"], &["basic"]],
         content_type: None,
         accept: None,
@@ -2091,6 +2228,8 @@ pub mod wire {
         id: "create_jwt",
         method: "POST",
         path: "/gsql/v1/tokens",
+        path_params: &[],
+        required_query: &[],
         security: &[&["secret_in_body"], &["basic"]],
         content_type: None,
         accept: None,
@@ -2106,6 +2245,8 @@ pub mod wire {
         id: "drop_jwts",
         method: "DELETE",
         path: "/gsql/v1/tokens",
+        path_params: &[],
+        required_query: &[],
         security: &[&["secret_in_body"], &["basic"]],
         content_type: None,
         accept: None,
@@ -2121,6 +2262,8 @@ pub mod wire {
         id: "check_jwt",
         method: "POST",
         path: "/gsql/v1/tokens/check",
+        path_params: &[],
+        required_query: &[],
         security: &[&["basic"], &["secret_in_body"], &[]],
         content_type: None,
         accept: None,
@@ -2136,9 +2279,9 @@ pub mod wire {
 pub const DEFAULT_BASE_URL: Option<&str> = None;
 ///Configures a [`Client`] for TigerGraph: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
 ///
-/// Defaults: 30 s per request ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 10 s to
-/// connect, 8 MiB per successful answer, 2 retries of idempotent requests
-/// answered 429/502/503/504, `User-Agent: <crate>/<version>`.
+/// Defaults: 30 s per attempt ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 60 s per
+/// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
+/// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
 #[derive(Debug)]
 pub struct ClientBuilder {
     config: ::api_tokens_runtime::ClientConfig,
@@ -2162,9 +2305,16 @@ impl ClientBuilder {
         self.config.base_url = Some(url.into());
         self
     }
-    /// Total time for one request, answer included.
+    /// Time for one attempt of a request, answer included (default 30 s).
     pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.config.timeout = timeout;
+        self
+    }
+    /// Total time for one call: every attempt and every wait between them
+    /// (default 60 s, [`api_tokens_runtime::DEFAULT_OPERATION_TIMEOUT`]). No retry
+    /// starts a wait that would end past it.
+    pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        self.config.operation_timeout = timeout;
         self
     }
     /// Time to establish a connection.
