@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use api_tokens_runtime::ErrorKind;
 use api_tokens_tests::calls::{self, Call, Outcome};
-use api_tokens_tests::{RawServer, Reply, all_renderings, assert_no_secret, closed_port_url};
+use api_tokens_tests::{
+    EchoForm, RawServer, Reply, all_renderings, assert_no_secret, assert_no_secrets, closed_port_url,
+};
 
 const TIMEOUT: Duration = Duration::from_millis(400);
 
@@ -15,16 +17,22 @@ const TIMEOUT: Duration = Duration::from_millis(400);
 /// code or message from, and fails every envelope.
 const ECHO_ERROR: &str = r#"{"msg":"ECHO","detail":"ECHO","message":"ECHO","error":"ECHO","title":"ECHO","code":"ECHO","status":"ECHO","errors":[{"detail":"ECHO","code":"ECHO"}]}"#;
 
-fn check(call: &Call, path: &str, outcome: &Outcome) {
+/// Checks every rendering of an outcome, the vendor body an error keeps included;
+/// returns whether there was such a body.
+fn check(call: &Call, path: &str, outcome: &Outcome) -> bool {
     let context = format!("{} {} ({path})", call.vendor, call.op);
     let mut text = outcome.debug.clone();
+    let mut body = None;
     match &outcome.result {
         Ok(value) => text.push_str(value),
-        Err(error) => text.push_str(&all_renderings(error)),
+        Err(error) => {
+            text.push_str(&all_renderings(error));
+            body = calls::vendor_body_debug(error);
+            text.push_str(body.as_deref().unwrap_or_default());
+        }
     }
-    for secret in calls::secrets() {
-        assert_no_secret(&text, &secret, &context);
-    }
+    assert_no_secrets(&text, &calls::secrets(), &context);
+    body.is_some()
 }
 
 async fn run(call: &Call, base: &str) -> Outcome {
@@ -48,7 +56,18 @@ async fn run_all<'a>(calls: &'a [Call], base: &str) -> Vec<(&'a Call, Outcome)> 
 async fn no_secret_in_any_error_or_debug_output() {
     let server = RawServer::start(Reply::Close);
     let refused = closed_port_url();
-    let paths: Vec<(&str, Reply)> = vec![
+    let mut paths: Vec<(String, Reply)> = EchoForm::ALL
+        .iter()
+        .map(|form| {
+            let reply = Reply::EchoAs {
+                status: 400,
+                body_template: ECHO_ERROR.into(),
+                form: *form,
+            };
+            (format!("echo as {form:?} under 400"), reply)
+        })
+        .collect();
+    let plain: Vec<(&str, Reply)> = vec![
         ("connection closed", Reply::Close),
         ("timeout", Reply::Silent),
         (
@@ -101,8 +120,10 @@ async fn no_secret_in_any_error_or_debug_output() {
             },
         ),
     ];
+    paths.extend(plain.into_iter().map(|(path, reply)| (path.to_owned(), reply)));
     let calls = calls::all();
     let mut kinds = std::collections::BTreeSet::new();
+    let mut bodies = 0;
     for (call, outcome) in run_all(&calls, &refused).await {
         assert!(outcome.result.is_err(), "{}: nothing listens", call.op);
         check(call, "connection refused", &outcome);
@@ -113,7 +134,7 @@ async fn no_secret_in_any_error_or_debug_output() {
             if let Err(e) = &outcome.result {
                 kinds.insert(format!("{:?}", e.kind()));
             }
-            check(call, path, &outcome);
+            bodies += usize::from(check(call, path, &outcome));
         }
     }
     for call in &calls {
@@ -133,6 +154,8 @@ async fn no_secret_in_any_error_or_debug_output() {
         );
         check(call, "success", &outcome);
     }
+    // Vendor bodies were read back through `Error::vendor_body` and checked too.
+    assert!(bodies >= calls.len(), "only {bodies} vendor bodies checked");
     // The matrix did go through every kind of answer error.
     for kind in [
         "Transport",

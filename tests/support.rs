@@ -24,17 +24,94 @@ pub fn all_renderings(error: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// Fails when `haystack` holds `secret` or a long piece of it.
+/// Fails when `haystack` holds `secret` or a 12-character piece of it, in any letter
+/// case, percent-encoded, or inside base64 at any byte offset.
 pub fn assert_no_secret(haystack: &str, secret: &str, context: &str) {
-    assert!(!haystack.contains(secret), "{context}: secret leaked in:\n{haystack}");
-    let window = 12.min(secret.len());
-    for start in 0..=secret.len() - window {
-        let piece = &secret[start..start + window];
-        assert!(
-            !haystack.contains(piece),
-            "{context}: part `{piece}` of a secret leaked in:\n{haystack}"
-        );
+    assert_no_secrets(haystack, &[secret.to_owned()], context);
+}
+
+/// [`assert_no_secret`] for several secrets, decoding the haystack once.
+pub fn assert_no_secrets(haystack: &str, secrets: &[String], context: &str) {
+    let views = [
+        ("as printed", haystack.to_lowercase()),
+        ("percent-decoded", percent_decode(haystack).to_lowercase()),
+        ("base64-decoded", base64_decode_runs(haystack).to_lowercase()),
+    ];
+    for secret in secrets {
+        let secret = secret.to_lowercase();
+        let window = 12.min(secret.len());
+        for (view, text) in &views {
+            for start in 0..=secret.len() - window {
+                let Some(piece) = secret.get(start..start + window) else {
+                    continue;
+                };
+                assert!(
+                    !text.contains(piece),
+                    "{context}: part `{piece}` of a secret leaked ({view}) in:\n{haystack}"
+                );
+            }
+        }
     }
+}
+
+/// Every `%XX` turned back into its byte (either hex case), `+` into a space.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every run of 16 or more base64 characters (standard or URL-safe), decoded from each
+/// of its first four characters, so that text encoded at any byte offset comes back.
+fn base64_decode_runs(text: &str) -> String {
+    use base64::Engine;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_');
+    let mut out = String::new();
+    for run in text.split(|c: char| !is_b64(c)).filter(|r| r.len() >= 16) {
+        let run: String = run
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect();
+        for offset in 0..4 {
+            let usable = (run.len() - offset) / 4 * 4;
+            if let Ok(bytes) = engine.decode(&run[offset..offset + usable]) {
+                out.push_str(&String::from_utf8_lossy(&bytes));
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 use std::io::{Read, Write};
@@ -55,6 +132,13 @@ pub enum Reply {
     /// `body_template` with `ECHO` replaced by the whole request (head and body) as a
     /// JSON string's content: a server that repeats everything it was sent.
     Echo { status: u16, body_template: String },
+    /// Like `Echo`, with the request rewritten in `form` first: how a vendor message may
+    /// repeat a secret other than as sent.
+    EchoAs {
+        status: u16,
+        body_template: String,
+        form: EchoForm,
+    },
     /// No answer at all, until the client gives up.
     Silent,
     /// A 2xx answer streaming `bytes` bytes of JSON-ish filler, without Content-Length.
@@ -63,6 +147,85 @@ pub enum Reply {
     Close,
     /// A 302 to `location`.
     Redirect { location: String },
+}
+
+/// How an echoing server rewrites the request before repeating it.
+#[derive(Clone, Copy, Debug)]
+pub enum EchoForm {
+    /// In upper case.
+    UpperCase,
+    /// Percent-encoded as a form value, with lower-case hex digits (`%3d`).
+    LowerHex,
+    /// Base64 of the whole request, so each secret sits at some byte offset inside.
+    Base64,
+    /// Every word (run between spaces, `&`, `=`, `:` and line ends) cut to its first 13
+    /// characters and masked, as in `'eyJhbGciOiJIU****'`.
+    Truncated,
+    /// The first run of six or more digits as a bare JSON number (a one-time code), in
+    /// place of the quoted string `"ECHO"`.
+    Number,
+}
+
+impl EchoForm {
+    /// Every form.
+    pub const ALL: [EchoForm; 5] = [
+        EchoForm::UpperCase,
+        EchoForm::LowerHex,
+        EchoForm::Base64,
+        EchoForm::Truncated,
+        EchoForm::Number,
+    ];
+
+    /// The JSON text that replaces `"ECHO"` (quotes included) in a body template.
+    fn render(self, request: &str) -> String {
+        use base64::Engine;
+        let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
+        match self {
+            EchoForm::UpperCase => quoted(&request.to_uppercase()),
+            EchoForm::LowerHex => {
+                let encoded: String = url::form_urlencoded::byte_serialize(request.as_bytes()).collect();
+                let mut out = String::new();
+                let mut hex_left = 0;
+                for c in encoded.chars() {
+                    if c == '%' {
+                        hex_left = 2;
+                        out.push(c);
+                    } else if hex_left > 0 {
+                        hex_left -= 1;
+                        out.push(c.to_ascii_lowercase());
+                    } else {
+                        out.push(c);
+                    }
+                }
+                quoted(&out)
+            }
+            EchoForm::Base64 => quoted(&base64::engine::general_purpose::STANDARD.encode(request)),
+            EchoForm::Truncated => {
+                let mut out = String::new();
+                let mut word = String::new();
+                for c in request.chars().chain(['\n']) {
+                    if matches!(c, ' ' | '&' | '=' | ':' | '\r' | '\n') {
+                        out.extend(word.chars().take(13));
+                        if word.chars().count() > 13 {
+                            out.push_str("****");
+                        }
+                        word.clear();
+                        out.push(c);
+                    } else {
+                        word.push(c);
+                    }
+                }
+                quoted(&out)
+            }
+            EchoForm::Number => {
+                let digits = request
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|run| run.len() >= 6 && !run.starts_with('0'))
+                    .unwrap_or("1");
+                digits.to_owned()
+            }
+        }
+    }
 }
 
 /// A loopback HTTP/1.1 server answering every request with the current [`Reply`]. It
@@ -161,6 +324,16 @@ fn serve(mut stream: TcpStream, reply: Reply) {
         Reply::Echo { status, body_template } => {
             let echo = serde_json::to_string(&String::from_utf8_lossy(&request)).unwrap_or_default();
             let body = body_template.replace("ECHO", echo.trim_matches('"'));
+            let _ = stream.write_all(head(status, "application/json", Some(body.len())).as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+        Reply::EchoAs {
+            status,
+            body_template,
+            form,
+        } => {
+            let json = form.render(&String::from_utf8_lossy(&request));
+            let body = body_template.replace("\"ECHO\"", &json);
             let _ = stream.write_all(head(status, "application/json", Some(body.len())).as_bytes());
             let _ = stream.write_all(body.as_bytes());
         }
