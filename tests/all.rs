@@ -1,5 +1,6 @@
 //! One test binary for the whole workspace (one link instead of one per file).
 
+mod arguments;
 mod display;
 mod docluster;
 mod fastly;

@@ -22,6 +22,7 @@ pub const TG_TOKEN: &str = "tgtoken-pz5ox8iu2yt7re4w";
 pub const INSIGHT_TOKEN: &str = "insight0token1c9d1a9dd3ec6fa0f41";
 pub const INSIGHT_COOKIE: &str = "PLAY_SESSION=InsightCookie-Gy7Hu2Ji5Ko9";
 pub const INSIGHT_PASSWORD: &str = "InsightPass-Xc3Vb8Nm1Lk6";
+pub const INSIGHT_OAUTH: &str = "gho_InsightOauth-Wq2Er5Ty8";
 pub const DOCLUSTER_TOKEN: &str = "DOCLUSTERTOKENQWERTYUIOPASDFGHJKL";
 pub const DOCLUSTER_PASSWORD: &str = "DoclusterPass-Re4Ty7Ui2Op5";
 /// A secret the servers mint and return in success bodies.
@@ -44,6 +45,7 @@ pub fn secrets() -> Vec<String> {
         INSIGHT_TOKEN,
         INSIGHT_COOKIE,
         INSIGHT_PASSWORD,
+        INSIGHT_OAUTH,
         DOCLUSTER_TOKEN,
         DOCLUSTER_PASSWORD,
         MINTED,
@@ -84,7 +86,34 @@ impl From<&str> for Target {
     }
 }
 
-type Run = fn(Target, Duration) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+type Run = fn(Target, Duration, Arg) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// One argument of a call replaced by another value: how the argument tests reach every
+/// path and required query parameter of every operation.
+#[derive(Clone, Debug, Default)]
+pub struct Arg {
+    name: &'static str,
+    value: String,
+}
+
+impl Arg {
+    /// `value` for the parameter `name`.
+    pub fn new(name: &'static str, value: impl Into<String>) -> Self {
+        Arg {
+            name,
+            value: value.into(),
+        }
+    }
+
+    /// The value of parameter `name`: the replacement, or the call's usual `value`.
+    pub fn or(&self, name: &str, value: &str) -> String {
+        if self.name == name {
+            self.value.clone()
+        } else {
+            value.to_owned()
+        }
+    }
+}
 
 /// One HTTP client for every in-process call: building one loads the TLS roots, which
 /// would dominate a fuzz run.
@@ -115,17 +144,37 @@ pub struct Call {
     pub success: fn() -> (u16, String),
     /// Whether the success answer has a body to decode.
     pub has_body: bool,
-    pub run: Run,
+    run: Run,
+}
+
+impl Call {
+    /// Runs the call with its usual arguments.
+    pub fn run(&self, target: Target, timeout: Duration) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        (self.run)(target, timeout, Arg::default())
+    }
+
+    /// Runs the call with one argument replaced.
+    pub fn run_with(
+        &self,
+        target: Target,
+        timeout: Duration,
+        arg: Arg,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+        (self.run)(target, timeout, arg)
+    }
 }
 
 macro_rules! call {
     ($vendor:literal, $op:literal, $has_body:expr, $success:expr, $client:ident, |$c:ident| $request:expr) => {
+        call!($vendor, $op, $has_body, $success, $client, |$c, _arg| $request)
+    };
+    ($vendor:literal, $op:literal, $has_body:expr, $success:expr, $client:ident, |$c:ident, $arg:ident| $request:expr) => {
         Call {
             vendor: $vendor,
             op: $op,
             has_body: $has_body,
             success: $success,
-            run: |target, timeout| {
+            run: |target, timeout, $arg| {
                 Box::pin(async move {
                     let $c = $client(target, timeout);
                     let request = $request;
@@ -275,9 +324,9 @@ pub fn all() -> Vec<Call> {
                 client.create_token().body(form)
             }
         ),
-        call!("fastly", "get_token", true, fastly_token, fastly, |client| client
+        call!("fastly", "get_token", true, fastly_token, fastly, |client, arg| client
             .get_token()
-            .token_id("t1")),
+            .token_id(arg.or("token_id", "t1"))),
         call!("fastly", "get_token_current", true, fastly_token, fastly, |client| {
             client.get_token_current()
         }),
@@ -295,11 +344,11 @@ pub fn all() -> Vec<Call> {
             true,
             || json(200, serde_json::json!([{"id": "t1"}])),
             fastly,
-            |client| client.list_tokens_customer().customer_id("c1")
+            |client, arg| client.list_tokens_customer().customer_id(arg.or("customer_id", "c1"))
         ),
-        call!("fastly", "revoke_token", false, no_body_204, fastly, |client| client
-            .revoke_token()
-            .token_id("t1")),
+        call!("fastly", "revoke_token", false, no_body_204, fastly, |client, arg| {
+            client.revoke_token().token_id(arg.or("token_id", "t1"))
+        }),
         call!("fastly", "revoke_token_current", false, no_body_204, fastly, |client| {
             client.revoke_token_current()
         }),
@@ -342,10 +391,21 @@ pub fn all() -> Vec<Call> {
             true,
             restpp,
             tigergraph,
-            |client| client.refresh_token_query().token(TG_TOKEN).lifetime(100u64)
+            |client, arg| client
+                .refresh_token_query()
+                .token(arg.or("token", TG_TOKEN))
+                .lifetime(100u64)
         ),
-        call!("tigergraph", "delete_token_query", true, restpp, tigergraph, |client| {
-            client.delete_token_query().token(TG_TOKEN)
+        call!(
+            "tigergraph",
+            "delete_token_query",
+            true,
+            restpp,
+            tigergraph,
+            |client, arg| { client.delete_token_query().token(arg.or("token", TG_TOKEN)) }
+        ),
+        call!("tigergraph", "request_token_raw", true, restpp, tigergraph, |client| {
+            client.request_token_raw().lifetime(100u64)
         }),
         call!("tigergraph", "request_token", true, restpp, tigergraph, |client| client
             .request_token()
@@ -414,6 +474,32 @@ pub fn all() -> Vec<Call> {
                 .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD))
         ),
         call!(
+            "insight",
+            "authenticate_ldap",
+            true,
+            || json(
+                200,
+                serde_json::json!({"token": MINTED, "expiresOn": "2030-01-01T00:00:00Z"})
+            ),
+            insight,
+            |client| client
+                .authenticate_ldap()
+                .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD))
+        ),
+        call!(
+            "insight",
+            "authenticate_provider",
+            true,
+            || json(200, serde_json::json!({"token": MINTED})),
+            insight,
+            |client, arg| client
+                .authenticate_provider()
+                .provider(arg.or("provider", "github"))
+                .body_map(|b| b.email("me@example.com").info(insight_tokens::types::ProviderInfo {
+                    access_token: INSIGHT_OAUTH.into()
+                }))
+        ),
+        call!(
             "docluster",
             "login",
             true,
@@ -425,6 +511,14 @@ pub fn all() -> Vec<Call> {
             |client| client
                 .login()
                 .body_map(|b| b.username("admin").password(DOCLUSTER_PASSWORD))
+        ),
+        call!(
+            "docluster",
+            "check_token",
+            true,
+            || json(200, serde_json::json!({"msg": {}, "status": "success", "error": ""})),
+            docluster,
+            |client| client.check_token()
         ),
         call!(
             "docluster",

@@ -105,6 +105,118 @@ async fn create_token_with_a_token_and_login_in_the_form() {
 }
 
 #[tokio::test]
+async fn create_token_2fa_with_the_login_in_the_form() {
+    // The documented flow: `Fastly-OTP: 123456` with `username=…&password=…` in the form.
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/tokens")
+                .header("fastly-otp", "123456")
+                .header_missing("authorization")
+                .header_missing("fastly-key")
+                .body("username=me%40example.com&password=PASSWORD&name=ci");
+            then.status(200)
+                .json_body(json!({"id": "t3", "access_token": "NEW-TOKEN-VALUE"}));
+        })
+        .await;
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .otp("123456")
+        .build()
+        .expect("client");
+    let form = TokenCreateForm::new().login("me@example.com", "PASSWORD").name("ci");
+    let token = client.create_token().body(form).send().await.expect("created");
+    mock.assert_async().await;
+    assert_eq!(token.into_inner().id, "t3");
+}
+
+#[tokio::test]
+async fn create_token_2fa_goes_with_the_password_even_beside_an_api_key() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/tokens")
+                .header("authorization", basic("me@example.com", "pa55w0rd"))
+                .header("fastly-otp", "654321");
+            then.status(200).json_body(json!({"id": "t4", "access_token": "NEW"}));
+        })
+        .await;
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .token(KEY)
+        .username_and_password("me@example.com", "pa55w0rd")
+        .otp("654321")
+        .build()
+        .expect("client");
+    client
+        .create_token()
+        .body(TokenCreateForm::new())
+        .send()
+        .await
+        .expect("created");
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_one_time_code_that_could_not_be_sent_fails_the_call() {
+    let server = MockServer::start_async().await;
+    let any = server.mock_async(|_, then| {
+        then.status(200);
+    });
+    let any = any.await;
+    // An API key and a code, but no password for the code to go with.
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .token(KEY)
+        .otp("123456")
+        .build()
+        .expect("client");
+    let error = client
+        .create_token()
+        .body(TokenCreateForm::new().name("ci"))
+        .send()
+        .await
+        .expect_err("the code would be dropped");
+    assert_eq!(error.kind(), ErrorKind::MissingCredentials);
+    assert!(error.to_string().contains("`otp`"), "{error}");
+    // A login both in the form and on the client is ambiguous.
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .username_and_password("me@example.com", "pa55w0rd")
+        .build()
+        .expect("client");
+    let error = client
+        .create_token()
+        .body(TokenCreateForm::new().login("other@example.com", "PASSWORD"))
+        .send()
+        .await
+        .expect_err("two logins");
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert!(!error.to_string().contains("PASSWORD"), "{error}");
+    any.assert_hits_async(0).await;
+}
+
+#[tokio::test]
+async fn an_empty_form_is_sent_with_content_length_zero() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/tokens").header("content-length", "0");
+            then.status(200).json_body(json!({"id": "t5", "access_token": "NEW"}));
+        })
+        .await;
+    client(&server)
+        .create_token()
+        .body(TokenCreateForm::new())
+        .send()
+        .await
+        .expect("created");
+    mock.assert_async().await;
+}
+
+#[tokio::test]
 async fn create_token_errors_are_typed() {
     let server = MockServer::start_async().await;
     let mock = server

@@ -97,7 +97,7 @@ fn decode_everywhere(
             *response.status_mut() = http::StatusCode::from_u16(answer.0).unwrap_or(http::StatusCode::OK);
             response
         }));
-        let outcome = runtime.block_on((call.run)(target, Duration::from_secs(5)));
+        let outcome = runtime.block_on(call.run(target, Duration::from_secs(5)));
         if let Err(e) = outcome.result {
             let answer_kinds = [ErrorKind::InvalidBody, ErrorKind::Vendor, ErrorKind::UnexpectedStatus];
             assert!(

@@ -31,6 +31,7 @@ async fn create_with_api_key_sends_the_v3_accept() {
                 .header_missing("authorization")
                 .header_missing("content-type")
                 .header_missing("api-version")
+                .header("content-length", "0")
                 .query_param_missing("tenant");
             then.status(200)
                 .header("content-type", V3)
@@ -89,6 +90,7 @@ async fn refresh_sends_the_jwt_and_a_literal_colon() {
         .mock_async(|when, then| {
             when.method(POST)
                 .path("/ica/rest/api/tokens:refresh")
+                .header("content-length", "0")
                 .header("authorization", format!("Bearer {JWT}"))
                 .header("accept", V3)
                 .header_missing("x-api-key");

@@ -102,7 +102,10 @@ async fn the_newer_endpoints() {
     let server = MockServer::start_async().await;
     let create = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/token").header("cookie", COOKIE);
+            when.method(POST)
+                .path("/api/token")
+                .header("cookie", COOKIE)
+                .header("content-length", "0");
             then.status(200).json_body(json!({"token": TOKEN}));
         })
         .await;

@@ -36,14 +36,14 @@ fn check(call: &Call, path: &str, outcome: &Outcome) -> bool {
 }
 
 async fn run(call: &Call, base: &str) -> Outcome {
-    (call.run)(base.into(), TIMEOUT).await
+    call.run(base.into(), TIMEOUT).await
 }
 
 /// Every call at once against the same answer.
 async fn run_all<'a>(calls: &'a [Call], base: &str) -> Vec<(&'a Call, Outcome)> {
     let tasks: Vec<_> = calls
         .iter()
-        .map(|call| tokio::spawn((call.run)(base.into(), TIMEOUT)))
+        .map(|call| tokio::spawn(call.run(base.into(), TIMEOUT)))
         .collect();
     let mut outcomes = Vec::new();
     for (call, task) in calls.iter().zip(tasks) {

@@ -115,7 +115,7 @@ async fn every_malformed_answer_is_a_typed_error() {
     for call in calls::all().iter().filter(|c| c.has_body) {
         for (case, reply, kinds) in corpus(call) {
             server.set(reply);
-            let outcome = tokio::spawn((call.run)(server.url().into(), TIMEOUT))
+            let outcome = tokio::spawn(call.run(server.url().into(), TIMEOUT))
                 .await
                 .expect("no panic");
             let context = format!("{} {}: {case}", call.vendor, call.op);

@@ -97,7 +97,8 @@ async fn v30_refresh_and_delete_use_the_query() {
                 .path("/requesttoken")
                 .query_param("secret", SECRET)
                 .query_param("token", "0mq98l9pderkaivndf820gudg923p3l0")
-                .query_param("lifetime", "15");
+                .query_param("lifetime", "15")
+                .header("content-length", "0");
             // The 3.0–3.4 bug: `expiration` holds the lifetime.
             then.status(200)
                 .json_body(ok_envelope("Refresh token successfully.", 15));

@@ -189,7 +189,7 @@ fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
                 let (api, op) = (&super::wire::API, &super::wire::#table);
                 #(
                     if let Ok(value) = &self.#checked {
-                        ::api_tokens_runtime::hooks::check_argument(api, op, #checked_names, &value.to_string())?;
+                        ::api_tokens_runtime::hooks::check_argument(api, op, #checked_names, value)?;
                     }
                 )*
                 let client = self.client;
@@ -301,7 +301,7 @@ fn tables(l: &Lowered) -> TokenStream {
         let secret_inputs = op.secret_inputs.iter().map(|input| match input {
             SecretInput::Query(name) => quote!(SecretInput::Query(#name)),
             SecretInput::FormField(name) => quote!(SecretInput::FormField(#name)),
-            SecretInput::JsonField(name) => quote!(SecretInput::JsonField(#name)),
+            SecretInput::JsonPointer(pointer) => quote!(SecretInput::JsonPointer(#pointer)),
         });
         let doc = format!("`{method} {path}`");
         quote! {

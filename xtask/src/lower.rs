@@ -93,7 +93,7 @@ pub struct OperationRow {
 pub enum SecretInput {
     Query(String),
     FormField(String),
-    JsonField(String),
+    JsonPointer(String),
 }
 
 #[derive(Clone)]
@@ -285,24 +285,48 @@ fn secret_inputs(spec: &OpenAPI, op: &openapiv3::Operation) -> Vec<SecretInput> 
         let Some(body_schema) = content.schema.as_ref().and_then(|s| schema(spec, s)) else {
             continue;
         };
-        let openapiv3::SchemaKind::Type(openapiv3::Type::Object(object)) = &body_schema.schema_kind else {
-            continue;
-        };
-        for (name, property) in &object.properties {
-            let property = match property {
-                ReferenceOr::Item(item) => Some(item.as_ref()),
-                ReferenceOr::Reference { reference } => component_schema(spec, reference),
-            };
-            if property.is_some_and(is_secret) {
-                inputs.push(if form {
-                    SecretInput::FormField(name.clone())
-                } else {
-                    SecretInput::JsonField(name.clone())
-                });
+        let mut pointers = Vec::new();
+        secret_properties(
+            spec,
+            body_schema,
+            String::new(),
+            if form { 1 } else { 8 },
+            &mut pointers,
+        );
+        inputs.extend(pointers.into_iter().map(|pointer| {
+            if form {
+                SecretInput::FormField(pointer.trim_start_matches('/').to_owned())
+            } else {
+                SecretInput::JsonPointer(pointer)
             }
-        }
+        }));
     }
     inputs
+}
+
+/// JSON pointers to the secret properties of an object schema, nested objects included
+/// down to `depth` levels (a provider login's `/info/accessToken`).
+fn secret_properties(spec: &OpenAPI, object: &openapiv3::Schema, at: String, depth: usize, found: &mut Vec<String>) {
+    let openapiv3::SchemaKind::Type(openapiv3::Type::Object(object)) = &object.schema_kind else {
+        return;
+    };
+    if depth == 0 {
+        return;
+    }
+    for (name, property) in &object.properties {
+        let property = match property {
+            ReferenceOr::Item(item) => Some(item.as_ref()),
+            ReferenceOr::Reference { reference } => component_schema(spec, reference),
+        };
+        let Some(property) = property else { continue };
+        // RFC 6901: `~` and `/` in a name are escaped.
+        let pointer = format!("{at}/{}", name.replace('~', "~0").replace('/', "~1"));
+        if is_secret(property) {
+            found.push(pointer);
+        } else {
+            secret_properties(spec, property, pointer, depth - 1, found);
+        }
+    }
 }
 
 /// The response a `$ref` (to `#/components/responses/…`) or inline item stands for.

@@ -96,12 +96,12 @@ pub(crate) fn request_secrets(request: &Request, inputs: &[SecretInput]) -> Vec<
                 let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
                 found.extend(pairs.into_iter().filter(|(k, _)| k == name).map(|(_, v)| v));
             }
-            SecretInput::JsonField(name) => {
+            SecretInput::JsonPointer(pointer) => {
                 let value = serde_json::from_slice::<serde_json::Value>(body).ok();
                 found.extend(
                     value
                         .as_ref()
-                        .and_then(|v| v.get(name))
+                        .and_then(|v| v.pointer(pointer))
                         .and_then(|v| v.as_str())
                         .map(str::to_owned),
                 );

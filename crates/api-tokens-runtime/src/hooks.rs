@@ -47,7 +47,23 @@ fn record(f: impl FnOnce(&mut CallRecord)) {
 /// another endpoint (empty, `.` or `..`: URL parsing removes dot segments, so
 /// `/tokens/{id}` with `..` becomes `/`) and an empty required query parameter.
 /// Called by every generated `send` for each such parameter of its operation.
-pub fn check_argument(api: &'static Api, op: &'static Operation, name: &'static str, value: &str) -> Result<(), Error> {
+///
+/// The value is read through `Serialize`, as the request will send it: a [`Secret`]'s
+/// `Display` is `<redacted>`, never empty.
+///
+/// [`Secret`]: crate::Secret
+pub fn check_argument<V: serde::Serialize + ?Sized>(
+    api: &'static Api,
+    op: &'static Operation,
+    name: &'static str,
+    value: &V,
+) -> Result<(), Error> {
+    let value = match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        // Numbers and booleans are never empty nor a dot segment.
+        _ => return Ok(()),
+    };
+    let value = value.as_str();
     let why = if op.path_params.contains(&name) {
         match value {
             "" => "is empty",

@@ -122,8 +122,8 @@ pub enum SecretInput {
     Query(&'static str),
     /// A field of a form body.
     FormField(&'static str),
-    /// A top-level field of a JSON object body.
-    JsonField(&'static str),
+    /// A field of a JSON body, by JSON pointer (`/token`, `/info/accessToken`).
+    JsonPointer(&'static str),
 }
 
 /// A vendor that reports failures inside successful HTTP answers.

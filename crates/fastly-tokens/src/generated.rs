@@ -1818,12 +1818,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::TokenResponse>, ::api_tokens_runtime::Error> {
             let (api, op) = (&super::wire::API, &super::wire::GET_TOKEN);
             if let Ok(value) = &self.token_id {
-                ::api_tokens_runtime::hooks::check_argument(
-                    api,
-                    op,
-                    "token_id",
-                    &value.to_string(),
-                )?;
+                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
             }
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
@@ -1930,12 +1925,7 @@ pub mod builder {
         ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
             let (api, op) = (&super::wire::API, &super::wire::REVOKE_TOKEN);
             if let Ok(value) = &self.token_id {
-                ::api_tokens_runtime::hooks::check_argument(
-                    api,
-                    op,
-                    "token_id",
-                    &value.to_string(),
-                )?;
+                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
             }
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
@@ -2041,7 +2031,7 @@ pub mod builder {
                     api,
                     op,
                     "customer_id",
-                    &value.to_string(),
+                    value,
                 )?;
             }
             let client = self.client;

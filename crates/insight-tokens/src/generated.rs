@@ -1428,12 +1428,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error> {
             let (api, op) = (&super::wire::API, &super::wire::AUTHENTICATE_PROVIDER);
             if let Ok(value) = &self.provider {
-                ::api_tokens_runtime::hooks::check_argument(
-                    api,
-                    op,
-                    "provider",
-                    &value.to_string(),
-                )?;
+                ::api_tokens_runtime::hooks::check_argument(api, op, "provider", value)?;
             }
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
@@ -1606,7 +1601,7 @@ pub mod wire {
         content_type: None,
         accept: None,
         envelope: None,
-        secret_inputs: &[],
+        secret_inputs: &[SecretInput::JsonPointer("/info/accessToken")],
         notes: &[],
     };
 }

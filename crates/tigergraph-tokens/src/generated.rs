@@ -1270,12 +1270,7 @@ pub mod builder {
         > {
             let (api, op) = (&super::wire::API, &super::wire::REFRESH_TOKEN_QUERY);
             if let Ok(value) = &self.token {
-                ::api_tokens_runtime::hooks::check_argument(
-                    api,
-                    op,
-                    "token",
-                    &value.to_string(),
-                )?;
+                ::api_tokens_runtime::hooks::check_argument(api, op, "token", value)?;
             }
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
@@ -1358,12 +1353,7 @@ pub mod builder {
         > {
             let (api, op) = (&super::wire::API, &super::wire::DELETE_TOKEN_QUERY);
             if let Ok(value) = &self.token {
-                ::api_tokens_runtime::hooks::check_argument(
-                    api,
-                    op,
-                    "token",
-                    &value.to_string(),
-                )?;
+                ::api_tokens_runtime::hooks::check_argument(api, op, "token", value)?;
             }
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
@@ -2186,7 +2176,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
-        secret_inputs: &[SecretInput::JsonField("token")],
+        secret_inputs: &[SecretInput::JsonPointer("/token")],
         notes: &[],
     };
     ///`POST /requesttoken`
@@ -2220,7 +2210,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
-        secret_inputs: &[SecretInput::JsonField("token")],
+        secret_inputs: &[SecretInput::JsonPointer("/token")],
         notes: &[],
     };
     ///`POST /gsql/v1/tokens`
@@ -2254,7 +2244,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
-        secret_inputs: &[SecretInput::JsonField("tokens")],
+        secret_inputs: &[SecretInput::JsonPointer("/tokens")],
         notes: &[],
     };
     ///`POST /gsql/v1/tokens/check`
@@ -2271,7 +2261,7 @@ pub mod wire {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
-        secret_inputs: &[SecretInput::JsonField("token")],
+        secret_inputs: &[SecretInput::JsonPointer("/token")],
         notes: &[],
     };
 }
