@@ -110,7 +110,8 @@ async fn failing(path: &str, body: serde_json::Value) -> api_tokens_runtime::Err
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
-            when.method(POST).path(format!("/api/{path}"));
+            when.method(POST)
+                .path(format!("/api/{}", path.split('#').next().unwrap_or(path)));
             answer(then, body.clone());
         })
         .await;
@@ -123,9 +124,33 @@ async fn failing(path: &str, body: serde_json::Value) -> api_tokens_runtime::Err
             .await
             .map(drop),
         "logout" => client.logout().send().await.map(drop),
+        "login#check" => client.check_token().send().await.map(drop),
         _ => client.list_tokens().send().await.map(drop),
     }
     .expect_err("status is not success")
+}
+
+#[tokio::test]
+async fn check_token_posts_the_saved_token_to_login() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("access_token={TOKEN}"));
+            answer(then, serde_json::json!({"msg": {}, "status": "success", "error": ""}));
+        })
+        .await;
+    client(&server)
+        .access_token(TOKEN)
+        .build()
+        .expect("client")
+        .check_token()
+        .send()
+        .await
+        .expect("valid");
+    mock.assert_async().await;
 }
 
 #[tokio::test]
@@ -140,6 +165,8 @@ async fn every_documented_failure_is_an_error() {
             "The token is not important for this IP address, please log in.",
         ),
         ("logout", "error", "Token expired please log in."),
+        ("login#check", "error", "Token expired please log in."),
+        ("login#check", "error", "Token not found, please log in."),
         ("tokens", "error", "Token expired please log in."),
         ("tokens", "error", "Wrong API path"),
         ("logout", "error", "wrong token"),

@@ -195,7 +195,7 @@ async fn a_one_time_code_that_could_not_be_sent_fails_the_call() {
         .expect_err("two logins");
     assert_eq!(error.kind(), ErrorKind::InvalidArgument);
     assert!(!error.to_string().contains("PASSWORD"), "{error}");
-    any.assert_hits_async(0).await;
+    any.assert_calls_async(0).await;
 }
 
 #[tokio::test]

@@ -135,6 +135,52 @@ async fn the_newer_endpoints() {
 }
 
 #[tokio::test]
+async fn ldap_and_provider_logins() {
+    let server = MockServer::start_async().await;
+    let ldap = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/authenticate/ldap")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("password=ldap-pa55&username=jdoe");
+            then.status(200).json_body(json!({"token": TOKEN}));
+        })
+        .await;
+    let provider = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/authenticate/github")
+                .header("content-type", "application/json")
+                .json_body(json!({"email": "me@example.com", "info": {"accessToken": "gho_0Auth"}}));
+            then.status(200)
+                .json_body(json!({"token": TOKEN, "expiresOn": "292278994-08-17T07:12:55.807Z"}));
+        })
+        .await;
+    let client = client(&server).build().expect("client");
+    let login = client
+        .authenticate_ldap()
+        .body_map(|b| b.username("jdoe").password("ldap-pa55"))
+        .send()
+        .await
+        .expect("ldap");
+    assert_eq!(login.into_inner().token.expose(), TOKEN);
+    let login = client
+        .authenticate_provider()
+        .provider("github")
+        .body_map(|b| {
+            b.email("me@example.com").info(insight_tokens::types::ProviderInfo {
+                access_token: "gho_0Auth".into(),
+            })
+        })
+        .send()
+        .await
+        .expect("provider");
+    assert_eq!(login.into_inner().token.expose(), TOKEN);
+    ldap.assert_async().await;
+    provider.assert_async().await;
+}
+
+#[tokio::test]
 async fn authenticate_userpass_posts_a_form() {
     let server = MockServer::start_async().await;
     let mock = server

@@ -66,6 +66,43 @@ async fn v30_request_token_puts_secret_and_lifetime_in_the_query() {
 }
 
 #[tokio::test]
+async fn v30_request_token_raw_keeps_the_secret_out_of_the_url() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/requesttoken")
+                .query_param("lifetime", "100000")
+                .query_param_missing("secret")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header_missing("authorization")
+                .body(SECRET);
+            then.status(200)
+                .json_body(ok_envelope("Generate new token successfully.", 1616042814));
+        })
+        .await;
+    let answer = with_secret(&server)
+        .request_token_raw()
+        .lifetime(100_000u64)
+        .send()
+        .await
+        .expect("token")
+        .into_inner();
+    mock.assert_async().await;
+    assert_eq!(
+        answer.token().map(|t| t.expose()),
+        Some("tohvf6khjqju8jf0r0l1cohhlm8gi5fq")
+    );
+    // Without a secret there is nothing to send as the body.
+    let err = with_basic(&server)
+        .request_token_raw()
+        .send()
+        .await
+        .expect_err("no secret");
+    assert_eq!(err.kind(), ErrorKind::MissingCredentials);
+}
+
+#[tokio::test]
 async fn v30_request_token_with_basic_and_graph() {
     let server = MockServer::start_async().await;
     let mock = server
