@@ -275,7 +275,7 @@ async fn failures_that_are_not_the_vendors() {
             .await
             .expect_err("silent")
             .to_string(),
-        "TigerGraph request_token_query: timed out; retry, or raise ClientBuilder::timeout"
+        "TigerGraph request_token_query: timed out; retry, or raise ClientBuilder::timeout (one attempt) or operation_timeout (the whole call)"
     );
     server.set(Reply::Huge {
         status: 200,

@@ -146,7 +146,18 @@ impl Error {
         self.inner.code.as_deref()
     }
 
-    /// The vendor's error message, as the vendor wrote it.
+    /// The vendor's error message, as the vendor wrote it, less any secret of the
+    /// request it repeats.
+    ///
+    /// Scrubbing rule: every secret the request carried (credentials, secret fields)
+    /// of 4 characters or more is cut out in any letter case, form- or
+    /// percent-encoded (either hex case), JSON-escaped or base64-encoded (also inside a
+    /// longer base64 text); from 12 characters on, any 12-character piece of those
+    /// forms is cut too, which catches truncated echoes. A message the spec documents
+    /// word for word as the vendor's own (`x-sdk-vendor-messages`) is kept as it is,
+    /// so a password that is an ordinary word does not cut "Token lookup failed"
+    /// apart; any other coincidental match is cut, as a secret is never shown to find
+    /// out.
     pub fn vendor_message(&self) -> Option<&str> {
         self.inner.message.as_deref()
     }
@@ -165,6 +176,10 @@ impl Error {
     /// The vendor's error body, decoded into the type the spec documents for it
     /// (for example `fastly_tokens::types::Error` or `ica_tokens::types::Problem`).
     /// `None` when there was no body, it could not be decoded, or `T` is another type.
+    ///
+    /// Every string in it is scrubbed as [`Error::vendor_message`] is: a secret of the
+    /// request echoed by the vendor reads `<redacted>`, and a number that was one
+    /// becomes that string (so the body may then not decode, and this is `None`).
     pub fn vendor_body<T: Any>(&self) -> Option<&T> {
         self.inner.body.as_ref()?.downcast_ref::<T>()
     }
@@ -185,7 +200,9 @@ impl Error {
             (ErrorKind::InvalidArgument, _) => "fix the argument or setting and call again",
             (ErrorKind::MissingCredentials, _) => "configure one of these credentials on the ClientBuilder",
             (ErrorKind::Transport, _) => "check the base URL and the network, then retry",
-            (ErrorKind::Timeout, _) => "retry, or raise ClientBuilder::timeout",
+            (ErrorKind::Timeout, _) => {
+                "retry, or raise ClientBuilder::timeout (one attempt) or operation_timeout (the whole call)"
+            }
             (ErrorKind::BodyTooLarge, _) => "raise ClientBuilder::max_body_bytes if such an answer is expected",
             (ErrorKind::InvalidBody, _) => {
                 "check that the base URL points at this API and a server version it documents"

@@ -84,7 +84,7 @@ pub fn check_argument<V: serde::Serialize + ?Sized>(
 }
 
 /// Prepares a request: removes progenitor's `api-version`, sets the vendor's media
-/// types, and applies the credentials (see [`choose_credentials`]).
+/// types, and applies the credentials (see `choose_credentials`).
 pub fn pre(api: &'static Api, state: &ClientState, request: &mut Request, operation_id: &str) -> Result<(), String> {
     let fail = |error: Error| {
         let text = error.to_string();

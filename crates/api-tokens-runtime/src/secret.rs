@@ -7,8 +7,24 @@ use serde::{Deserialize, Serialize};
 /// A secret string: API key, password, token, JWT, TigerGraph secret, 2FA code.
 ///
 /// `Debug` and `Display` print `<redacted>`; the value is reachable only through
-/// [`Secret::expose`]. Serde sees the plain string, so secrets still reach the wire
-/// and can be decoded from vendor responses.
+/// [`Secret::expose`].
+///
+/// # Serializing writes the secret in plain text
+///
+/// Serde sees the plain string (`#[serde(transparent)]`): that is how a secret reaches
+/// the wire, how a fresh token is decoded from a vendor's answer, and how a program
+/// stores a token it must keep (in a vault, a keyring, a file readable only by it).
+/// It also means that `serde_json::to_string(&answer)` of an answer that holds a
+/// `Secret` (a created token's `access_token`, a login's `token`) **contains the
+/// secret**. To log an answer, print it with `{:?}`, which redacts every `Secret`; never
+/// log its serialized form.
+///
+/// ```
+/// # use api_tokens_runtime::Secret;
+/// let token = Secret::new("s3cr3t-t0ken");
+/// assert_eq!(format!("{token:?} {token}"), "Secret(<redacted>) <redacted>");
+/// assert_eq!(serde_json::to_string(&token).unwrap(), r#""s3cr3t-t0ken""#);
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
