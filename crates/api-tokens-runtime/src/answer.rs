@@ -1,122 +1,181 @@
 //! Turning progenitor's result and the call record into this crate's result: vendor
 //! errors (inside 2xx envelopes too), undocumented statuses, undecodable or oversized
 //! bodies, transport failures.
+//!
+//! A successful answer costs nothing here but, for envelope operations, a scan of the
+//! one field that tells success from failure: the body is parsed into a JSON value, and
+//! the secrets to scrub are gathered, only for an answer that is an error.
 
 use progenitor_client::ResponseValue;
+use reqwest::header::HeaderMap;
 
+use crate::credentials::ClientState;
 use crate::decode::{self, Scrubber, Verdict};
 use crate::error::{Error, ErrorKind};
-use crate::hooks::CallRecord;
+use crate::record::CallRecord;
 use crate::wire::{Api, Operation};
 
 pub(crate) fn convert<T, E>(
     api: &'static Api,
-    op: &'static Operation,
-    result: Result<ResponseValue<T>, progenitor_client::Error<E>>,
+    state: &ClientState,
     record: CallRecord,
+    result: Result<ResponseValue<T>, progenitor_client::Error<E>>,
 ) -> Result<ResponseValue<T>, Error>
 where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
     E: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     use progenitor_client::Error as P;
-    let scrubber = Scrubber::new(&record.secrets, api.vendor_messages);
-    let base = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
-    let answered = |error: Error| match record.status {
-        Some(status) => error.status(status, record.headers.clone()),
-        None => error,
-    };
-    let vendor_fields = |error: Error, json: &serde_json::Value| {
-        let (code, message) = decode::vendor_fields(&api.errors, json, &scrubber);
-        let note = op
-            .notes
-            .iter()
-            .find(|(m, _)| message.as_deref() == Some(*m) || code.as_deref() == Some(*m))
-            .map(|(_, note)| *note);
-        error.vendor_fields(code, message).note(note)
-    };
-    if let Some(error) = record.hook_error {
+    let op = record.op;
+    if let Some(error) = record.refused {
         return Err(error);
     }
-    if record.too_large {
-        let limit = if record.status.is_some_and(|s| s.is_success()) {
+    let base = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
+    let Some(answer) = record.answer else {
+        // No answer: the request was never sent, or its sending failed.
+        return Err(match result {
+            Err(P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e)) => transport(api, op, e),
+            Err(P::InvalidRequest(why) | P::Custom(why)) => base(ErrorKind::InvalidArgument, why),
+            _ => base(ErrorKind::Transport, "no answer was received".to_owned()),
+        });
+    };
+    let status = answer.status;
+    let answered = |error: Error, headers: Option<HeaderMap>| error.status(status, headers);
+    if answer.too_large {
+        let limit = if status.is_success() {
             "the client's body limit"
         } else {
             "the 64 KiB error-body limit"
         };
-        return Err(answered(base(ErrorKind::BodyTooLarge, format!("larger than {limit}"))));
+        return Err(answered(
+            base(ErrorKind::BodyTooLarge, format!("larger than {limit}")),
+            answer.headers,
+        ));
     }
-    let json = decode::json(&record.body);
-    match result {
-        Ok(value) => {
-            let Some(envelope) = &op.envelope else { return Ok(value) };
-            match json.as_ref().map(|json| (json, decode::verdict(envelope, json))) {
-                Some((_, Verdict::Success)) => Ok(value),
-                Some((json, Verdict::Failure)) => {
-                    let error = answered(base(ErrorKind::Vendor, String::new())).in_success_body();
-                    Err(with_body::<T>(vendor_fields(error, json), json, &scrubber))
-                }
-                _ => {
-                    let detail = format!(
-                        "the `{}` field that tells success from failure is missing or malformed",
-                        envelope.field
-                    );
-                    Err(answered(base(ErrorKind::InvalidBody, detail)))
-                }
-            }
+    let value = match result {
+        Ok(value) => value,
+        Err(error) => {
+            let failure = Failure {
+                api,
+                op,
+                state,
+                sent: record.sent.as_ref(),
+                body: &answer.body,
+            };
+            return Err(
+                failure.into_error::<E>(error, answered(base(ErrorKind::Vendor, String::new()), answer.headers))
+            );
         }
-        Err(P::ErrorResponse(_)) => {
-            let error = answered(base(ErrorKind::Vendor, String::new()));
-            Err(match &json {
-                Some(json) => with_body::<E>(vendor_fields(error, json), json, &scrubber),
-                None => error,
-            })
+    };
+    let Some(envelope) = &op.envelope else { return Ok(value) };
+    match decode::verdict_in(envelope, &answer.body) {
+        Verdict::Success => Ok(value),
+        Verdict::Failure => {
+            let failure = Failure {
+                api,
+                op,
+                state,
+                sent: record.sent.as_ref(),
+                body: &answer.body,
+            };
+            let error =
+                answered(base(ErrorKind::Vendor, String::new()), Some(value.headers().clone())).in_success_body();
+            Err(failure.vendor_error::<T>(error))
         }
-        Err(P::InvalidResponsePayload(_, serde_error)) => {
-            let success = record.status.is_some_and(|s| s.is_success());
-            // An undecodable body may still be a vendor error: an envelope that reports
-            // failure, or a documented error status whose body misses a field.
-            if let Some(json) = &json {
-                let envelope_failed = op
-                    .envelope
-                    .as_ref()
-                    .is_some_and(|e| decode::verdict(e, json) == Verdict::Failure);
-                if envelope_failed || !success {
-                    let error = answered(base(ErrorKind::Vendor, String::new()));
-                    let error = if success { error.in_success_body() } else { error };
-                    return Err(vendor_fields(error, json));
-                }
-            }
-            Err(answered(base(
-                ErrorKind::InvalidBody,
-                decode::describe(&serde_error, &record.body),
-            )))
+        Verdict::Malformed => {
+            let detail = format!(
+                "the `{}` field that tells success from failure is missing or malformed",
+                envelope.field
+            );
+            Err(answered(
+                base(ErrorKind::InvalidBody, detail),
+                Some(value.headers().clone()),
+            ))
         }
-        Err(P::UnexpectedResponse(_)) => {
-            let error = answered(base(ErrorKind::UnexpectedStatus, String::new()));
-            Err(match &json {
-                Some(json) => vendor_fields(error, json),
-                None => error,
-            })
-        }
-        Err(P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e)) => Err(transport(api, op, e)),
-        Err(P::InvalidRequest(why)) => Err(base(ErrorKind::InvalidArgument, why)),
-        Err(P::Custom(why)) => Err(base(ErrorKind::InvalidArgument, why)),
     }
 }
 
-/// Keeps the vendor's body, decoded again from its scrubbed JSON: progenitor's decoding
-/// holds whatever secret the vendor echoed.
-fn with_body<B: serde::de::DeserializeOwned + Send + Sync + 'static>(
-    error: Error,
-    json: &serde_json::Value,
-    scrubber: &Scrubber,
-) -> Error {
-    let mut json = json.clone();
-    decode::scrub_json(&mut json, scrubber);
-    match serde_json::from_value::<B>(json) {
-        Ok(body) => error.body(body),
-        Err(_) => error,
+/// An answer that is an error, with what it takes to describe it without a secret.
+struct Failure<'a> {
+    api: &'static Api,
+    op: &'static Operation,
+    state: &'a ClientState,
+    sent: Option<&'a (Option<String>, bytes::Bytes)>,
+    body: &'a [u8],
+}
+
+impl Failure<'_> {
+    /// Every secret the request carried: the client's credentials (and Basic's
+    /// encoding), and the request's secret fields.
+    fn scrubber(&self) -> Scrubber {
+        let mut secrets: Vec<String> = self.state.credentials.secrets().collect();
+        if let Some((query, body)) = self.sent {
+            secrets.extend(crate::auth::request_secrets(
+                query.as_deref(),
+                body,
+                self.op.secret_inputs,
+            ));
+        }
+        Scrubber::new(&secrets, self.api.vendor_messages)
+    }
+
+    /// `error` (a vendor error, status and headers set) as progenitor's error says.
+    fn into_error<E>(self, result: progenitor_client::Error<E>, error: Error) -> Error
+    where
+        E: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        use progenitor_client::Error as P;
+        let base = |kind: ErrorKind, detail: String| Error::new(kind, self.api.vendor, detail).operation(self.op.id);
+        match result {
+            P::ErrorResponse(_) => self.vendor_error::<E>(error),
+            P::UnexpectedResponse(_) => self.vendor_error::<()>(error.with_kind(ErrorKind::UnexpectedStatus)),
+            P::InvalidResponsePayload(_, serde_error) => {
+                let success = error.http_status().is_some_and(|s| s.is_success());
+                // An undecodable body may still be a vendor error: an envelope that
+                // reports failure, or a documented error status whose body misses a field.
+                let envelope_failed = self
+                    .op
+                    .envelope
+                    .as_ref()
+                    .is_some_and(|e| decode::verdict_in(e, self.body) == Verdict::Failure);
+                if decode::json(self.body).is_some() && (envelope_failed || !success) {
+                    let error = if success { error.in_success_body() } else { error };
+                    return self.vendor_error::<()>(error);
+                }
+                error
+                    .with_kind(ErrorKind::InvalidBody)
+                    .with_detail(decode::describe(&serde_error, self.body))
+            }
+            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
+                transport(self.api, self.op, e)
+            }
+            P::InvalidRequest(why) | P::Custom(why) => base(ErrorKind::InvalidArgument, why),
+        }
+    }
+
+    /// The vendor's code, message and note, scrubbed; and the body decoded as `B`
+    /// from its scrubbed JSON (`()` keeps none).
+    fn vendor_error<B: serde::de::DeserializeOwned + Send + Sync + 'static>(&self, error: Error) -> Error {
+        let Some(mut json) = decode::json(self.body) else {
+            return error;
+        };
+        let scrubber = self.scrubber();
+        let (code, message) = decode::vendor_fields(&self.api.errors, &json, &scrubber);
+        let note = self
+            .op
+            .notes
+            .iter()
+            .find(|(m, _)| message.as_deref() == Some(*m) || code.as_deref() == Some(*m))
+            .map(|(_, note)| *note);
+        let error = error.vendor_fields(code, message).note(note);
+        if std::any::TypeId::of::<B>() == std::any::TypeId::of::<()>() {
+            return error;
+        }
+        decode::scrub_json(&mut json, &scrubber);
+        match serde_json::from_value::<B>(json) {
+            Ok(body) => error.body(body),
+            Err(_) => error,
+        }
     }
 }
 

@@ -1,12 +1,28 @@
-//! Putting credentials where each scheme says, and noting every secret a request
-//! carries so that no error repeats it.
+//! Credentials on the wire: prepared once when a client is built (header names and
+//! values, Basic's encoding), applied to each request where its scheme says.
 
 use base64::Engine;
 use reqwest::Request;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 
-use crate::credentials::Credential;
-use crate::wire::{Place, SecretInput};
+use crate::credentials::{Credential, Credentials};
+use crate::secret::Secret;
+use crate::wire::{Api, Place, SecretInput};
+
+/// A scheme's credential, ready for requests.
+#[derive(Clone)]
+pub(crate) enum Prepared {
+    /// A header, its value marked sensitive (HTTP/2 never indexes it).
+    Header(HeaderName, HeaderValue),
+    /// A query parameter.
+    Query(&'static str, Secret),
+    /// A field of a form body.
+    FormField(&'static str, Secret),
+    /// A top-level field of a JSON object body.
+    JsonField(&'static str, Secret),
+    /// The whole body.
+    Body(Secret),
+}
 
 fn sensitive(value: &str) -> Result<HeaderValue, String> {
     let mut value = HeaderValue::from_str(value).map_err(|_| "a credential cannot go in an HTTP header".to_owned())?;
@@ -14,30 +30,59 @@ fn sensitive(value: &str) -> Result<HeaderValue, String> {
     Ok(value)
 }
 
-/// Applies a credential; returns the Basic header's encoded value, itself a secret.
-pub(crate) fn apply(request: &mut Request, place: Place, credential: &Credential) -> Result<Option<String>, String> {
-    match (place, credential) {
-        (Place::Basic, Credential::Basic { username, password }) => {
-            let pair = format!("{username}:{}", password.expose());
-            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, sensitive(&format!("Basic {encoded}"))?);
-            return Ok(Some(encoded));
+/// The base64 of `user:password`, as HTTP Basic sends it.
+pub(crate) fn basic_encoded(username: &str, password: &Secret) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", password.expose()))
+}
+
+/// Every scheme of `api`, prepared from `credentials` (`None` where its credential is
+/// not set), in the order of `api.schemes`.
+pub(crate) fn prepare(api: &'static Api, credentials: &Credentials) -> Result<Vec<Option<Prepared>>, String> {
+    api.schemes
+        .iter()
+        .map(|scheme| {
+            let Some(credential) = credentials.get(scheme.credential) else {
+                return Ok(None);
+            };
+            let prepared = match (scheme.place, credential) {
+                (Place::Basic, Credential::Basic { username, password }) => Prepared::Header(
+                    AUTHORIZATION,
+                    sensitive(&format!("Basic {}", basic_encoded(username, password)))?,
+                ),
+                (Place::Bearer, Credential::Token(token)) => {
+                    Prepared::Header(AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?)
+                }
+                (Place::Header(name), Credential::Token(token)) => {
+                    let name =
+                        HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name `{name}`"))?;
+                    Prepared::Header(name, sensitive(token.expose())?)
+                }
+                (Place::Query(name), Credential::Token(token)) => Prepared::Query(name, token.clone()),
+                (Place::FormField(name), Credential::Token(token)) => Prepared::FormField(name, token.clone()),
+                (Place::JsonField(name), Credential::Token(token)) => Prepared::JsonField(name, token.clone()),
+                (Place::Body, Credential::Token(token)) => Prepared::Body(token.clone()),
+                _ => {
+                    return Err(format!(
+                        "credential `{}` has the wrong shape for its scheme",
+                        scheme.credential
+                    ));
+                }
+            };
+            Ok(Some(prepared))
+        })
+        .collect()
+}
+
+/// Puts a prepared credential on the request.
+pub(crate) fn apply(request: &mut Request, prepared: &Prepared) -> Result<(), String> {
+    match prepared {
+        Prepared::Header(name, value) => {
+            request.headers_mut().insert(name.clone(), value.clone());
         }
-        (Place::Bearer, Credential::Token(token)) => {
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
-        }
-        (Place::Header(name), Credential::Token(token)) => {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name `{name}`"))?;
-            request.headers_mut().insert(name, sensitive(token.expose())?);
-        }
-        (Place::Query(name), Credential::Token(token)) => {
+        Prepared::Query(name, token) => {
             request.url_mut().query_pairs_mut().append_pair(name, token.expose());
         }
-        (Place::FormField(name), Credential::Token(token)) => {
+        Prepared::FormField(name, token) => {
             let mut body = body_bytes(request)?;
             let field = serde_urlencoded::to_string([(name, token.expose())])
                 .map_err(|_| "the form body could not be encoded".to_owned())?;
@@ -47,7 +92,7 @@ pub(crate) fn apply(request: &mut Request, place: Place, credential: &Credential
             body.extend_from_slice(field.as_bytes());
             set_body(request, body, "application/x-www-form-urlencoded");
         }
-        (Place::JsonField(name), Credential::Token(token)) => {
+        Prepared::JsonField(name, token) => {
             let body = body_bytes(request)?;
             let mut object = if body.is_empty() {
                 serde_json::Map::new()
@@ -57,11 +102,11 @@ pub(crate) fn apply(request: &mut Request, place: Place, credential: &Credential
                     _ => return Err("the request body is not a JSON object".to_owned()),
                 }
             };
-            object.insert(name.to_owned(), serde_json::Value::String(token.expose().to_owned()));
+            object.insert((*name).to_owned(), serde_json::Value::String(token.expose().to_owned()));
             let bytes = serde_json::to_vec(&object).map_err(|_| "the JSON body could not be encoded".to_owned())?;
             set_body(request, bytes, "application/json");
         }
-        (Place::Body, Credential::Token(token)) => {
+        Prepared::Body(token) => {
             if request.body().is_some() {
                 return Err("the request already has a body; the credential cannot be it".to_owned());
             }
@@ -72,25 +117,19 @@ pub(crate) fn apply(request: &mut Request, place: Place, credential: &Credential
                 "application/x-www-form-urlencoded",
             );
         }
-        _ => return Err("a credential has the wrong shape for its scheme".to_owned()),
     }
-    Ok(None)
+    Ok(())
 }
 
-/// The values of the request's secret fields, read back from the built request.
-pub(crate) fn request_secrets(request: &Request, inputs: &[SecretInput]) -> Vec<String> {
+/// The values of a request's secret fields, read back from what was sent: its query
+/// and its body.
+pub(crate) fn request_secrets(query: Option<&str>, body: &[u8], inputs: &[SecretInput]) -> Vec<String> {
     let mut found = Vec::new();
-    let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
     for input in inputs {
         match *input {
             SecretInput::Query(name) => {
-                found.extend(
-                    request
-                        .url()
-                        .query_pairs()
-                        .filter(|(k, _)| k == name)
-                        .map(|(_, v)| v.into_owned()),
-                );
+                let pairs = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes());
+                found.extend(pairs.filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()));
             }
             SecretInput::FormField(name) => {
                 let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();

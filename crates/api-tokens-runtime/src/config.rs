@@ -98,7 +98,11 @@ impl ClientConfig {
                     .source(e.without_url())
                 })?,
         };
+        let prepared = crate::auth::prepare(api, &self.credentials)
+            .map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
         let state = ClientState {
+            api,
+            prepared,
             credentials: self.credentials,
             max_body_bytes: self.max_body_bytes,
             operation_timeout: self.operation_timeout,

@@ -4,6 +4,7 @@ use std::fmt;
 
 use reqwest::header::HeaderValue;
 
+use crate::auth::Prepared;
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
 use crate::wire::{Api, Place};
@@ -49,11 +50,15 @@ impl Credentials {
         self.entries.iter().find(|(n, _)| *n == name).map(|(_, c)| c)
     }
 
-    /// The secret values, for scrubbing vendor messages that might echo them.
-    pub(crate) fn secrets(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(_, c)| match c {
-            Credential::Token(s) => s.expose(),
-            Credential::Basic { password, .. } => password.expose(),
+    /// The secret values as they may appear on the wire, for scrubbing vendor messages
+    /// that might echo them: each secret, and the encoded Basic header.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = String> + '_ {
+        self.entries.iter().flat_map(|(_, c)| match c {
+            Credential::Token(s) => vec![s.expose().to_owned()],
+            Credential::Basic { username, password } => vec![
+                password.expose().to_owned(),
+                crate::auth::basic_encoded(username, password),
+            ],
         })
     }
 
@@ -109,7 +114,10 @@ impl fmt::Debug for Credentials {
 /// The state every generated client carries (progenitor's "inner type").
 #[derive(Clone)]
 pub struct ClientState {
+    pub(crate) api: &'static Api,
     pub(crate) credentials: Credentials,
+    /// `api.schemes`, each with its credential ready for requests.
+    pub(crate) prepared: Vec<Option<Prepared>>,
     pub(crate) max_body_bytes: usize,
     pub(crate) operation_timeout: std::time::Duration,
     pub(crate) retry: crate::RetryPolicy,
@@ -134,6 +142,12 @@ impl ClientState {
         &self.credentials
     }
 
+    /// The prepared credential of scheme `name`, when it is set.
+    pub(crate) fn prepared(&self, scheme: &crate::wire::Scheme) -> Option<&Prepared> {
+        let index = self.api.schemes.iter().position(|s| std::ptr::eq(s, scheme))?;
+        self.prepared.get(index)?.as_ref()
+    }
+
     /// A copy with the credential `name` replaced, validated against `api`.
     pub fn with_credential(
         &self,
@@ -144,6 +158,8 @@ impl ClientState {
         let mut next = self.clone();
         next.credentials.set(name, credential);
         next.credentials.validate(api)?;
+        next.prepared = crate::auth::prepare(api, &next.credentials)
+            .map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
         Ok(next)
     }
 }

@@ -25,10 +25,81 @@ pub(crate) enum Verdict {
 
 /// Reads an envelope's field.
 pub(crate) fn verdict(envelope: &Envelope, json: &Value) -> Verdict {
-    match json.pointer(envelope.field) {
+    judge(envelope, json.pointer(envelope.field))
+}
+
+fn judge(envelope: &Envelope, value: Option<&Value>) -> Verdict {
+    match value {
         Some(value) if envelope.success.iter().any(|lit| lit.matches(value)) => Verdict::Success,
         Some(Value::Bool(_) | Value::String(_)) => Verdict::Failure,
         _ => Verdict::Malformed,
+    }
+}
+
+/// Reads an envelope's field straight from the body. For a top-level field (every
+/// vendor's) only that field becomes a value; the rest of the document is checked and
+/// skipped without building anything.
+pub(crate) fn verdict_in(envelope: &Envelope, body: &[u8]) -> Verdict {
+    let Some(key) = envelope.field.strip_prefix('/').filter(|k| !k.contains(['/', '~'])) else {
+        return json(body).map_or(Verdict::Malformed, |json| verdict(envelope, &json));
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    match serde::Deserializer::deserialize_any(&mut deserializer, TopLevelField(key)) {
+        Ok(found) if deserializer.end().is_ok() => judge(envelope, found.as_ref()),
+        _ => Verdict::Malformed,
+    }
+}
+
+/// Visits a JSON object and keeps the value of one key (the last, as `Value` does).
+struct TopLevelField<'k>(&'k str);
+
+impl<'de> serde::de::Visitor<'de> for TopLevelField<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.0 {
+                found = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    // Any other document is not an envelope: skip it whole, report nothing found.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
@@ -317,7 +388,11 @@ mod tests {
             field: "/error",
             success: &[Literal::Bool(false), Literal::Str("false")],
         };
-        let verdict_of = |json: &str| verdict(&envelope, &serde_json::from_str(json).expect("json"));
+        let verdict_of = |json: &str| {
+            let full = verdict(&envelope, &serde_json::from_str(json).expect("json"));
+            assert_eq!(verdict_in(&envelope, json.as_bytes()), full, "{json}");
+            full
+        };
         assert_eq!(verdict_of(r#"{"error": false}"#), Verdict::Success);
         assert_eq!(verdict_of(r#"{"error": "false"}"#), Verdict::Success);
         assert_eq!(verdict_of(r#"{"error": true}"#), Verdict::Failure);
@@ -325,5 +400,14 @@ mod tests {
         assert_eq!(verdict_of(r#"{"error": null}"#), Verdict::Malformed);
         assert_eq!(verdict_of(r#"{"message": "x"}"#), Verdict::Malformed);
         assert_eq!(verdict_of("[]"), Verdict::Malformed);
+        assert_eq!(verdict_of(r#"{"error": true, "error": false}"#), Verdict::Success);
+        assert_eq!(
+            verdict_of(r#"{"a": {"error": true}, "error": "false", "b": [1, {"c": null}]}"#),
+            Verdict::Success
+        );
+        // Not JSON, or JSON with trailing bytes, is no envelope.
+        assert_eq!(verdict_in(&envelope, br#"{"error": false} x"#), Verdict::Malformed);
+        assert_eq!(verdict_in(&envelope, b"<html>"), Verdict::Malformed);
+        assert_eq!(verdict_in(&envelope, b""), Verdict::Malformed);
     }
 }

@@ -89,6 +89,16 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.inner.kind = kind;
+        self
+    }
+
+    pub(crate) fn with_detail(mut self, detail: String) -> Self {
+        self.inner.detail = detail;
+        self
+    }
+
     pub(crate) fn vendor_fields(mut self, code: Option<String>, message: Option<String>) -> Self {
         self.inner.code = code;
         self.inner.message = message;

@@ -14,8 +14,11 @@ mod credentials;
 mod decode;
 mod error;
 pub mod hooks;
+mod prepare;
+mod record;
 mod retry;
 mod secret;
+mod transport;
 pub mod wire;
 
 pub use config::{
@@ -44,10 +47,12 @@ macro_rules! impl_client_hooks {
             async fn pre<E>(
                 &self,
                 request: &mut ::reqwest::Request,
-                info: &::progenitor_client::OperationInfo,
+                _info: &::progenitor_client::OperationInfo,
             ) -> ::std::result::Result<(), ::progenitor_client::Error<E>> {
                 let state = ::progenitor_client::ClientInfo::inner(self);
-                $crate::hooks::pre($api, state, request, info.operation_id).map_err(::progenitor_client::Error::Custom)
+                // The reason stays in the call's record; progenitor needs no text.
+                $crate::hooks::pre(state, request)
+                    .map_err(|()| ::progenitor_client::Error::Custom(::std::string::String::new()))
             }
 
             async fn exec(

@@ -32,10 +32,21 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Whether a `method` request may be sent again after an answer: sending it twice
+    /// has the effect of sending it once.
+    pub(crate) fn is_idempotent(&self, method: &Method) -> bool {
+        matches!(*method, Method::GET | Method::PUT | Method::DELETE | Method::HEAD)
+    }
+
+    /// Whether an answer with `status` says "try again".
+    pub(crate) fn retries_status(&self, status: StatusCode) -> bool {
+        matches!(status.as_u16(), 429 | 502 | 503 | 504)
+    }
+
     /// Whether an answer with `status` to a `method` request may be sent again.
+    #[cfg(test)]
     pub(crate) fn retries_answer(&self, method: &Method, status: StatusCode) -> bool {
-        let idempotent = matches!(*method, Method::GET | Method::PUT | Method::DELETE | Method::HEAD);
-        idempotent && matches!(status.as_u16(), 429 | 502 | 503 | 504)
+        self.is_idempotent(method) && self.retries_status(status)
     }
 
     /// How long to wait before retry number `attempt` (0-based): the server's

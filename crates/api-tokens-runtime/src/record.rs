@@ -1,0 +1,72 @@
+//! The one record of a call, in one direction: seeded with the operation by the
+//! generated `send` (through `hooks::finish`), filled once by the hooks (`prepare` the
+//! request, `transport` the answer), read once by `answer` when the call is over.
+//!
+//! It is task-local because progenitor's hooks take only the request: the record is how
+//! they learn which operation they serve and leave what they saw.
+
+use std::cell::RefCell;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::error::Error;
+use crate::wire::Operation;
+
+/// What one call knows and leaves behind.
+pub(crate) struct CallRecord {
+    /// The operation, from the generated table.
+    pub(crate) op: &'static Operation,
+    /// When the whole call must be over: no retry waits past it.
+    pub(crate) deadline: Option<tokio::time::Instant>,
+    /// Why `prepare` refused the request; progenitor only sees that it failed.
+    pub(crate) refused: Option<Error>,
+    /// The query and body as sent, kept only for operations with secret inputs, to
+    /// scrub them from a failure's messages.
+    pub(crate) sent: Option<(Option<String>, Bytes)>,
+    /// The answer as read.
+    pub(crate) answer: Option<Answer>,
+}
+
+/// An answer as the transport read it.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    /// The headers of an unsuccessful answer (those of a successful one move into
+    /// progenitor's `ResponseValue`).
+    pub(crate) headers: Option<HeaderMap>,
+    /// The body, shared with the response progenitor decodes: read once, never copied.
+    pub(crate) body: Bytes,
+    /// The body was over the limit and was not read.
+    pub(crate) too_large: bool,
+}
+
+tokio::task_local! {
+    static CALL: RefCell<Option<CallRecord>>;
+}
+
+impl CallRecord {
+    pub(crate) fn new(op: &'static Operation, deadline: Option<tokio::time::Instant>) -> Self {
+        CallRecord {
+            op,
+            deadline,
+            refused: None,
+            sent: None,
+            answer: None,
+        }
+    }
+
+    /// Runs `call` with this record in scope; gives the record back with the result.
+    pub(crate) async fn scope<R>(self, call: impl Future<Output = R>) -> (R, Option<CallRecord>) {
+        CALL.scope(RefCell::new(Some(self)), async {
+            let result = call.await;
+            (result, CALL.with(|c| c.borrow_mut().take()))
+        })
+        .await
+    }
+}
+
+/// Reads or fills the current call's record; `None` outside a call.
+pub(crate) fn with<R>(f: impl FnOnce(&mut CallRecord) -> R) -> Option<R> {
+    CALL.try_with(|c| c.borrow_mut().as_mut().map(f)).ok().flatten()
+}

@@ -1,0 +1,121 @@
+//! The transport hook: sends a request (again, as the retry policy allows and the
+//! call's deadline leaves time for), reads the answer's body once within its size
+//! limit, and leaves the answer in the call record.
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::CONTENT_LENGTH;
+use reqwest::{Request, Response};
+
+use crate::credentials::ClientState;
+use crate::record::{self, Answer};
+
+/// Limit on an error answer's body: enough for any vendor message, small enough that a
+/// hostile or broken server cannot exhaust memory.
+pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Sends `request` and reads its answer: the state's `max_body_bytes` for a 2xx
+/// answer, [`ERROR_BODY_LIMIT`] for any other.
+pub(crate) async fn exec(
+    client: &reqwest::Client,
+    state: &ClientState,
+    mut request: Request,
+) -> reqwest::Result<Response> {
+    let deadline = record::with(|r| r.deadline).flatten();
+    // A wait that would end past the call's deadline is not started: the caller gets
+    // the last answer (or failure) instead of a timeout with nothing to show.
+    let fits = |wait: std::time::Duration| deadline.is_none_or(|d| tokio::time::Instant::now() + wait < d);
+    let mut attempt = 0;
+    let mut response = loop {
+        // The retry copy shares the body; a connection that could not be made is
+        // retried for any method, so every attempt but the last keeps one.
+        let spare = if attempt < state.retry.max_retries {
+            request.try_clone()
+        } else {
+            None
+        };
+        let idempotent = state.retry.is_idempotent(request.method());
+        let (next, wait) = match send(client, state, request).await {
+            Ok(response) if idempotent && state.retry.retries_status(response.status()) => {
+                match (spare, state.retry.wait(attempt, Some(response.headers()))) {
+                    (Some(next), Some(wait)) if fits(wait) => (next, wait),
+                    _ => break response,
+                }
+            }
+            // The connection was never made, so nothing was sent: safe for any method.
+            Err(error) if error.is_connect() => match (spare, state.retry.wait(attempt, None)) {
+                (Some(next), Some(wait)) if fits(wait) => (next, wait),
+                _ => return Err(error),
+            },
+            other => break other?,
+        };
+        tokio::time::sleep(wait).await;
+        request = next;
+        attempt += 1;
+    };
+    let status = response.status();
+    let limit = if status.is_success() {
+        state.max_body_bytes
+    } else {
+        ERROR_BODY_LIMIT
+    };
+    let mut headers = std::mem::take(response.headers_mut());
+    let version = response.version();
+    let body = read_body(response, limit).await?;
+    let too_large = body.is_none();
+    if too_large {
+        headers.remove(CONTENT_LENGTH);
+    }
+    let body = body.unwrap_or_default();
+    record::with(|r| {
+        r.answer = Some(Answer {
+            status,
+            headers: (!status.is_success()).then(|| headers.clone()),
+            body: body.clone(),
+            too_large,
+        })
+    });
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Ok(Response::from(rebuilt))
+}
+
+/// The whole body, or `None` when it is longer than `limit` (then not read further).
+async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Option<Bytes>> {
+    match response.content_length() {
+        Some(length) if length > limit as u64 => return Ok(None),
+        // hyper holds the body to its announced length: read it in one go.
+        Some(_) => return response.bytes().await.map(Some),
+        None => {}
+    }
+    let Some(first) = response.chunk().await? else {
+        return Ok(Some(Bytes::new()));
+    };
+    if first.len() > limit {
+        return Ok(None);
+    }
+    let Some(second) = response.chunk().await? else {
+        return Ok(Some(first));
+    };
+    let mut body = BytesMut::with_capacity(first.len() + second.len());
+    let mut chunk = Some(second);
+    body.extend_from_slice(&first);
+    while let Some(next) = chunk {
+        if body.len() + next.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&next);
+        chunk = response.chunk().await?;
+    }
+    Ok(Some(body.freeze()))
+}
+
+async fn send(client: &reqwest::Client, state: &ClientState, request: Request) -> reqwest::Result<Response> {
+    #[cfg(feature = "test-util")]
+    if let Some(respond) = &state.responder {
+        return Ok(Response::from(respond(&request)));
+    }
+    let _ = state;
+    client.execute(request).await
+}

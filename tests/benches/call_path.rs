@@ -1,0 +1,386 @@
+//! The cost of one SDK call against the same call written with reqwest and serde by
+//! hand, in one run, against one loopback server running in a child process (so that
+//! only the client's CPU and allocations are counted).
+//!
+//! `cargo bench -p api-tokens-tests --bench call_path` prints, for each figure, ours,
+//! the hand-written baseline, their ratio and the goal. Rounds alternate between the
+//! two and the median of the per-round ratios is reported, so a busy machine skews
+//! both sides alike. `BENCH_ROUNDS` sets the number of rounds (default 7).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use fastly_tokens::types::TokenResponse;
+
+/// Counts allocations, allocated bytes, and the peak of live bytes.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        let live = LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed) + layout.size() as i64;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED.fetch_add(new_size as u64, Ordering::Relaxed);
+        let delta = new_size as i64 - layout.size() as i64;
+        let live = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const KEY: &str = "bench-key-0123456789";
+const LIST_TOKENS: usize = 5_000;
+
+fn token_json(i: usize) -> String {
+    format!(
+        r#"{{"id":"{i:022}","user_id":"x9KzQ3rPvL2mN8bT4wYc1d","name":"deploy token {i}","scope":"purge_select purge_all","services":["SU1Z0isxPaozGVKXdv0eY","9eYQk3LmZpR2sT7uVwX1aB"],"created_at":"2016-06-22T03:19:48+00:00","updated_at":"2016-06-22T03:19:48Z","deleted_at":null,"last_used_at":"2016-06-22T03:19:48+00:00","expires_at":"2030-07-28T19:24:50+00:00","ip":"127.17.202.173","user_agent":"Mozilla/5.0 (X11; Linux x86_64)"}}"#
+    )
+}
+
+// ---------------------------------------------------------------- the server process
+
+fn serve() {
+    let small = token_json(1);
+    let list = format!("[{}]", (0..LIST_TOKENS).map(token_json).collect::<Vec<_>>().join(","));
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    println!("{}", listener.local_addr().expect("addr").port());
+    let _ = std::io::stdout().flush();
+    let (small, list) = (
+        std::sync::Arc::new(small.into_bytes()),
+        std::sync::Arc::new(list.into_bytes()),
+    );
+    for stream in listener.incoming().flatten() {
+        let (small, list) = (small.clone(), list.clone());
+        std::thread::spawn(move || connection(stream, &small, &list));
+    }
+}
+
+/// HTTP/1.1 with keep-alive: GET requests only, answered by path.
+fn connection(stream: TcpStream, small: &[u8], list: &[u8]) {
+    let _ = stream.set_nodelay(true);
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let mut length = 0;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let answer = if path == "/tokens" { list } else { small };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        );
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(answer).is_err() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- measuring
+
+/// CPU time of every thread of this process, in nanoseconds (Linux `schedstat`).
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[derive(Default, Clone, Copy)]
+struct Sample {
+    cpu_ns: f64,
+    wall_ns: f64,
+    allocations: f64,
+    bytes: f64,
+    peak: f64,
+}
+
+/// Runs `calls` calls of `work` and returns the cost of one.
+async fn sample<F, Fut>(calls: usize, work: F) -> Sample
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (cpu, wall) = (cpu_ns(), Instant::now());
+    let (allocations, bytes) = (ALLOCATIONS.load(Ordering::Relaxed), ALLOCATED.load(Ordering::Relaxed));
+    let live = LIVE.load(Ordering::Relaxed);
+    PEAK.store(live, Ordering::Relaxed);
+    for _ in 0..calls {
+        work().await;
+    }
+    let n = calls as f64;
+    Sample {
+        cpu_ns: (cpu_ns() - cpu) as f64 / n,
+        wall_ns: wall.elapsed().as_nanos() as f64 / n,
+        allocations: (ALLOCATIONS.load(Ordering::Relaxed) - allocations) as f64 / n,
+        bytes: (ALLOCATED.load(Ordering::Relaxed) - bytes) as f64 / n,
+        peak: (PEAK.load(Ordering::Relaxed) - live) as f64,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+struct Row {
+    figure: &'static str,
+    ours: String,
+    raw: String,
+    ratio: f64,
+    goal: &'static str,
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--serve") {
+        serve();
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .arg("--serve")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("server process");
+    let mut port = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut port)
+        .expect("port");
+    let base = format!("http://127.0.0.1:{}", port.trim());
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rows = runtime.block_on(measure(&base, rounds));
+    let _ = child.kill();
+    println!(
+        "call path, {rounds} rounds, {} cores, ours / hand-written reqwest + serde",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| figure | ours | reqwest + serde | ratio | goal |");
+    println!("|---|---|---|---|---|");
+    for row in rows {
+        println!(
+            "| {} | {} | {} | {:.2}× | {} |",
+            row.figure, row.ours, row.raw, row.ratio, row.goal
+        );
+    }
+}
+
+async fn measure(base: &str, rounds: usize) -> Vec<Row> {
+    let ours = fastly_tokens::Client::builder()
+        .base_url(base)
+        .token(KEY)
+        .build()
+        .expect("client");
+    // The baseline gets the same reqwest settings as our builder gives its client.
+    let raw = reqwest::Client::builder()
+        .timeout(api_tokens_runtime::DEFAULT_TIMEOUT)
+        .connect_timeout(api_tokens_runtime::DEFAULT_CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let small_url = format!("{base}/tokens/t1");
+    let list_url = format!("{base}/tokens");
+    let ours_small = || async {
+        let token = ours.get_token().token_id("t1").send().await.expect("ours");
+        std::hint::black_box(token.into_inner());
+    };
+    let raw_get = |url: &str| {
+        let request = raw
+            .get(url)
+            .header("fastly-key", KEY)
+            .header(reqwest::header::ACCEPT, "application/json");
+        async move {
+            let response = request.send().await.expect("raw");
+            assert!(response.status().is_success());
+            response.bytes().await.expect("body")
+        }
+    };
+    let raw_small = || async {
+        let body = raw_get(&small_url).await;
+        let token: TokenResponse = serde_json::from_slice(&body).expect("decode");
+        std::hint::black_box(token);
+    };
+    let ours_list = || async {
+        let tokens = ours.list_tokens_user().send().await.expect("ours");
+        assert_eq!(tokens.len(), LIST_TOKENS);
+        std::hint::black_box(tokens.into_inner());
+    };
+    let raw_list = || async {
+        let body = raw_get(&list_url).await;
+        let tokens: Vec<TokenResponse> = serde_json::from_slice(&body).expect("decode");
+        assert_eq!(tokens.len(), LIST_TOKENS);
+        std::hint::black_box(tokens);
+    };
+    // Warm up connections, the allocator and the caches.
+    sample(200, ours_small).await;
+    sample(200, raw_small).await;
+    sample(3, ours_list).await;
+    sample(3, raw_list).await;
+
+    let (mut small, mut list) = (Vec::new(), Vec::new());
+    let mut concurrent = Vec::new();
+    for _ in 0..rounds {
+        small.push((sample(3_000, ours_small).await, sample(3_000, raw_small).await));
+        list.push((sample(20, ours_list).await, sample(20, raw_list).await));
+        concurrent.push((
+            concurrently(10_000, 64, || {
+                let ours = ours.clone();
+                async move {
+                    ours.get_token().token_id("t1").send().await.expect("ours");
+                }
+            })
+            .await,
+            concurrently(10_000, 64, || {
+                let request = raw
+                    .get(&small_url)
+                    .header("fastly-key", KEY)
+                    .header(reqwest::header::ACCEPT, "application/json");
+                async move {
+                    let body = request.send().await.expect("raw").bytes().await.expect("body");
+                    let _: TokenResponse = serde_json::from_slice(&body).expect("decode");
+                }
+            })
+            .await,
+        ));
+    }
+    let ratio =
+        |pairs: &[(Sample, Sample)], f: fn(&Sample) -> f64| median(pairs.iter().map(|(o, r)| f(o) / f(r)).collect());
+    let both = |pairs: &[(Sample, Sample)], f: fn(&Sample) -> f64, unit: fn(f64) -> String| {
+        (
+            unit(median(pairs.iter().map(|(o, _)| f(o)).collect())),
+            unit(median(pairs.iter().map(|(_, r)| f(r)).collect())),
+        )
+    };
+    let micros = |ns: f64| format!("{:.1} µs", ns / 1000.0);
+    let millis = |ns: f64| format!("{:.2} ms", ns / 1e6);
+    let count = |n: f64| format!("{n:.1}");
+    let kib = |b: f64| format!("{:.1} KiB", b / 1024.0);
+    let mib = |b: f64| format!("{:.2} MiB", b / 1048576.0);
+    let mut rows = Vec::new();
+    let mut row = |figure, pairs: &[(Sample, Sample)], f: fn(&Sample) -> f64, unit: fn(f64) -> String, goal| {
+        let (o, r) = both(pairs, f, unit);
+        rows.push(Row {
+            figure,
+            ours: o,
+            raw: r,
+            ratio: ratio(pairs, f),
+            goal,
+        });
+    };
+    row(
+        "CPU per call, small answer (`get_token`)",
+        &small,
+        |s| s.cpu_ns,
+        micros,
+        "≤ 1.10×",
+    );
+    row(
+        "allocations per call, small answer",
+        &small,
+        |s| s.allocations,
+        count,
+        "≤ 1.15×",
+    );
+    row(
+        "bytes allocated per call, small answer",
+        &small,
+        |s| s.bytes,
+        kib,
+        "≤ 1.15×",
+    );
+    row(
+        "CPU per call, 1.56 MB list (5,000 tokens)",
+        &list,
+        |s| s.cpu_ns,
+        millis,
+        "≤ 1.15×",
+    );
+    row(
+        "latency per call, 1.56 MB list",
+        &list,
+        |s| s.wall_ns,
+        millis,
+        "≤ 1.15×",
+    );
+    row("peak memory of a list call", &list, |s| s.peak, mib, "≤ 1.2×");
+    // Throughput: the baseline's time over ours, so that higher is better.
+    let throughput = |d: &Duration| 10_000.0 / d.as_secs_f64();
+    rows.push(Row {
+        figure: "throughput at concurrency 64, 10,000 calls (calls/s; ratio ours / raw)",
+        ours: format!("{:.0}", median(concurrent.iter().map(|(o, _)| throughput(o)).collect())),
+        raw: format!("{:.0}", median(concurrent.iter().map(|(_, r)| throughput(r)).collect())),
+        ratio: median(concurrent.iter().map(|(o, r)| throughput(o) / throughput(r)).collect()),
+        goal: "≥ 0.90×",
+    });
+    rows
+}
+
+/// `calls` calls of `make()` with at most `width` in flight; the wall time.
+async fn concurrently<F, Fut>(calls: usize, width: usize, make: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..calls {
+        if tasks.len() >= width {
+            tasks.join_next().await;
+        }
+        tasks.spawn(make());
+    }
+    while tasks.join_next().await.is_some() {}
+    started.elapsed()
+}
