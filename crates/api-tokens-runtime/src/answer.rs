@@ -34,7 +34,18 @@ where
     let Some(answer) = record.answer else {
         // No answer: the request was never sent, or its sending failed.
         return Err(match result {
-            Err(P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e)) => transport(api, op, e),
+            Err(P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e)) => {
+                let error = transport(api, op, e);
+                match record.deadline {
+                    Some(deadline) if error.kind() == ErrorKind::Timeout && tokio::time::Instant::now() >= deadline => {
+                        error.with_detail(format!(
+                            "the call took longer than its operation timeout of {:?}, retries included",
+                            state.operation_timeout
+                        ))
+                    }
+                    _ => error,
+                }
+            }
             Err(P::InvalidRequest(why) | P::Custom(why)) => base(ErrorKind::InvalidArgument, why),
             _ => base(ErrorKind::Transport, "no answer was received".to_owned()),
         });
@@ -55,12 +66,17 @@ where
     let value = match result {
         Ok(value) => value,
         Err(error) => {
+            // A success that went to progenitor as it came: its error holds the body.
+            let body = match &error {
+                P::InvalidResponsePayload(bytes, _) if answer.body.is_empty() => bytes.clone(),
+                _ => answer.body.clone(),
+            };
             let failure = Failure {
                 api,
                 op,
                 state,
                 sent: record.sent.as_ref(),
-                body: &answer.body,
+                body: &body,
             };
             return Err(
                 failure.into_error::<E>(error, answered(base(ErrorKind::Vendor, String::new()), answer.headers))

@@ -28,8 +28,8 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// `User-Agent` header.
     pub user_agent: String,
-    /// A ready `reqwest::Client` to use instead of building one (timeouts above are then
-    /// not applied).
+    /// A ready `reqwest::Client` to use instead of building one (the connect timeout and
+    /// user agent above are then its own; the attempt and operation timeouts still apply).
     pub http_client: Option<reqwest::Client>,
     /// Limit on a successful answer's body.
     pub max_body_bytes: usize,
@@ -106,6 +106,7 @@ impl ClientConfig {
             credentials: self.credentials,
             max_body_bytes: self.max_body_bytes,
             operation_timeout: self.operation_timeout,
+            attempt_timeout: self.timeout,
             retry: self.retry,
             #[cfg(feature = "test-util")]
             responder: self.responder,

@@ -120,6 +120,8 @@ pub struct ClientState {
     pub(crate) prepared: Vec<Option<Prepared>>,
     pub(crate) max_body_bytes: usize,
     pub(crate) operation_timeout: std::time::Duration,
+    /// The longest one attempt may take.
+    pub(crate) attempt_timeout: std::time::Duration,
     pub(crate) retry: crate::RetryPolicy,
     #[cfg(feature = "test-util")]
     pub(crate) responder: Option<crate::Responder>,

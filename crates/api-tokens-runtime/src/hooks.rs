@@ -61,18 +61,18 @@ pub fn check_argument<V: serde::Serialize + 'static>(
     .operation(op.id))
 }
 
-/// progenitor's request hook: prepares the request for the call's operation. On
-/// failure the real error stays in the call record; progenitor only learns that the
-/// call stops here.
-pub fn pre(state: &ClientState, request: &mut Request) -> Result<(), ()> {
-    let outcome = record::with(|r| {
+/// progenitor's request hook: prepares the request for the call's operation; `false`
+/// when it must not be sent. The reason stays in the call record: progenitor only
+/// learns that the call stops here.
+pub fn pre(state: &ClientState, request: &mut Request) -> bool {
+    let prepared = record::with(|r| {
         match prepare::prepare(state, r.op, request) {
             Ok(sent) => r.sent = sent,
             Err(error) => r.refused = Some(error),
         }
         r.refused.is_none()
     });
-    if outcome == Some(true) { Ok(()) } else { Err(()) }
+    prepared == Some(true)
 }
 
 /// progenitor's transport hook: sends the request, with retries, and reads its answer.
@@ -84,8 +84,10 @@ pub async fn exec(
     crate::transport::exec(client, state, request).await
 }
 
-/// Runs one generated call within the client's operation timeout and turns its result
-/// into this crate's types.
+/// Runs one generated call and turns its result into this crate's types.
+///
+/// The operation timeout needs no timer of its own: each attempt's timeout is cut to
+/// the time left (see `transport`), and no retry wait starts past the deadline.
 pub async fn finish<T, E>(
     api: &'static Api,
     op: &'static Operation,
@@ -97,24 +99,9 @@ where
     E: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     let deadline = tokio::time::Instant::now().checked_add(state.operation_timeout);
-    let (result, record) = CallRecord::new(op, deadline)
-        .scope(async {
-            match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, call).await.ok(),
-                None => Some(call.await),
-            }
-        })
-        .await;
-    match (result, record) {
-        (Some(result), Some(record)) => answer::convert(api, state, record, result),
-        _ => Err(Error::new(
-            ErrorKind::Timeout,
-            api.vendor,
-            format!(
-                "the call took longer than its operation timeout of {:?}, retries included",
-                state.operation_timeout
-            ),
-        )
-        .operation(op.id)),
-    }
+    let (result, record) = CallRecord::new(op, deadline).scope(call).await;
+    let Some(record) = record else {
+        return Err(Error::new(ErrorKind::Transport, api.vendor, "the call's record was lost").operation(op.id));
+    };
+    answer::convert(api, state, record, result)
 }

@@ -38,11 +38,11 @@ pub type Responder = std::sync::Arc<dyn Fn(&reqwest::Request) -> http::Response<
 pub use http;
 
 /// Implements progenitor's `ClientHooks` for a generated client, wiring this crate's
-/// hooks to the client's `wire::API` table. Generated with `HooksMode::Expected`, a
-/// vendor crate that forgets this does not compile.
+/// hooks to it (the client's state knows its `wire::API` table). Generated with
+/// `HooksMode::Expected`, a vendor crate that forgets this does not compile.
 #[macro_export]
 macro_rules! impl_client_hooks {
-    ($client:ty, $api:expr) => {
+    ($client:ty) => {
         impl ::progenitor_client::ClientHooks<$crate::ClientState> for $client {
             async fn pre<E>(
                 &self,
@@ -51,8 +51,11 @@ macro_rules! impl_client_hooks {
             ) -> ::std::result::Result<(), ::progenitor_client::Error<E>> {
                 let state = ::progenitor_client::ClientInfo::inner(self);
                 // The reason stays in the call's record; progenitor needs no text.
-                $crate::hooks::pre(state, request)
-                    .map_err(|()| ::progenitor_client::Error::Custom(::std::string::String::new()))
+                if $crate::hooks::pre(state, request) {
+                    Ok(())
+                } else {
+                    Err(::progenitor_client::Error::Custom(::std::string::String::new()))
+                }
             }
 
             async fn exec(

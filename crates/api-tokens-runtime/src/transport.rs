@@ -20,7 +20,7 @@ pub(crate) async fn exec(
     state: &ClientState,
     mut request: Request,
 ) -> reqwest::Result<Response> {
-    let deadline = record::with(|r| r.deadline).flatten();
+    let (deadline, envelope) = record::with(|r| (r.deadline, r.op.envelope.is_some())).unwrap_or_default();
     // A wait that would end past the call's deadline is not started: the caller gets
     // the last answer (or failure) instead of a timeout with nothing to show.
     let fits = |wait: std::time::Duration| deadline.is_none_or(|d| tokio::time::Instant::now() + wait < d);
@@ -34,6 +34,9 @@ pub(crate) async fn exec(
             None
         };
         let idempotent = state.retry.is_idempotent(request.method());
+        // Each attempt gets the attempt timeout, cut to what is left of the call's.
+        let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+        *request.timeout_mut() = Some(left.map_or(state.attempt_timeout, |left| left.min(state.attempt_timeout)));
         let (next, wait) = match send(client, state, request).await {
             Ok(response) if idempotent && state.retry.retries_status(response.status()) => {
                 match (spare, state.retry.wait(attempt, Some(response.headers()))) {
@@ -58,6 +61,19 @@ pub(crate) async fn exec(
     } else {
         ERROR_BODY_LIMIT
     };
+    // A success whose announced length is within the limit goes to progenitor as it
+    // came (hyper holds the body to that length); only an envelope needs its body here.
+    if status.is_success() && !envelope && response.content_length().is_some_and(|l| l <= limit as u64) {
+        record::with(|r| {
+            r.answer = Some(Answer {
+                status,
+                headers: None,
+                body: Bytes::new(),
+                too_large: false,
+            })
+        });
+        return Ok(response);
+    }
     let mut headers = std::mem::take(response.headers_mut());
     let version = response.version();
     let body = read_body(response, limit).await?;

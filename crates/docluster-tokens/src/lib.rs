@@ -12,4 +12,4 @@ pub use api_tokens_runtime::{Error, ErrorKind, Secret};
 pub use generated::*;
 pub use table::TokenTable;
 
-api_tokens_runtime::impl_client_hooks!(Client, &wire::API);
+api_tokens_runtime::impl_client_hooks!(Client);

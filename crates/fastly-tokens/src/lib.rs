@@ -18,4 +18,4 @@ pub use generated::*;
 pub use rate_limit::RateLimit;
 pub use scopes::{Scope, Scopes};
 
-api_tokens_runtime::impl_client_hooks!(Client, &wire::API);
+api_tokens_runtime::impl_client_hooks!(Client);

@@ -726,8 +726,8 @@ impl ClientBuilder {
         self.config.user_agent = user_agent.into();
         self
     }
-    /// A ready `reqwest::Client` (proxies, TLS roots); the timeouts and user
-    /// agent of this builder then do not apply.
+    /// A ready `reqwest::Client` (proxies, TLS roots). Its own connect timeout
+    /// and user agent apply; this builder's attempt and operation timeouts still do.
     pub fn http_client(mut self, client: ::reqwest::Client) -> Self {
         self.config.http_client = Some(client);
         self

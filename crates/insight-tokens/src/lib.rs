@@ -9,4 +9,4 @@ mod generated;
 pub use api_tokens_runtime::{Error, ErrorKind, Secret};
 pub use generated::*;
 
-api_tokens_runtime::impl_client_hooks!(Client, &wire::API);
+api_tokens_runtime::impl_client_hooks!(Client);

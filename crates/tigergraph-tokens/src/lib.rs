@@ -14,4 +14,4 @@ pub use generated::*;
 pub use lifetime::{Milliseconds, Seconds};
 pub use tokens::TokenList;
 
-api_tokens_runtime::impl_client_hooks!(Client, &wire::API);
+api_tokens_runtime::impl_client_hooks!(Client);
