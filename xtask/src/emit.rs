@@ -22,6 +22,7 @@ pub fn emit(l: &Lowered, spec_path: &str) -> Result<String, String> {
     let tokens = run_progenitor(l)?;
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
     hide_progenitor_error(&mut file)?;
+    drop_api_version(&mut file, l.operations.len())?;
     wrap_sends(&mut file, l)?;
     let extra: syn::File = syn::parse2(tables(l)).map_err(|e| format!("xtask output does not parse: {e}"))?;
     file.items.extend(extra.items);
@@ -97,6 +98,59 @@ fn hide_progenitor_error(file: &mut syn::File) -> Result<(), String> {
         }
     }
     Err("fix-up no longer applies: progenitor's `pub use progenitor_client::{.., Error, ..}` was not found".into())
+}
+
+/// progenitor sends `api-version: <info.version>` on every request, which no vendor
+/// here reads; removing it in the generated code spares every call a header map and
+/// the hooks a lookup. Fails unless every operation's header was found.
+fn drop_api_version(file: &mut syn::File, operations: usize) -> Result<(), String> {
+    struct Drop(usize);
+    impl syn::visit_mut::VisitMut for Drop {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            let before = block.stmts.len();
+            block.stmts.retain(|stmt| {
+                let text = quote!(#stmt).to_string();
+                !(text.starts_with("header_map . append") && text.contains("\"api-version\""))
+            });
+            let removed = before - block.stmts.len();
+            self.0 += removed;
+            if removed > 0 {
+                // The map was sized for the header just removed.
+                for stmt in &mut block.stmts {
+                    let text = quote!(#stmt).to_string();
+                    if text.starts_with("let mut header_map") && text.contains("with_capacity") {
+                        let count = capacity_of(&text).saturating_sub(removed);
+                        let replacement = if count == 0 {
+                            "let header_map = ::reqwest::header::HeaderMap::new();".to_owned()
+                        } else {
+                            format!("let mut header_map = ::reqwest::header::HeaderMap::with_capacity({count}usize);")
+                        };
+                        if let Ok(new) = syn::parse_str::<syn::Stmt>(&replacement) {
+                            *stmt = new;
+                        }
+                    }
+                }
+            }
+            syn::visit_mut::visit_block_mut(self, block);
+        }
+    }
+    /// The `N` of `with_capacity(Nusize)`.
+    fn capacity_of(text: &str) -> usize {
+        text.split("with_capacity (")
+            .nth(1)
+            .and_then(|rest| rest.split("usize").next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+    let mut drop = Drop(0);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut drop, file);
+    if drop.0 != operations {
+        return Err(format!(
+            "fix-up no longer applies: removed {} `api-version` headers for {operations} operations",
+            drop.0
+        ));
+    }
+    Ok(())
 }
 
 fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {

@@ -102,8 +102,8 @@ impl ClientConfig {
             .map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
         let state = ClientState {
             api,
-            prepared,
-            credentials: self.credentials,
+            prepared: prepared.into(),
+            credentials: self.credentials.into(),
             max_body_bytes: self.max_body_bytes,
             operation_timeout: self.operation_timeout,
             attempt_timeout: self.timeout,

@@ -115,9 +115,10 @@ impl fmt::Debug for Credentials {
 #[derive(Clone)]
 pub struct ClientState {
     pub(crate) api: &'static Api,
-    pub(crate) credentials: Credentials,
+    // Shared: cloning a client (to move it into a task) copies no credential.
+    pub(crate) credentials: std::sync::Arc<Credentials>,
     /// `api.schemes`, each with its credential ready for requests.
-    pub(crate) prepared: Vec<Option<Prepared>>,
+    pub(crate) prepared: std::sync::Arc<[Option<Prepared>]>,
     pub(crate) max_body_bytes: usize,
     pub(crate) operation_timeout: std::time::Duration,
     /// The longest one attempt may take.
@@ -157,11 +158,15 @@ impl ClientState {
         name: &'static str,
         credential: Credential,
     ) -> Result<Self, Error> {
-        let mut next = self.clone();
-        next.credentials.set(name, credential);
-        next.credentials.validate(api)?;
-        next.prepared = crate::auth::prepare(api, &next.credentials)
+        let mut credentials = Credentials::clone(&self.credentials);
+        credentials.set(name, credential);
+        credentials.validate(api)?;
+        let prepared = crate::auth::prepare(api, &credentials)
             .map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
-        Ok(next)
+        Ok(ClientState {
+            credentials: credentials.into(),
+            prepared: prepared.into(),
+            ..self.clone()
+        })
     }
 }

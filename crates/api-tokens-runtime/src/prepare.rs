@@ -10,7 +10,7 @@ use crate::credentials::ClientState;
 use crate::error::{Error, ErrorKind};
 use crate::wire::{Operation, Scheme};
 
-/// Fixes `request` for `op`: no `api-version`, the vendor's media types, the
+/// Fixes `request` for `op`: the vendor's media types, the
 /// credentials (see [`choose_credentials`]), `Content-Length: 0` on a bodiless POST or
 /// PUT. Returns what was sent of the request when the operation has secret inputs.
 pub(crate) fn prepare(
@@ -19,7 +19,7 @@ pub(crate) fn prepare(
     request: &mut Request,
 ) -> Result<Option<(Option<String>, Bytes)>, Error> {
     let headers = request.headers_mut();
-    headers.remove("api-version");
+    // (progenitor's `api-version` header is removed from the generated code.)
     if let Some(accept) = op.accept {
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
     }

@@ -34,9 +34,14 @@ pub(crate) async fn exec(
             None
         };
         let idempotent = state.retry.is_idempotent(request.method());
-        // Each attempt gets the attempt timeout, cut to what is left of the call's.
+        // An attempt that could outlast the call gets what is left of the call as its
+        // timeout (reqwest keeps a per-request timeout in the request's extensions, an
+        // allocation that most attempts do without: the client's timeout is the
+        // attempt timeout).
         let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
-        *request.timeout_mut() = Some(left.map_or(state.attempt_timeout, |left| left.min(state.attempt_timeout)));
+        if let Some(left) = left.filter(|left| *left < state.attempt_timeout) {
+            *request.timeout_mut() = Some(left);
+        }
         let (next, wait) = match send(client, state, request).await {
             Ok(response) if idempotent && state.retry.retries_status(response.status()) => {
                 match (spare, state.retry.wait(attempt, Some(response.headers()))) {
