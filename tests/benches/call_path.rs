@@ -423,7 +423,7 @@ async fn throughput(rounds: usize, ours: &fastly_tokens::Client, raw: &reqwest::
                 }
             })
         };
-        concurrent.push(if concurrent.len() % 2 == 0 {
+        concurrent.push(if concurrent.len().is_multiple_of(2) {
             let ours = ours_wide().await;
             (ours, raw_wide().await)
         } else {
