@@ -119,7 +119,9 @@ impl Arg {
 /// would dominate a fuzz run.
 fn shared_client() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new).clone()
+    CLIENT
+        .get_or_init(|| api_tokens_runtime::http_client_builder().build().expect("client"))
+        .clone()
 }
 
 /// Points a vendor's `ClientBuilder` at a target.

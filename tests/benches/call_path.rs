@@ -255,13 +255,14 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
         .build()
         .expect("client");
     // The baseline gets the same reqwest settings as our builder gives its client.
-    let raw = reqwest::Client::builder()
+    let raw = api_tokens_runtime::http_client_builder()
         .timeout(api_tokens_runtime::DEFAULT_TIMEOUT)
         .connect_timeout(api_tokens_runtime::DEFAULT_CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let small_url = format!("{base}/tokens/t1");
+    // A hand-written call builds its URL from the token id each time, as ours does.
+    let token_url = |id: &str| format!("{base}/tokens/{id}");
     let list_url = format!("{base}/tokens");
     let ours_small = || async {
         let token = ours.get_token().token_id("t1").send().await.expect("ours");
@@ -279,7 +280,7 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
         }
     };
     let raw_small = || async {
-        let body = raw_get(&small_url).await;
+        let body = raw_get(&token_url("t1")).await;
         let token: TokenResponse = serde_json::from_slice(&body).expect("decode");
         std::hint::black_box(token);
     };
@@ -295,7 +296,7 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
         std::hint::black_box(tokens);
     };
     if wide {
-        return vec![throughput(rounds, &ours, &raw, &small_url).await];
+        return vec![throughput(rounds, &ours, &raw, base).await];
     }
     // `BENCH_PROFILE=ours|raw|alt`: only small calls, for a profiler.
     if let Ok(side) = std::env::var("BENCH_PROFILE") {
@@ -400,7 +401,7 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
 }
 
 /// Throughput of 10,000 `get_token` calls, 64 in flight: ours over the baseline's.
-async fn throughput(rounds: usize, ours: &fastly_tokens::Client, raw: &reqwest::Client, small_url: &str) -> Row {
+async fn throughput(rounds: usize, ours: &fastly_tokens::Client, raw: &reqwest::Client, base: &str) -> Row {
     let mut concurrent: Vec<(Duration, Duration)> = Vec::new();
     for _ in 0..rounds {
         let ours_wide = || {
@@ -414,7 +415,7 @@ async fn throughput(rounds: usize, ours: &fastly_tokens::Client, raw: &reqwest::
         let raw_wide = || {
             concurrently(10_000, 64, || {
                 let request = raw
-                    .get(small_url)
+                    .get(format!("{base}/tokens/{}", "t1"))
                     .header("fastly-key", KEY)
                     .header(reqwest::header::ACCEPT, "application/json");
                 async move {

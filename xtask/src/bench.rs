@@ -1,15 +1,15 @@
-//! `cargo xtask bench-build`: clean-build cost of `fastly-tokens` against the official
-//! `fastly-api` crate, measured in the same run on the same machine.
+//! `cargo xtask bench-build`: clean-build cost of a one-vendor program, measured in the
+//! same run on the same machine against two baselines: the same program written with
+//! bare reqwest + serde + tokio (same TLS), and with the official `fastly-api` crate.
 //!
-//! Two throw-away programs under `target/bench-build/` list the user's tokens, one with
-//! each crate, on the same tokio. Dependencies are fetched first so the network is not
-//! timed; each build then starts from an empty target directory.
+//! Each throw-away program under `target/bench-build/` lists the user's Fastly tokens.
+//! `fastly-tokens` and the bare program are built with each rustls flavour (ring, the
+//! default, and aws-lc-rs). Dependencies are fetched first so the network is not timed;
+//! each build then starts from an empty target directory.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
-
-const BASELINE: &str = "fastly-api = \"=15.0.0\"";
 
 const OURS_MAIN: &str = r#"#[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -20,7 +20,29 @@ async fn main() {
 }
 "#;
 
-const BASELINE_MAIN: &str = r#"#[tokio::main(flavor = "current_thread")]
+const BARE_MAIN: &str = r#"#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Token {
+    id: String,
+    name: Option<String>,
+    scope: Option<String>,
+    expires_at: Option<String>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    PROVIDER
+    let client = reqwest::Client::builder().build().expect("client");
+    if std::env::args().count() > 1 {
+        let answer = client.get("https://api.fastly.com/tokens").header("fastly-key", "key").send().await;
+        if let Ok(answer) = answer {
+            let _ = answer.json::<Vec<Token>>().await;
+        }
+    }
+}
+"#;
+
+const FASTLY_API_MAIN: &str = r#"#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut configuration = fastly_api::apis::configuration::Configuration::default();
     if std::env::args().count() > 1 {
@@ -35,18 +57,67 @@ struct Measure {
     binary_bytes: u64,
 }
 
+/// One program to build: its dependencies and its `main.rs`.
+struct Program {
+    name: &'static str,
+    dependencies: String,
+    main: String,
+}
+
 pub fn run(root: &Path) -> Result<(), String> {
     let dir = root.join("target/bench-build");
-    let ours_dep = format!(
-        "fastly-tokens = {{ path = {:?} }}",
-        root.join("crates/fastly-tokens").display().to_string()
-    );
-    let ours = measure(&dir.join("ours"), &ours_dep, OURS_MAIN)?;
-    let baseline = measure(&dir.join("fastly-api"), BASELINE, BASELINE_MAIN)?;
+    let ours = |features: &str| {
+        format!(
+            "fastly-tokens = {{ path = {:?}, default-features = false, features = [{features:?}] }}",
+            root.join("crates/fastly-tokens").display().to_string()
+        )
+    };
+    let bare = |tls: &str| {
+        format!(
+            "reqwest = {{ version = \"0.13\", default-features = false, features = [\"json\", {tls:?}] }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\""
+        )
+    };
+    let ring_provider = "let _ = rustls::crypto::ring::default_provider().install_default();";
+    let programs = [
+        Program {
+            name: "fastly-tokens (rustls, ring)",
+            dependencies: ours("rustls"),
+            main: OURS_MAIN.to_owned(),
+        },
+        Program {
+            name: "bare reqwest + serde + tokio (rustls, ring)",
+            dependencies: format!(
+                "{}\nrustls = {{ version = \"0.23\", default-features = false, features = [\"std\", \"tls12\", \"ring\"] }}",
+                bare("rustls-no-provider")
+            ),
+            main: BARE_MAIN.replace("PROVIDER", ring_provider),
+        },
+        Program {
+            name: "fastly-tokens (rustls, aws-lc-rs)",
+            dependencies: ours("rustls-aws-lc"),
+            main: OURS_MAIN.to_owned(),
+        },
+        Program {
+            name: "bare reqwest + serde + tokio (rustls, aws-lc-rs)",
+            dependencies: bare("rustls"),
+            main: BARE_MAIN.replace("PROVIDER", ""),
+        },
+        Program {
+            name: "fastly-api 15.0.0 (its default TLS)",
+            dependencies: "fastly-api = \"=15.0.0\"".to_owned(),
+            main: FASTLY_API_MAIN.to_owned(),
+        },
+    ];
+    let mut measured = Vec::new();
+    for (index, program) in programs.iter().enumerate() {
+        eprintln!("building {} …", program.name);
+        let m = measure(&dir.join(format!("p{index}")), &program.dependencies, &program.main)?;
+        measured.push((program.name, m));
+    }
     println!("clean debug build, same machine, same run:");
-    println!("| crate | wall time | crates compiled | binary |");
+    println!("| program | wall time | crates compiled | binary |");
     println!("|---|---|---|---|");
-    for (name, m) in [("fastly-tokens", &ours), ("fastly-api 15.0.0", &baseline)] {
+    for (name, m) in &measured {
         println!(
             "| {name} | {:.1} s | {} | {:.1} MiB |",
             m.seconds,
@@ -54,12 +125,19 @@ pub fn run(root: &Path) -> Result<(), String> {
             m.binary_bytes as f64 / 1048576.0
         );
     }
-    println!(
-        "| ratio (ours / fastly-api) | {:.2} | {:.2} | {:.2} |",
-        ours.seconds / baseline.seconds,
-        ours.crates as f64 / baseline.crates as f64,
-        ours.binary_bytes as f64 / baseline.binary_bytes as f64
-    );
+    let ratio = |a: &Measure, b: &Measure, label: &str| {
+        println!(
+            "| {label} | {:.2} | {:.2} | {:.2} |",
+            a.seconds / b.seconds,
+            a.crates as f64 / b.crates as f64,
+            a.binary_bytes as f64 / b.binary_bytes as f64
+        );
+    };
+    let m = |i: usize| &measured[i].1;
+    ratio(m(0), m(1), "ratio fastly-tokens / bare reqwest (ring)");
+    ratio(m(2), m(3), "ratio fastly-tokens / bare reqwest (aws-lc-rs)");
+    ratio(m(0), m(4), "ratio fastly-tokens (ring) / fastly-api");
+    ratio(m(0), m(2), "ratio ring / aws-lc-rs (fastly-tokens)");
     Ok(())
 }
 

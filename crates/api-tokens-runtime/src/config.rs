@@ -78,11 +78,11 @@ impl ClientConfig {
                 "this API has no public server: set the base URL of yours",
             )
         })?;
-        let base_url = normalize_base_url(api, raw)?;
+        let base_url = normalize_base_url(api, raw, self.http_client.is_some())?;
         self.credentials.validate(api)?;
         let http = match self.http_client {
             Some(client) => client,
-            None => reqwest::Client::builder()
+            None => http_client_builder()
                 .timeout(self.timeout)
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent)
@@ -130,16 +130,45 @@ impl fmt::Debug for ClientConfig {
     }
 }
 
+/// Whether this crate was built with a TLS backend for the clients it builds.
+const TLS: bool = cfg!(any(
+    feature = "rustls-ring",
+    feature = "rustls-aws-lc",
+    feature = "native-tls"
+));
+
+/// A `reqwest` client builder with the TLS backend this crate's features chose, for a
+/// client of your own (proxies, extra root certificates) given to
+/// `ClientBuilder::http_client`.
+///
+/// Build such clients from here rather than `reqwest::Client::builder()`: with the
+/// default `rustls` feature (rustls with ring) reqwest has no crypto provider of its own,
+/// so this installs ring as the process's default rustls provider, unless the program
+/// installed one already.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc")))]
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another thread's install is fine: one provider is set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::builder()
+}
+
 /// Refuses base URLs that cannot work or would leak: other schemes, user info, a query
-/// or fragment, https without a TLS backend. Drops a trailing `/`, since generated paths
-/// start with one.
-fn normalize_base_url(api: &'static Api, raw: &str) -> Result<String, Error> {
+/// or fragment, https with a client this crate builds without a TLS backend (a client
+/// the user supplied is trusted to have one). Drops a trailing `/`, since generated
+/// paths start with one.
+fn normalize_base_url(api: &'static Api, raw: &str, user_client: bool) -> Result<String, Error> {
     let invalid = |why: &str| Error::new(ErrorKind::InvalidArgument, api.vendor, format!("base URL: {why}"));
     let url = reqwest::Url::parse(raw).map_err(|_| invalid("not an absolute http(s) URL"))?;
     match url.scheme() {
         "http" => {}
-        "https" if cfg!(any(feature = "rustls", feature = "native-tls")) => {}
-        "https" => return Err(invalid("https needs the `rustls` or `native-tls` feature")),
+        "https" if TLS || user_client => {}
+        "https" => {
+            return Err(invalid(
+                "https needs a TLS feature (`rustls`, `rustls-aws-lc` or `native-tls`), or a client of yours with `http_client`",
+            ));
+        }
         _ => return Err(invalid("only http and https are supported")),
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -171,23 +200,27 @@ mod tests {
 
     #[test]
     fn https_needs_a_tls_backend() {
-        let https = normalize_base_url(&API, "https://api.example.com/");
-        if cfg!(any(feature = "rustls", feature = "native-tls")) {
+        let https = normalize_base_url(&API, "https://api.example.com/", false);
+        if TLS {
             assert_eq!(https.expect("TLS is compiled in"), "https://api.example.com");
         } else {
             let err = https.expect_err("no TLS backend");
-            assert!(err.to_string().contains("`rustls` or `native-tls` feature"), "{err}");
+            assert!(err.to_string().contains("needs a TLS feature"), "{err}");
         }
+        // A client the user built is judged by itself: reqwest fails at connect time if
+        // it truly has no TLS.
+        let theirs = normalize_base_url(&API, "https://api.example.com/", true);
+        assert_eq!(theirs.expect("their client"), "https://api.example.com");
     }
 
     #[test]
     fn base_urls_are_normalized_or_refused() {
         assert_eq!(
-            normalize_base_url(&API, "http://h:3033/api/").expect("ok"),
+            normalize_base_url(&API, "http://h:3033/api/", false).expect("ok"),
             "http://h:3033/api"
         );
         for bad in ["http://u:p@h", "http://h/?q=1", "http://h/#f", "ftp://h", "h:80"] {
-            assert!(normalize_base_url(&API, bad).is_err(), "{bad}");
+            assert!(normalize_base_url(&API, bad, false).is_err(), "{bad}");
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod wire;
 
 pub use config::{
     ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT,
+    http_client_builder,
 };
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Error, ErrorKind};
