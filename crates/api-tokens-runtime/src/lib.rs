@@ -14,6 +14,7 @@ mod credentials;
 mod decode;
 mod error;
 pub mod hooks;
+mod lifecycle;
 mod prepare;
 mod record;
 mod retry;
@@ -27,6 +28,7 @@ pub use config::{
 };
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Error, ErrorKind};
+pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 
