@@ -348,13 +348,11 @@ mod tests {
 
     use super::*;
 
+    /// A loader that counts its loads and fails while `fail` is set.
     fn counting(
         lifetime: Duration,
         fail: Arc<std::sync::atomic::AtomicBool>,
-    ) -> (
-        Arc<AtomicUsize>,
-        impl Fn() -> Pin<Box<dyn Future<Output = Result<Token, Error>> + Send>> + Send + Sync,
-    ) {
+    ) -> (Arc<AtomicUsize>, impl Fn() -> TokenFuture<'static> + Send + Sync) {
         let loads = Arc::new(AtomicUsize::new(0));
         let counter = loads.clone();
         let load = move || {
@@ -368,7 +366,7 @@ mod tests {
                 } else {
                     Ok(Token::new(format!("token-{n}"), Some(SystemTime::now() + lifetime)))
                 }
-            }) as Pin<Box<dyn Future<Output = Result<Token, Error>> + Send>>
+            }) as TokenFuture<'static>
         };
         (loads, load)
     }
