@@ -1,6 +1,7 @@
 //! One test binary for the whole workspace (one link instead of one per file).
 
 mod arguments;
+mod categories;
 mod display;
 mod docluster;
 mod fastly;

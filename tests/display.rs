@@ -231,7 +231,7 @@ async fn docluster_envelopes() {
     let err = client(&server).list_tokens().send().await.expect_err("tokens");
     assert_eq!(
         err.to_string(),
-        r#"DoCluster list_tokens: error reported inside an HTTP 200 OK answer: error "The token is not important for this IP address, please log in.""#
+        r#"DoCluster list_tokens: error reported inside an HTTP 200 OK answer: error "The token is not important for this IP address, please log in."; note: the token is bound to another IP address than this client's; log in from this address for a token of its own"#
     );
 }
 

@@ -323,6 +323,16 @@ fn tables(l: &Lowered) -> TokenStream {
     });
     let (code, message) = (&l.error_code, &l.error_message);
     let vendor_messages = &l.vendor_messages;
+    let categories = l.categories.iter().map(|c| {
+        let category = format_ident!("{}", c.category);
+        let (statuses, codes, messages) = (&c.statuses, &c.codes, &c.messages);
+        quote!(CategoryRule {
+            category: ::api_tokens_runtime::Category::#category,
+            statuses: &[#(#statuses),*],
+            codes: &[#(#codes),*],
+            messages: &[#(#messages),*],
+        })
+    });
     let op_idents: Vec<Ident> = l
         .operations
         .iter()
@@ -391,6 +401,7 @@ fn tables(l: &Lowered) -> TokenStream {
                 errors: ErrorFields { code: &[#(#code),*], message: &[#(#message),*] },
                 vendor_messages: &[#(#vendor_messages),*],
                 operations: &[#(&#op_idents),*],
+                categories: &[#(#categories),*],
             };
 
             #(#ops)*

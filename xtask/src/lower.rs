@@ -41,6 +41,7 @@ pub struct Lowered {
     pub crate_name: String,
     pub vendor: String,
     pub vendor_messages: Vec<String>,
+    pub categories: Vec<CategoryRow>,
     pub default_base_url: Option<String>,
     pub schemes: Vec<SchemeRow>,
     pub credentials: Vec<CredentialRow>,
@@ -48,6 +49,15 @@ pub struct Lowered {
     pub error_message: Vec<String>,
     pub operations: Vec<OperationRow>,
     pub replacements: Vec<(String, String)>,
+}
+
+/// One rule of `x-sdk-error-categories`.
+pub struct CategoryRow {
+    /// The `Category` variant's name (`NotFound`, …).
+    pub category: String,
+    pub statuses: Vec<u16>,
+    pub codes: Vec<String>,
+    pub messages: Vec<String>,
 }
 
 pub struct SchemeRow {
@@ -117,6 +127,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
             .and_then(|list| list.iter().map(|m| m.as_str().map(str::to_owned)).collect())
             .ok_or("x-sdk-vendor-messages must be a list of strings")?,
     };
+    let categories = error_categories(&spec)?;
     let root_envelope = spec.extensions.get("x-sdk-envelope").map(envelope).transpose()?;
     let (schemes, credentials) = schemes(&spec)?;
     let replacements = replacements(&spec)?;
@@ -201,6 +212,7 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
         crate_name: crate_name.to_owned(),
         vendor,
         vendor_messages,
+        categories,
         default_base_url,
         schemes,
         credentials,
@@ -405,6 +417,65 @@ fn error_fields(spec: &OpenAPI) -> Result<(Vec<String>, Vec<String>), String> {
         strings(errors.get("code"), "x-sdk-errors.code")?,
         strings(errors.get("message"), "x-sdk-errors.message")?,
     ))
+}
+
+/// `x-sdk-error-categories`: a map from category (`not_found`, `expired`, `refused`,
+/// `endpoint_absent`) to the `statuses`, `codes` and message fragments (`messages`)
+/// that put a vendor error in it. Rules are tried in the categories' alphabetical
+/// order (how the extension's map is read), so a spec never depends on key order.
+fn error_categories(spec: &OpenAPI) -> Result<Vec<CategoryRow>, String> {
+    const KNOWN: [(&str, &str); 4] = [
+        ("not_found", "NotFound"),
+        ("expired", "Expired"),
+        ("refused", "Refused"),
+        ("endpoint_absent", "EndpointAbsent"),
+    ];
+    let Some(map) = spec.extensions.get("x-sdk-error-categories") else {
+        return Ok(Vec::new());
+    };
+    let map = map
+        .as_object()
+        .ok_or("x-sdk-error-categories must map categories to rules")?;
+    let mut rows = Vec::new();
+    for (name, rule) in map {
+        let category = KNOWN
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, variant)| (*variant).to_owned())
+            .ok_or(format!(
+                "x-sdk-error-categories: unknown category `{name}` (known: not_found, expired, refused, endpoint_absent)"
+            ))?;
+        let list = |key: &str| -> Result<Vec<Value>, String> {
+            match rule.get(key) {
+                None => Ok(Vec::new()),
+                Some(Value::Array(items)) => Ok(items.clone()),
+                Some(_) => Err(format!("x-sdk-error-categories.{name}.{key} must be a list")),
+            }
+        };
+        let statuses = list("statuses")?
+            .iter()
+            .map(|v| {
+                v.as_u64()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .filter(|n| (100..600).contains(n))
+            })
+            .collect::<Option<Vec<u16>>>()
+            .ok_or(format!("x-sdk-error-categories.{name}.statuses must be HTTP statuses"))?;
+        let strings = |key: &str| -> Result<Vec<String>, String> {
+            list(key)?
+                .iter()
+                .map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+                .ok_or(format!("x-sdk-error-categories.{name}.{key} must be non-empty strings"))
+        };
+        rows.push(CategoryRow {
+            category,
+            statuses,
+            codes: strings("codes")?,
+            messages: strings("messages")?,
+        });
+    }
+    Ok(rows)
 }
 
 fn envelope(value: &Value) -> Result<Envelope, String> {

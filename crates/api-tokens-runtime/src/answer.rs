@@ -25,6 +25,19 @@ where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
     E: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
+    answer(api, state, record, result).map_err(|error| error.categorized(api.categories))
+}
+
+fn answer<T, E>(
+    api: &'static Api,
+    state: &ClientState,
+    record: CallRecord,
+    result: Result<ResponseValue<T>, progenitor_client::Error<E>>,
+) -> Result<ResponseValue<T>, Error>
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    E: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
     use progenitor_client::Error as P;
     let op = record.op;
     if let Some(error) = record.refused {

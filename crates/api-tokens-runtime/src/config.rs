@@ -196,6 +196,7 @@ mod tests {
         },
         vendor_messages: &[],
         operations: &[],
+        categories: &[],
     };
 
     #[test]

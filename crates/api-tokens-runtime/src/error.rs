@@ -33,6 +33,24 @@ pub enum ErrorKind {
     BodyTooLarge,
 }
 
+/// What a vendor error means for a program that keeps tokens, told apart by the spec's
+/// `x-sdk-error-categories` rather than by matching the vendor's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Category {
+    /// The token, credential or other thing named does not exist (Fastly's 404, a
+    /// TigerGraph token already deleted).
+    NotFound,
+    /// The token or session has expired: get a new one (DoCluster's "Token expired").
+    Expired,
+    /// The credentials were refused (wrong password, invalid or foreign token, a JWT
+    /// that may not be refreshed).
+    Refused,
+    /// The endpoint does not exist on this server: another server generation, or a wrong
+    /// base URL (TigerGraph's HTTP 404 or `REST-1000`).
+    EndpointAbsent,
+}
+
 /// An error of an SDK call.
 ///
 /// Its `Debug`, `Display` and `source()` chain never hold a secret: no URL (queries
@@ -53,6 +71,7 @@ struct Inner {
     message: Option<String>,
     detail: String,
     note: Option<&'static str>,
+    category: Option<Category>,
     headers: Option<HeaderMap>,
     body: Option<Box<dyn Any + Send + Sync>>,
     source: Option<Box<dyn StdError + Send + Sync>>,
@@ -71,6 +90,7 @@ impl Error {
                 message: None,
                 detail: detail.into(),
                 note: None,
+                category: None,
                 headers: None,
                 body: None,
                 source: None,
@@ -86,6 +106,24 @@ impl Error {
     pub(crate) fn status(mut self, status: StatusCode, headers: Option<HeaderMap>) -> Self {
         self.inner.status = Some(status);
         self.inner.headers = headers;
+        self
+    }
+
+    /// Sets the category from the first of `rules` this vendor answer matches.
+    pub(crate) fn categorized(mut self, rules: &[crate::wire::CategoryRule]) -> Self {
+        if !matches!(self.inner.kind, ErrorKind::Vendor | ErrorKind::UnexpectedStatus) {
+            return self;
+        }
+        let status = self.inner.status.map(|s| s.as_u16());
+        let (code, message) = (self.inner.code.as_deref(), self.inner.message.as_deref());
+        self.inner.category = rules
+            .iter()
+            .find(|rule| {
+                status.is_some_and(|s| rule.statuses.contains(&s))
+                    || code.is_some_and(|c| rule.codes.contains(&c))
+                    || message.is_some_and(|m| rule.messages.iter().any(|f| m.contains(f)))
+            })
+            .map(|rule| rule.category);
         self
     }
 
@@ -128,6 +166,13 @@ impl Error {
     /// What went wrong.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
+    }
+
+    /// What the vendor's error means (not found, expired, refused, endpoint absent),
+    /// when the spec's `x-sdk-error-categories` say: react to this, never to the
+    /// vendor's message text.
+    pub fn category(&self) -> Option<Category> {
+        self.inner.category
     }
 
     /// The vendor whose API was called.
@@ -286,6 +331,7 @@ impl fmt::Debug for Error {
             .field("message", &i.message)
             .field("detail", &i.detail)
             .field("note", &i.note)
+            .field("category", &i.category)
             .finish_non_exhaustive()
     }
 }

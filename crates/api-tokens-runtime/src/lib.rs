@@ -27,7 +27,7 @@ pub use config::{
     http_client_builder,
 };
 pub use credentials::{ClientState, Credential, Credentials};
-pub use error::{Error, ErrorKind};
+pub use error::{Category, Error, ErrorKind};
 pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

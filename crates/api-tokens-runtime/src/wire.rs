@@ -18,6 +18,22 @@ pub struct Api {
     pub vendor_messages: &'static [&'static str],
     /// Every operation of the spec.
     pub operations: &'static [&'static Operation],
+    /// What tells the error categories apart (`x-sdk-error-categories`), tried in order.
+    pub categories: &'static [CategoryRule],
+}
+
+/// When a vendor error belongs to a [`Category`](crate::Category): any of its HTTP
+/// statuses, codes, or message fragments (contained, case-sensitive).
+#[derive(Debug)]
+pub struct CategoryRule {
+    /// The category.
+    pub category: crate::Category,
+    /// HTTP statuses.
+    pub statuses: &'static [u16],
+    /// Vendor codes, exact.
+    pub codes: &'static [&'static str],
+    /// Fragments of vendor messages.
+    pub messages: &'static [&'static str],
 }
 
 impl Api {

@@ -989,6 +989,37 @@ pub mod wire {
             "Cluster not created",
         ],
         operations: &[&LOGIN, &CHECK_TOKEN, &LOGOUT, &LIST_TOKENS],
+        categories: &[
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::EndpointAbsent,
+                statuses: &[],
+                codes: &[],
+                messages: &["Wrong API path"],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::Expired,
+                statuses: &[],
+                codes: &[],
+                messages: &["Token expired please log in.", "wrong token"],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::NotFound,
+                statuses: &[],
+                codes: &[],
+                messages: &["Token not found, please log in."],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::Refused,
+                statuses: &[],
+                codes: &[],
+                messages: &[
+                    "Wrong password.",
+                    "Username not found, please log in.",
+                    "The token is not important for this IP address, please log in.",
+                    "access denied",
+                ],
+            },
+        ],
     };
     ///`POST /login`
     pub static LOGIN: Operation = Operation {
@@ -1022,7 +1053,12 @@ pub mod wire {
             success: &[Literal::Str("success")],
         }),
         secret_inputs: &[],
-        notes: &[],
+        notes: &[
+            (
+                "The token is not important for this IP address, please log in.",
+                "the token is bound to another IP address than this client's; log in from this address for a token of its own",
+            ),
+        ],
     };
     ///`POST /logout`
     pub static LOGOUT: Operation = Operation {
@@ -1043,6 +1079,10 @@ pub mod wire {
             (
                 "Cluster not created",
                 "the token was invalidated all the same; log in again for a new one",
+            ),
+            (
+                "The token is not important for this IP address, please log in.",
+                "the token is bound to another IP address than this client's; log in from this address for a token of its own",
             ),
         ],
     };
@@ -1065,6 +1105,10 @@ pub mod wire {
             (
                 "Cluster not created",
                 "the server still listed the tokens, in `Error::vendor_body::<types::TokensAnswer>()`",
+            ),
+            (
+                "The token is not important for this IP address, please log in.",
+                "the token is bound to another IP address than this client's; log in from this address for a token of its own",
             ),
         ],
     };

@@ -2042,6 +2042,26 @@ pub mod wire {
             &REVOKE_TOKEN,
             &LIST_TOKENS_CUSTOMER,
         ],
+        categories: &[
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::Expired,
+                statuses: &[401u16],
+                codes: &[],
+                messages: &[],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::NotFound,
+                statuses: &[404u16],
+                codes: &[],
+                messages: &[],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::Refused,
+                statuses: &[403u16],
+                codes: &["invalid_grant", "account_locked", "2fa.verify"],
+                messages: &[],
+            },
+        ],
     };
     ///`GET /tokens`
     pub static LIST_TOKENS_USER: Operation = Operation {

@@ -630,6 +630,20 @@ pub mod wire {
         },
         vendor_messages: &[],
         operations: &[&CREATE_JWT_TOKEN, &REFRESH_JWT_TOKEN],
+        categories: &[
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::NotFound,
+                statuses: &[404u16],
+                codes: &[],
+                messages: &[],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::Refused,
+                statuses: &[400u16, 401u16, 403u16],
+                codes: &[],
+                messages: &[],
+            },
+        ],
     };
     ///`POST /api/tokens`
     pub static CREATE_JWT_TOKEN: Operation = Operation {

@@ -1414,6 +1414,14 @@ pub mod wire {
             &AUTHENTICATE_LDAP,
             &AUTHENTICATE_PROVIDER,
         ],
+        categories: &[
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::Refused,
+                statuses: &[401u16],
+                codes: &[],
+                messages: &[],
+            },
+        ],
     };
     ///`GET /api/createApiToken`
     pub static CREATE_API_TOKEN: Operation = Operation {

@@ -1015,7 +1015,7 @@ let response = client.request_token()
     }
     /**3.5–3.x: delete a token
 
-Deleting a token that does not exist reports an error (pyTigerGraph expects code `REST-3300`); check `Error::vendor_code` to treat it as done.
+Deleting a token that does not exist reports an error (pyTigerGraph expects code `REST-3300`) whose `Error::category` is `Category::NotFound`: treat it as done.
 
 Sends a `DELETE` request to `/requesttoken`
 
@@ -2022,6 +2022,26 @@ pub mod wire {
             &CREATE_JWT,
             &DROP_JWTS,
             &CHECK_JWT,
+        ],
+        categories: &[
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::EndpointAbsent,
+                statuses: &[404u16],
+                codes: &["REST-1000"],
+                messages: &["Endpoint is not found"],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::NotFound,
+                statuses: &[],
+                codes: &["REST-3300"],
+                messages: &["doesn't exist"],
+            },
+            CategoryRule {
+                category: ::api_tokens_runtime::Category::Refused,
+                statuses: &[401u16, 403u16],
+                codes: &["REST-10016"],
+                messages: &["Authentication failed", "Permission denied"],
+            },
         ],
     };
     ///`GET /requesttoken`
