@@ -9,6 +9,7 @@ mod fuzz;
 mod ica;
 mod insight;
 mod leaks;
+mod lifecycles;
 mod malformed;
 mod retries;
 mod tigergraph;

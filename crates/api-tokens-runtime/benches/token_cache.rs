@@ -15,7 +15,7 @@ fn main() {
         .build()
         .expect("runtime");
     let expires = SystemTime::now() + Duration::from_secs(3600);
-    let source = CachedTokenSource::new("Bench", RefreshPolicy::default(), move || async move {
+    let source = CachedTokenSource::new("Bench", RefreshPolicy::default(), move |_| async move {
         Ok(Token::new("a-cached-token-value", Some(expires)))
     });
     let secret = Secret::new("a-cached-token-value");

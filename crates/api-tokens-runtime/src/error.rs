@@ -98,6 +98,13 @@ impl Error {
         }
     }
 
+    /// An error raised by a vendor crate's hand-written layer (a lifecycle type), not by
+    /// a call: plumbing for the vendor crates, not for users.
+    #[doc(hidden)]
+    pub fn from_sdk(kind: ErrorKind, vendor: &'static str, detail: impl Into<String>) -> Self {
+        Error::new(kind, vendor, detail)
+    }
+
     pub(crate) fn operation(mut self, id: &'static str) -> Self {
         self.inner.operation = Some(id);
         self

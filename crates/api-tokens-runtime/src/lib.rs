@@ -28,7 +28,7 @@ pub use config::{
 };
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Category, Error, ErrorKind};
-pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource};
+pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource, jwt_expires_at};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 

@@ -209,10 +209,12 @@ pub struct CachedTokenSource<L> {
 
 impl<L, F> CachedTokenSource<L>
 where
-    L: Fn() -> F + Send + Sync,
+    L: Fn(Option<Token>) -> F + Send + Sync,
     F: Future<Output = Result<Token, Error>> + Send,
 {
-    /// A cache around `load`; `name` (the vendor's) is used in its errors.
+    /// A cache around `load`, which gets the token it replaces (expired or not; `None`
+    /// the first time or after [`invalidate`](Self::invalidate)) so that it can refresh
+    /// rather than create; `name` (the vendor's) is used in its errors.
     pub fn new(name: &'static str, policy: RefreshPolicy, load: L) -> Self {
         CachedTokenSource {
             name,
@@ -244,7 +246,8 @@ where
         {
             return Ok(token);
         }
-        let loaded = match tokio::time::timeout(self.policy.load_timeout, (self.load)()).await {
+        let current = self.cached(|_, _| true);
+        let loaded = match tokio::time::timeout(self.policy.load_timeout, (self.load)(current)).await {
             Ok(loaded) => loaded,
             Err(_) => Err(Error::new(
                 ErrorKind::Timeout,
@@ -285,8 +288,13 @@ where
         let expires_at = token
             .expires_at
             .map(|at| now + at.duration_since(wall).unwrap_or(Duration::ZERO));
+        // Never earlier than half the token's life: a short-lived token is not refreshed
+        // on every call.
         let early = self.policy.refresh_before + jitter(self.policy.jitter);
-        let refresh_at = expires_at.map(|at| at.checked_sub(early).unwrap_or(now).max(now));
+        let refresh_at = expires_at.map(|at| {
+            let early = early.min(at.saturating_duration_since(now) / 2);
+            at.checked_sub(early).unwrap_or(now)
+        });
         if let Ok(mut cache) = self.cache.write() {
             *cache = Some(Entry {
                 token,
@@ -306,7 +314,7 @@ where
 
 impl<L, F> TokenSource for CachedTokenSource<L>
 where
-    L: Fn() -> F + Send + Sync,
+    L: Fn(Option<Token>) -> F + Send + Sync,
     F: Future<Output = Result<Token, Error>> + Send + 'static,
 {
     fn token(&self) -> TokenFuture<'_> {
@@ -327,6 +335,27 @@ impl<L> fmt::Debug for CachedTokenSource<L> {
             .field("cached_expiry", &expires_at)
             .finish_non_exhaustive()
     }
+}
+
+/// The expiry (`exp`, unix seconds) of a JWT, read from its payload.
+///
+/// The signature is **not** checked: the expiry only decides when to get a new token,
+/// and the server that issued the token judges it on every use.
+pub fn jwt_expires_at(jwt: &str) -> Option<SystemTime> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let bytes = engine.decode(payload).ok()?;
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        exp: Option<f64>,
+    }
+    let exp = serde_json::from_slice::<Claims>(&bytes).ok()?.exp?;
+    (exp.is_finite() && exp >= 0.0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(exp.min(1e11)))
 }
 
 /// A random duration up to `max`, from std's randomly keyed hasher (no `rand` needed for
@@ -352,10 +381,13 @@ mod tests {
     fn counting(
         lifetime: Duration,
         fail: Arc<std::sync::atomic::AtomicBool>,
-    ) -> (Arc<AtomicUsize>, impl Fn() -> TokenFuture<'static> + Send + Sync) {
+    ) -> (
+        Arc<AtomicUsize>,
+        impl Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync,
+    ) {
         let loads = Arc::new(AtomicUsize::new(0));
         let counter = loads.clone();
-        let load = move || {
+        let load = move |_| {
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let fail = fail.load(Ordering::SeqCst);
             Box::pin(async move {
@@ -433,7 +465,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_slow_load_times_out_and_invalidate_forces_a_load() {
-        let load = || async {
+        let load = |_| async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(Token::new("late", None))
         };
@@ -442,8 +474,10 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::Timeout);
         let loads = Arc::new(AtomicUsize::new(0));
         let counter = loads.clone();
-        let source = CachedTokenSource::new("Test", policy(), move || {
+        let source = CachedTokenSource::new("Test", policy(), move |current: Option<Token>| {
             counter.fetch_add(1, Ordering::SeqCst);
+            // After `invalidate` the loader starts from nothing.
+            assert!(current.is_none());
             async { Ok(Token::new("forever", None)) }
         });
         source.token().await.expect("first");
@@ -453,6 +487,30 @@ mod tests {
         source.invalidate();
         source.token().await.expect("reloaded");
         assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn jwt_expiry_is_read_without_the_signature() {
+        use base64::Engine;
+        let encode = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let jwt = format!(
+            "{}.{}.sig",
+            encode(r#"{"alg":"HS256"}"#),
+            encode(r#"{"sub":"u","exp":1720591967}"#)
+        );
+        assert_eq!(
+            jwt_expires_at(&jwt),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_720_591_967))
+        );
+        for bad in [
+            "",
+            "a.b.c",
+            "x.e30.y",
+            &format!("h.{}.s", encode(r#"{"exp":"soon"}"#)),
+            &format!("h.{}.s", encode(r#"{"exp":-5}"#)),
+        ] {
+            assert_eq!(jwt_expires_at(bad), None, "{bad}");
+        }
     }
 
     #[test]

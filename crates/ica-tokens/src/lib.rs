@@ -6,7 +6,10 @@ extern crate self as ica_tokens;
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]
 mod generated;
 
-pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+mod jwt_source;
+
+pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
 pub use generated::*;
+pub use jwt_source::{DEFAULT_REFRESH_BEFORE, JwtSource};
 
 api_tokens_runtime::impl_client_hooks!(Client);

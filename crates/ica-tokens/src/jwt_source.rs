@@ -1,0 +1,124 @@
+//! [`JwtSource`]: an ICA JWT kept valid, the way ICA allows for each credential.
+
+use std::time::{Duration, SystemTime};
+
+use api_tokens_runtime::{
+    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Token, TokenFuture, TokenSource, jwt_expires_at,
+};
+
+use crate::Client;
+
+type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
+
+/// Refresh this long before a JWT's `exp`; at most half its life (the lifetime is the
+/// tenant administrator's choice).
+pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
+
+/// An ICA JWT, valid whenever asked for.
+///
+/// Built from a [`Client`] holding one credential:
+/// - an API key: a new JWT is created before the current one's `exp` (ICA refuses to
+///   refresh JWTs made from an API key);
+/// - HTTP Basic (with [`JwtSource::tenant`] for users of several tenants) or a psToken:
+///   the JWT is refreshed while it is valid, and created anew when a refresh is refused
+///   or it has expired.
+///
+/// The expiry is the JWT's `exp` claim, read without checking the signature (ICA judges
+/// the token on every use). Concurrent callers share one request; a failed refresh
+/// serves the current JWT while it is valid (see [`CachedTokenSource`]).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), ica_tokens::Error> {
+/// let client = ica_tokens::Client::builder().api_key("ICA-API-KEY").build()?;
+/// let jwt = ica_tokens::JwtSource::new(client);
+/// let token = jwt.token().await?; // cached, and replaced before it expires
+/// # let _ = token;
+/// # Ok(())
+/// # }
+/// ```
+pub struct JwtSource {
+    client: Client,
+    cache: CachedTokenSource<Loader>,
+}
+
+impl JwtSource {
+    /// A source for the credential `client` holds, refreshing
+    /// [`DEFAULT_REFRESH_BEFORE`] ahead of expiry.
+    pub fn new(client: Client) -> Self {
+        JwtSource::with_policy(client, None, RefreshPolicy::new(DEFAULT_REFRESH_BEFORE))
+    }
+
+    /// The same, creating JWTs for `tenant` (for users of several tenants).
+    pub fn tenant(self, tenant: impl Into<String>) -> Self {
+        let client = self.client.clone();
+        JwtSource::with_policy(client, Some(tenant.into()), *self.cache.policy())
+    }
+
+    /// A source with its own refresh policy.
+    pub fn with_policy(client: Client, tenant: Option<String>, policy: RefreshPolicy) -> Self {
+        // A JWT made from an API key cannot be refreshed, and the API key is what
+        // `create_jwt_token` uses when the client holds one.
+        let refreshable = client.inner.credentials().get("api_key").is_none();
+        let loader_client = client.clone();
+        let load: Loader = Box::new(move |current| {
+            let (client, tenant) = (loader_client.clone(), tenant.clone());
+            Box::pin(async move {
+                let valid = current.filter(|t| t.is_valid_at(SystemTime::now()));
+                if let (true, Some(current)) = (refreshable, valid) {
+                    let answer = client.with_jwt(current.into_secret())?.refresh_jwt_token().send().await;
+                    match answer {
+                        Ok(answer) => return jwt(answer.into_inner().token),
+                        // Refused (a psToken JWT past its refresh limit): create one.
+                        Err(error) if error.category() == Some(Category::Refused) => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                let mut create = client.create_jwt_token();
+                if let Some(tenant) = tenant {
+                    create = create.tenant(tenant);
+                }
+                jwt(create.send().await?.into_inner().token)
+            })
+        });
+        JwtSource {
+            cache: CachedTokenSource::new(crate::wire::API.vendor, policy, load),
+            client,
+        }
+    }
+
+    /// A JWT valid now.
+    pub async fn token(&self) -> Result<Token, Error> {
+        self.cache.token().await
+    }
+
+    /// Forgets the JWT (for example after ICA refused it): the next call gets a new one.
+    pub fn invalidate(&self) {
+        self.cache.invalidate();
+    }
+}
+
+fn jwt(token: api_tokens_runtime::Secret) -> Result<Token, Error> {
+    if token.is_empty() {
+        return Err(Error::from_sdk(
+            ErrorKind::InvalidBody,
+            crate::wire::API.vendor,
+            "the answer holds an empty JWT",
+        ));
+    }
+    let expires_at = jwt_expires_at(token.expose());
+    Ok(Token::new(token, expires_at))
+}
+
+impl TokenSource for JwtSource {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(JwtSource::token(self))
+    }
+}
+
+impl std::fmt::Debug for JwtSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSource")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
