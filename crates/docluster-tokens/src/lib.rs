@@ -6,10 +6,12 @@ extern crate self as docluster_tokens;
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]
 mod generated;
 
+mod session;
 mod table;
 
-pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
 pub use generated::*;
+pub use session::{DEFAULT_WINDOW, Session};
 pub use table::TokenTable;
 
 api_tokens_runtime::impl_client_hooks!(Client);
