@@ -229,3 +229,175 @@ async fn docluster_session_resumes_a_saved_token_after_checking_it() {
         .expect_err("stale");
     assert_eq!(error.category(), Some(docluster_tokens::Category::Expired));
 }
+
+/// A TigerGraph server of one generation, behind nginx on one port (`/restpp` for
+/// REST++): what it saw, and the tokens it holds.
+struct Tiger {
+    generation: tigergraph_tokens::Generation,
+    secret: &'static str,
+    live: Mutex<Vec<String>>,
+    requests: Mutex<Vec<String>>,
+}
+
+fn tigergraph(tiger: Arc<Tiger>) -> impl Fn(&reqwest::Request) -> http::Response<Vec<u8>> + Send + Sync + 'static {
+    use tigergraph_tokens::Generation;
+    move |request| {
+        let path = request.url().path().to_owned();
+        let query: Vec<(String, String)> = request.url().query_pairs().into_owned().collect();
+        let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default().to_vec();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        tiger
+            .requests
+            .lock()
+            .expect("lock")
+            .push(format!("{} {path}", request.method()));
+        let reply = |status: u16, body: String| {
+            let mut response = http::Response::new(body.into_bytes());
+            *response.status_mut() = http::StatusCode::from_u16(status).expect("status");
+            response
+        };
+        let ok = |token: &str, expiration: serde_json::Value| {
+            reply(
+                200,
+                serde_json::json!({"code": "REST-0000", "error": false, "message": "ok", "expiration": expiration, "token": token})
+                    .to_string(),
+            )
+        };
+        let fail = |code: &str, message: &str| {
+            reply(
+                200,
+                serde_json::json!({"code": code, "error": true, "message": message}).to_string(),
+            )
+        };
+        let mint = |live: &Mutex<Vec<String>>| {
+            let mut live = live.lock().expect("lock");
+            let token = format!("tok{:0>29}", live.len());
+            live.push(token.clone());
+            token
+        };
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        match (tiger.generation, request.method().as_str(), path.as_str()) {
+            (Generation::V4, "POST", "/gsql/v1/tokens") => {
+                let lifetime_ms = json.get("lifetime").and_then(|v| v.as_u64()).unwrap_or(604_800_000);
+                let jwt = jwt(
+                    Duration::from_millis(lifetime_ms),
+                    tiger.live.lock().expect("lock").len(),
+                );
+                tiger.live.lock().expect("lock").push(jwt.clone());
+                reply(
+                    200,
+                    serde_json::json!({"error": false, "message": "ok", "token": jwt}).to_string(),
+                )
+            }
+            (Generation::V4, "DELETE", "/gsql/v1/tokens") => reply(
+                200,
+                r#"{"error": false, "message": "Successfully dropped the specified JWT tokens"}"#.to_owned(),
+            ),
+            (_, _, "/gsql/v1/tokens") => reply(404, "<html><body>404 Not Found</body></html>".to_owned()),
+            (Generation::V3_5, "POST", "/restpp/requesttoken") if field("secret").as_deref() == Some(tiger.secret) => {
+                let lifetime: u64 = field("lifetime").and_then(|l| l.parse().ok()).unwrap_or(2_592_000);
+                ok(&mint(&tiger.live), (now + lifetime).into())
+            }
+            (Generation::V3_5, "PUT", "/restpp/requesttoken") => {
+                let token = field("token").unwrap_or_default();
+                let lifetime: u64 = field("lifetime").and_then(|l| l.parse().ok()).unwrap_or(2_592_000);
+                ok(&token, (now + lifetime).into())
+            }
+            (Generation::V3_5 | Generation::V3_0, "DELETE", "/restpp/requesttoken") => {
+                let token = field("token").or(param("token")).unwrap_or_default();
+                let mut live = tiger.live.lock().expect("lock");
+                match live.iter().position(|t| *t == token) {
+                    Some(i) => {
+                        live.remove(i);
+                        ok(&token, (-1).into())
+                    }
+                    None => fail("REST-3300", "The token doesn't exist."),
+                }
+            }
+            (Generation::V3_0, "POST", "/restpp/requesttoken") if body == tiger.secret.as_bytes() => {
+                let lifetime: u64 = param("lifetime").and_then(|l| l.parse().ok()).unwrap_or(2_592_000);
+                ok(&mint(&tiger.live), (now + lifetime).into())
+            }
+            (Generation::V3_0, "PUT", "/restpp/requesttoken") => {
+                // The 3.0–3.4 bug: the lifetime where the expiry should be.
+                let lifetime: u64 = param("lifetime").and_then(|l| l.parse().ok()).unwrap_or(2_592_000);
+                ok(&param("token").unwrap_or_default(), lifetime.into())
+            }
+            _ => fail("REST-10016", "Access Denied because the input secret is invalid"),
+        }
+    }
+}
+
+async fn tiger_connection(generation: tigergraph_tokens::Generation) -> (Arc<Tiger>, tigergraph_tokens::Connection) {
+    let tiger = Arc::new(Tiger {
+        generation,
+        secret: "tg-secret-0123456789",
+        live: Mutex::default(),
+        requests: Mutex::default(),
+    });
+    let server = tiger.clone();
+    let connection = tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+        .secret("tg-secret-0123456789")
+        .configure(move |builder| builder.respond_with(tigergraph(server.clone())))
+        .build()
+        .expect("connection");
+    (tiger, connection)
+}
+
+#[tokio::test]
+async fn tigergraph_connection_detects_each_generation_and_remembers_it() {
+    use tigergraph_tokens::Generation;
+    for generation in [Generation::V4, Generation::V3_5, Generation::V3_0] {
+        let (tiger, tg) = tiger_connection(generation).await;
+        // The seed task: get with a lifetime, its expiry, refresh, delete skipping missing.
+        let token = tg.get(Some(Duration::from_secs(3600))).await.expect("token");
+        let expires = token.expires_at().expect("an expiry");
+        let in_an_hour = SystemTime::now() + Duration::from_secs(3600);
+        let off = expires
+            .max(in_an_hour)
+            .duration_since(expires.min(in_an_hour))
+            .expect("ordered");
+        assert!(
+            off < Duration::from_secs(5),
+            "{generation:?}: the lifetime is an hour, in the server's unit"
+        );
+        assert_eq!(tg.generation().await, Some(generation));
+        let refreshed = tg
+            .refresh(None, Some(Duration::from_secs(7200)))
+            .await
+            .expect("refreshed");
+        assert!(refreshed.expires_at() > token.expires_at(), "{generation:?}");
+        tg.delete(None, true).await.expect("deleted");
+        // Deleting again: missing, and skipped only when asked (4.x's block list never
+        // reports a token missing).
+        let again = tg.delete(Some(refreshed.secret().clone()), false).await;
+        if generation != Generation::V4 {
+            let error = again.expect_err("gone");
+            assert_eq!(error.category(), Some(tigergraph_tokens::Category::NotFound));
+            tg.delete(Some(refreshed.secret().clone()), true)
+                .await
+                .expect("skip missing");
+        }
+        // Detection happened once: later calls go straight to the generation's endpoints.
+        let requests = tiger.requests.lock().expect("lock").clone();
+        let probes = requests.iter().filter(|r| r.ends_with("/gsql/v1/tokens")).count();
+        let expected = match generation {
+            Generation::V4 => requests.iter().filter(|r| r.contains("gsql")).count(),
+            _ => 1,
+        };
+        assert_eq!(probes, expected, "{generation:?}: {requests:?}");
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_connection_is_a_token_source() {
+    let (_tiger, tg) = tiger_connection(tigergraph_tokens::Generation::V3_5).await;
+    let sources: Vec<Arc<dyn api_tokens_runtime::TokenSource>> = vec![Arc::new(tg)];
+    let token = sources[0].token().await.expect("token");
+    assert!(token.expires_at().is_some());
+}

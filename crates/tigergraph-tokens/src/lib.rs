@@ -6,10 +6,12 @@ extern crate self as tigergraph_tokens;
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]
 mod generated;
 
+mod connection;
 mod lifetime;
 mod tokens;
 
-pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
+pub use connection::{Connection, ConnectionBuilder, DEFAULT_REFRESH_BEFORE, GSQL_PORT, Generation, RESTPP_PORT};
 pub use generated::*;
 pub use lifetime::{Milliseconds, Seconds};
 pub use tokens::TokenList;

@@ -1,0 +1,481 @@
+//! [`Connection`]: what a pyTigerGraph connection does for tokens, on every server
+//! generation, detected once from the server's answers.
+
+use std::time::{Duration, SystemTime};
+
+use api_tokens_runtime::{
+    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture, TokenSource,
+    jwt_expires_at,
+};
+use tokio::sync::Mutex;
+
+use crate::types::RestppTokenResponse;
+use crate::{Client, ClientBuilder, Milliseconds, Seconds, TokenList};
+
+/// The token endpoints a TigerGraph server has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Generation {
+    /// 3.0–3.4: `/requesttoken` with the secret in the query or as the raw body.
+    V3_0,
+    /// 3.5–3.x (and 4.x, deprecated): `/requesttoken` with a JSON body.
+    V3_5,
+    /// 4.x: JWTs at `/gsql/v1/tokens` on the GSQL server; no refresh endpoint.
+    V4,
+}
+
+/// REST++'s port when the host names none (3.x servers without nginx).
+pub const RESTPP_PORT: u16 = 9000;
+/// The GSQL server's (and nginx's) port when the host names none.
+pub const GSQL_PORT: u16 = 14240;
+
+/// Configures a [`Connection`]: one host, a secret or a user name and password.
+///
+/// Base URLs are derived as pyTigerGraph derives them: a host with a port serves both
+/// APIs behind nginx (`<host>:<port>/restpp` and `<host>:<port>`); a host without one
+/// has REST++ on 9000 and the GSQL server on 14240. `restpp_url` and `gsql_url`
+/// override either.
+pub struct ConnectionBuilder {
+    host: String,
+    restpp_url: Option<String>,
+    gsql_url: Option<String>,
+    secret: Option<Secret>,
+    basic: Option<(String, Secret)>,
+    graph: Option<String>,
+    generation: Option<Generation>,
+    configure: Box<dyn Fn(ClientBuilder) -> ClientBuilder + Send + Sync>,
+}
+
+impl std::fmt::Debug for ConnectionBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionBuilder")
+            .field("restpp_url", &self.restpp_url.as_ref().map(|_| "<set>"))
+            .field("gsql_url", &self.gsql_url.as_ref().map(|_| "<set>"))
+            .field("secret", &self.secret)
+            .field("basic", &self.basic.as_ref().map(|_| "<redacted>"))
+            .field("graph", &self.graph)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectionBuilder {
+    /// Authenticates with a secret made by `CREATE SECRET`.
+    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// Authenticates with a user name and password (HTTP Basic).
+    pub fn basic(mut self, username: impl Into<String>, password: impl Into<Secret>) -> Self {
+        self.basic = Some((username.into(), password.into()));
+        self
+    }
+
+    /// The graph tokens are for (needed with a user name and password on 3.x); without
+    /// one, 4.x tokens are global.
+    pub fn graph(mut self, graph: impl Into<String>) -> Self {
+        self.graph = Some(graph.into());
+        self
+    }
+
+    /// REST++'s base URL, instead of the derived one.
+    pub fn restpp_url(mut self, url: impl Into<String>) -> Self {
+        self.restpp_url = Some(url.into());
+        self
+    }
+
+    /// The GSQL server's base URL, instead of the derived one.
+    pub fn gsql_url(mut self, url: impl Into<String>) -> Self {
+        self.gsql_url = Some(url.into());
+        self
+    }
+
+    /// The server's generation, known: no detection.
+    pub fn generation(mut self, generation: Generation) -> Self {
+        self.generation = Some(generation);
+        self
+    }
+
+    /// Applies more settings (timeouts, a test responder) to both underlying clients.
+    pub fn configure(mut self, configure: impl Fn(ClientBuilder) -> ClientBuilder + Send + Sync + 'static) -> Self {
+        self.configure = Box::new(configure);
+        self
+    }
+
+    /// Builds the connection; fails on a malformed host or an unusable credential.
+    pub fn build(self) -> Result<Connection, Error> {
+        let invalid = |why: &str| Error::from_sdk(ErrorKind::InvalidArgument, crate::wire::API.vendor, why.to_owned());
+        let host = reqwest::Url::parse(&self.host).map_err(|_| invalid("host: not an absolute http(s) URL"))?;
+        let origin = format!(
+            "{}://{}",
+            host.scheme(),
+            host.host_str().ok_or_else(|| invalid("host: no host name"))?
+        );
+        let (restpp, gsql) = match host.port() {
+            Some(port) => (format!("{origin}:{port}/restpp"), format!("{origin}:{port}")),
+            None => (format!("{origin}:{RESTPP_PORT}"), format!("{origin}:{GSQL_PORT}")),
+        };
+        let client = |base: String| {
+            let mut builder = (self.configure)(Client::builder().base_url(base));
+            if let Some(secret) = &self.secret {
+                builder = builder.secret(secret.clone());
+            }
+            if let Some((user, password)) = &self.basic {
+                builder = builder.basic(user.clone(), password.clone());
+            }
+            builder.build()
+        };
+        if self.secret.is_none() && self.basic.is_none() {
+            return Err(Error::from_sdk(
+                ErrorKind::MissingCredentials,
+                crate::wire::API.vendor,
+                "a connection needs a secret or a user name and password",
+            ));
+        }
+        let restpp = client(self.restpp_url.unwrap_or(restpp))?;
+        let gsql = client(self.gsql_url.unwrap_or(gsql))?;
+        let state = std::sync::Arc::new(Shared {
+            restpp,
+            gsql,
+            secret: self.secret.is_some(),
+            graph: self.graph,
+            generation: Mutex::new(self.generation),
+            current: Mutex::new(None),
+        });
+        let loader_state = state.clone();
+        let load: Loader = Box::new(move |current| {
+            let state = loader_state.clone();
+            Box::pin(async move {
+                let valid = current.filter(|t| t.is_valid_at(SystemTime::now()));
+                match valid {
+                    Some(token) => match state.refresh(Some(token.secret().clone()), None).await {
+                        Ok(token) => Ok(token),
+                        Err(error) if error.category() == Some(Category::Refused) => state.get(None).await,
+                        Err(error) => Err(error),
+                    },
+                    None => state.get(None).await,
+                }
+            })
+        });
+        Ok(Connection {
+            cache: CachedTokenSource::new(
+                crate::wire::API.vendor,
+                RefreshPolicy::new(DEFAULT_REFRESH_BEFORE),
+                load,
+            ),
+            shared: state,
+        })
+    }
+}
+
+/// Refresh (or, on 4.x, replace) the token this long before it expires.
+pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(600);
+
+type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
+
+struct Shared {
+    restpp: Client,
+    gsql: Client,
+    secret: bool,
+    graph: Option<String>,
+    generation: Mutex<Option<Generation>>,
+    current: Mutex<Option<Secret>>,
+}
+
+/// A TigerGraph server's tokens, as a pyTigerGraph connection handles them, on any
+/// generation: [`get`](Connection::get), [`refresh`](Connection::refresh),
+/// [`delete`](Connection::delete), and [`TokenSource`].
+///
+/// The generation is detected on the first call from the server's answers (4.x, then
+/// 3.5+, then 3.0–3.4; an endpoint a server lacks answers with
+/// `Category::EndpointAbsent`) and remembered; [`ConnectionBuilder::generation`] skips
+/// detection. Lifetimes are `Duration`s, sent in seconds to 3.x and in milliseconds to
+/// 4.x (pyTigerGraph sends seconds to 4.x, which reads milliseconds).
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// # async fn run() -> Result<(), tigergraph_tokens::Error> {
+/// let tg = tigergraph_tokens::Connection::builder("https://tg.example.com").secret("s3cr3t").build()?;
+/// let token = tg.get(Some(Duration::from_secs(3600))).await?;
+/// println!("expires {:?}", token.expires_at());
+/// tg.refresh(None, Some(Duration::from_secs(7200))).await?;
+/// tg.delete(None, true).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Connection {
+    shared: std::sync::Arc<Shared>,
+    cache: CachedTokenSource<Loader>,
+}
+
+impl Connection {
+    /// Starts configuring a connection to `host` (`https://tg.example.com`, or with a
+    /// port: `http://localhost:14240`).
+    pub fn builder(host: impl Into<String>) -> ConnectionBuilder {
+        ConnectionBuilder {
+            host: host.into(),
+            restpp_url: None,
+            gsql_url: None,
+            secret: None,
+            basic: None,
+            graph: None,
+            generation: None,
+            configure: Box::new(|builder| builder),
+        }
+    }
+
+    /// The server's generation: set, or detected by the first call; `None` before.
+    pub async fn generation(&self) -> Option<Generation> {
+        *self.shared.generation.lock().await
+    }
+
+    /// Requests a token (`lifetime`: the server's default when `None`), keeps it as the
+    /// current token and returns it with its expiry.
+    pub async fn get(&self, lifetime: Option<Duration>) -> Result<Token, Error> {
+        let token = self.shared.get(lifetime).await?;
+        self.cache.store(token.clone());
+        Ok(token)
+    }
+
+    /// Extends `token` (the current token when `None`) to `lifetime`. 4.x has no refresh
+    /// endpoint: there a new token is created, and becomes the current one.
+    pub async fn refresh(&self, token: Option<Secret>, lifetime: Option<Duration>) -> Result<Token, Error> {
+        let token = self.shared.refresh(token, lifetime).await?;
+        self.cache.store(token.clone());
+        Ok(token)
+    }
+
+    /// Deletes `token` (the current token when `None`). With `skip_missing`, a token
+    /// that does not exist counts as deleted (pyTigerGraph's `skipNA`). On 4.x a delete
+    /// adds the JWT to a block list, which never reports it missing.
+    pub async fn delete(&self, token: Option<Secret>, skip_missing: bool) -> Result<(), Error> {
+        let deleted = self.shared.delete(token.clone(), skip_missing).await;
+        if deleted.is_ok() {
+            let mut current = self.shared.current.lock().await;
+            if token.is_none() || token == *current {
+                *current = None;
+                self.cache.invalidate();
+            }
+        }
+        deleted
+    }
+
+    /// A token valid now: the current one, refreshed (or replaced on 4.x)
+    /// [`DEFAULT_REFRESH_BEFORE`] ahead of expiry.
+    pub async fn token(&self) -> Result<Token, Error> {
+        self.cache.token().await
+    }
+}
+
+impl Shared {
+    /// The generation, detected by trying `attempt` on each in turn.
+    async fn with_generation<T, F, Fut>(&self, attempt: F) -> Result<T, Error>
+    where
+        F: Fn(Generation) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let mut known = self.generation.lock().await;
+        if let Some(generation) = *known {
+            return attempt(generation).await;
+        }
+        let mut first_error = None;
+        for generation in [Generation::V4, Generation::V3_5, Generation::V3_0] {
+            match attempt(generation).await {
+                Ok(value) => {
+                    *known = Some(generation);
+                    return Ok(value);
+                }
+                // Another generation's endpoint; on a 3.0–3.4 server a JSON body reads
+                // as a wrong secret, so a refusal of the 3.5 form tries 3.0's too.
+                Err(error)
+                    if error.category() == Some(Category::EndpointAbsent)
+                        || (generation == Generation::V3_5 && error.category() == Some(Category::Refused)) =>
+                {
+                    first_error.get_or_insert(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(first_error.unwrap_or_else(|| {
+            Error::from_sdk(ErrorKind::Transport, crate::wire::API.vendor, "no generation answered")
+        }))
+    }
+
+    async fn get(&self, lifetime: Option<Duration>) -> Result<Token, Error> {
+        let token = self
+            .with_generation(|generation| async move {
+                match generation {
+                    Generation::V4 => self.create_jwt(lifetime).await,
+                    Generation::V3_5 => {
+                        let answer = self
+                            .restpp
+                            .request_token()
+                            .body_map(|b| b.graph(self.graph.clone()).lifetime(lifetime.map(Seconds::from)))
+                            .send()
+                            .await?;
+                        restpp_token(&answer.into_inner(), None)
+                    }
+                    Generation::V3_0 => {
+                        let seconds = lifetime.map(|l| l.as_secs());
+                        let answer = if self.secret {
+                            // The secret as the body: out of URLs and access logs.
+                            let call = self.restpp.request_token_raw();
+                            let call = match seconds {
+                                Some(s) => call.lifetime(s),
+                                None => call,
+                            };
+                            call.send().await?
+                        } else {
+                            let call = self.restpp.request_token_query();
+                            let call = match &self.graph {
+                                Some(graph) => call.graph(graph.clone()),
+                                None => call,
+                            };
+                            let call = match seconds {
+                                Some(s) => call.lifetime(s),
+                                None => call,
+                            };
+                            call.send().await?
+                        };
+                        restpp_token(&answer.into_inner(), None)
+                    }
+                }
+            })
+            .await?;
+        *self.current.lock().await = Some(token.secret().clone());
+        Ok(token)
+    }
+
+    async fn refresh(&self, token: Option<Secret>, lifetime: Option<Duration>) -> Result<Token, Error> {
+        let token = match token {
+            Some(token) => token,
+            None => self.current.lock().await.clone().ok_or_else(no_current)?,
+        };
+        let refreshed = self
+            .with_generation(|generation| {
+                let token = token.clone();
+                async move {
+                    match generation {
+                        // No refresh endpoint on 4.x: a new token instead.
+                        Generation::V4 => self.create_jwt(lifetime).await,
+                        Generation::V3_5 => {
+                            let answer = self
+                                .restpp
+                                .refresh_token()
+                                .body_map(|b| b.token(token.clone()).lifetime(lifetime.map(Seconds::from)))
+                                .send()
+                                .await?;
+                            restpp_token(&answer.into_inner(), Some(&token))
+                        }
+                        Generation::V3_0 => {
+                            let call = self.restpp.refresh_token_query().token(token.clone());
+                            let call = match lifetime {
+                                Some(l) => call.lifetime(l.as_secs()),
+                                None => call,
+                            };
+                            let answer = call.send().await?.into_inner();
+                            // 3.0–3.4 answer the lifetime, not the expiry (a known bug).
+                            let lifetime = answer
+                                .expiration
+                                .and_then(|s| u64::try_from(s).ok())
+                                .map(Duration::from_secs);
+                            Ok(Token::new(
+                                answer.token().cloned().unwrap_or(token),
+                                lifetime.map(|l| SystemTime::now() + l),
+                            ))
+                        }
+                    }
+                }
+            })
+            .await?;
+        *self.current.lock().await = Some(refreshed.secret().clone());
+        Ok(refreshed)
+    }
+
+    async fn delete(&self, token: Option<Secret>, skip_missing: bool) -> Result<(), Error> {
+        let token = match token {
+            Some(token) => token,
+            None => self.current.lock().await.clone().ok_or_else(no_current)?,
+        };
+        let deleted = self
+            .with_generation(|generation| {
+                let token = token.clone();
+                async move {
+                    match generation {
+                        Generation::V4 => {
+                            let tokens = TokenList(vec![token]);
+                            self.gsql
+                                .drop_jwts()
+                                .body_map(|b| b.tokens(tokens))
+                                .send()
+                                .await
+                                .map(drop)
+                        }
+                        Generation::V3_5 => self
+                            .restpp
+                            .delete_token()
+                            .body_map(|b| b.token(token))
+                            .send()
+                            .await
+                            .map(drop),
+                        Generation::V3_0 => self.restpp.delete_token_query().token(token).send().await.map(drop),
+                    }
+                }
+            })
+            .await;
+        match deleted {
+            Err(error) if skip_missing && error.category() == Some(Category::NotFound) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn create_jwt(&self, lifetime: Option<Duration>) -> Result<Token, Error> {
+        let answer = self
+            .gsql
+            .create_jwt()
+            .body_map(|b| b.graph(self.graph.clone()).lifetime(lifetime.map(Milliseconds::from)))
+            .send()
+            .await?
+            .into_inner();
+        let secret = answer.token.clone().ok_or_else(no_token)?;
+        let expires_at = answer.expires_at().or_else(|| jwt_expires_at(secret.expose()));
+        Ok(Token::new(secret, expires_at))
+    }
+}
+
+fn restpp_token(answer: &RestppTokenResponse, sent: Option<&Secret>) -> Result<Token, Error> {
+    let secret = answer.token().or(sent).cloned().ok_or_else(no_token)?;
+    Ok(Token::new(secret, answer.expires_at()))
+}
+
+fn no_token() -> Error {
+    Error::from_sdk(
+        ErrorKind::InvalidBody,
+        crate::wire::API.vendor,
+        "the answer holds no token",
+    )
+}
+
+fn no_current() -> Error {
+    Error::from_sdk(
+        ErrorKind::MissingCredentials,
+        crate::wire::API.vendor,
+        "no token given and no current token: call `get` first",
+    )
+}
+
+impl TokenSource for Connection {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(Connection::token(self))
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
