@@ -401,3 +401,207 @@ async fn tigergraph_connection_is_a_token_source() {
     let token = sources[0].token().await.expect("token");
     assert!(token.expires_at().is_some());
 }
+
+/// A Fastly account: tokens by key, each with its metadata; `fail_create` and
+/// `refuse_new` break the two steps a rotation must survive.
+#[derive(Default)]
+struct Account {
+    tokens: Mutex<Vec<(String, serde_json::Value)>>,
+    log: Mutex<Vec<String>>,
+    fail_create: AtomicBool,
+    refuse_new: AtomicBool,
+}
+
+fn fastly(account: Arc<Account>) -> impl Fn(&reqwest::Request) -> http::Response<Vec<u8>> + Send + Sync + 'static {
+    move |request| {
+        let key = request
+            .headers()
+            .get("fastly-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let path = request.url().path().to_owned();
+        let reply = |status: u16, body: serde_json::Value| {
+            let mut response = http::Response::new(body.to_string().into_bytes());
+            *response.status_mut() = http::StatusCode::from_u16(status).expect("status");
+            response
+        };
+        let mut tokens = account.tokens.lock().expect("lock");
+        let known = tokens.iter().position(|(k, _)| *k == key);
+        account
+            .log
+            .lock()
+            .expect("lock")
+            .push(format!("{} {path}", request.method()));
+        match (request.method().as_str(), path.as_str()) {
+            ("POST", "/tokens") => {
+                if account.fail_create.load(Ordering::SeqCst) {
+                    return reply(400, serde_json::json!({"code": "invalid_grant"}));
+                }
+                let form: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(request.body().and_then(|b| b.as_bytes()).unwrap_or_default())
+                        .unwrap_or_default();
+                let get = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+                let n = tokens.len();
+                let meta = serde_json::json!({
+                    "id": format!("id{n}"), "name": get("name"), "scope": get("scope"),
+                    "services": form.iter().filter(|(k, _)| k == "services[]").map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+                    "created_at": chrono_now(), "expires_at": get("expires_at"),
+                });
+                let key = format!("key{n}");
+                tokens.push((key.clone(), meta.clone()));
+                let mut created = meta;
+                created["access_token"] = key.into();
+                reply(200, created)
+            }
+            (_, "/tokens/self") if known.is_none() => {
+                reply(401, serde_json::json!({"msg": "Missing or expired token."}))
+            }
+            ("GET", "/tokens/self") if account.refuse_new.load(Ordering::SeqCst) && key != "key0" => {
+                reply(401, serde_json::json!({"msg": "Missing or expired token."}))
+            }
+            ("GET", "/tokens/self") => reply(200, tokens[known.expect("known")].1.clone()),
+            ("DELETE", "/tokens/self") => {
+                tokens.remove(known.expect("known"));
+                reply(204, serde_json::Value::Null)
+            }
+            _ => reply(404, serde_json::json!({"msg": "Token lookup failed"})),
+        }
+    }
+}
+
+/// RFC 3339 of now plus `after`.
+fn rfc3339_in(after: Duration) -> String {
+    chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + after).to_rfc3339()
+}
+
+fn chrono_now() -> String {
+    rfc3339_in(Duration::ZERO)
+}
+
+/// An account whose token `key0` was made a day ago to live `lifetime`.
+fn fastly_account_with(lifetime: Duration) -> (Arc<Account>, fastly_tokens::Client) {
+    let account = Arc::new(Account::default());
+    let day = Duration::from_secs(86_400);
+    let created = chrono::DateTime::<chrono::Utc>::from(SystemTime::now() - day).to_rfc3339();
+    account.tokens.lock().expect("lock").push((
+        "key0".to_owned(),
+        serde_json::json!({"id": "id0", "name": "deploy", "scope": "purge_select purge_all",
+            "services": ["s1", "s2"], "created_at": created,
+            "expires_at": rfc3339_in(lifetime.saturating_sub(day))}),
+    ));
+    let login = fastly_tokens::Client::builder()
+        .base_url("http://fastly.invalid")
+        .username_and_password("me@example.com", "password-123")
+        .max_retries(0)
+        .respond_with(fastly(account.clone()))
+        .build()
+        .expect("client");
+    (account, login)
+}
+
+fn fastly_account() -> (Arc<Account>, fastly_tokens::Client) {
+    fastly_account_with(Duration::from_secs(90 * 86_400))
+}
+
+#[tokio::test]
+async fn fastly_rotation_creates_confirms_then_revokes() {
+    let (account, login) = fastly_account();
+    let rotation = fastly_tokens::Rotation::new(login, "key0").await.expect("rotation");
+    let fresh = rotation.rotate().await.expect("rotated");
+    assert_eq!(fresh.secret().expose(), "key1");
+    let tokens = account.tokens.lock().expect("lock").clone();
+    assert_eq!(tokens.len(), 1, "the old token is revoked");
+    let meta = &tokens[0].1;
+    assert_eq!(
+        (meta["name"].as_str(), meta["scope"].as_str()),
+        (Some("deploy"), Some("purge_select purge_all"))
+    );
+    assert_eq!(meta["services"], serde_json::json!(["s1", "s2"]));
+    assert!(
+        meta["expires_at"].as_str().is_some(),
+        "an expiring token is replaced by an expiring one"
+    );
+    let log = account.log.lock().expect("lock").clone();
+    let create = log.iter().position(|l| l == "POST /tokens").expect("created");
+    let revoke = log.iter().position(|l| l == "DELETE /tokens/self").expect("revoked");
+    assert!(create < revoke, "{log:?}");
+}
+
+#[tokio::test]
+async fn fastly_rotation_revokes_nothing_when_creation_or_confirmation_fails() {
+    let (account, login) = fastly_account();
+    let rotation = fastly_tokens::Rotation::new(login, "key0").await.expect("rotation");
+    account.fail_create.store(true, Ordering::SeqCst);
+    rotation.rotate().await.expect_err("creation fails");
+    account.fail_create.store(false, Ordering::SeqCst);
+    account.refuse_new.store(true, Ordering::SeqCst);
+    rotation.rotate().await.expect_err("confirmation fails");
+    let log = account.log.lock().expect("lock").clone();
+    assert!(!log.iter().any(|l| l.starts_with("DELETE")), "{log:?}");
+    assert_eq!(rotation.token().await.expect("old").secret().expose(), "key0");
+}
+
+#[tokio::test]
+async fn insight_rotation_creates_confirms_then_revokes() {
+    #[derive(Default)]
+    struct Insight {
+        log: Mutex<Vec<String>>,
+    }
+    let insight = Arc::new(Insight::default());
+    let server = insight.clone();
+    let creator = insight_tokens::Client::builder()
+        .session_cookie("PLAY_SESSION=abcdef123")
+        .respond_with(move |request| {
+            let token = request
+                .headers()
+                .get("x-auth-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            server
+                .log
+                .lock()
+                .expect("lock")
+                .push(format!("{} {} {token}", request.method(), request.url().path()));
+            let body = match request.method().as_str() {
+                "POST" => r#"{"token": "new-token-0123456789"}"#,
+                "GET" => "[]",
+                _ => "",
+            };
+            http::Response::new(body.as_bytes().to_vec())
+        })
+        .build()
+        .expect("client");
+    let rotation = insight_tokens::Rotation::new(creator, "old-token-0123456789");
+    let fresh = rotation.rotate().await.expect("rotated");
+    assert_eq!(fresh.secret().expose(), "new-token-0123456789");
+    let log = insight.log.lock().expect("lock").clone();
+    assert_eq!(
+        log,
+        [
+            "POST /api/token -",
+            "GET /api/token new-token-0123456789",
+            "DELETE /api/token old-token-0123456789"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fastly_rotation_as_a_token_source_rotates_before_expiry() {
+    // Made a day ago to live a day and two hours: two hours left.
+    let (account, login) = fastly_account_with(Duration::from_secs(26 * 3600));
+    let rotation = fastly_tokens::Rotation::new(login, "key0").await.expect("rotation");
+    assert_eq!(rotation.token().await.expect("current").secret().expose(), "key0");
+    // Half of what is left: rotated then, without being asked to.
+    tokio::time::advance(Duration::from_secs(3601)).await;
+    let token = rotation.token().await.expect("rotated");
+    assert_eq!(token.secret().expose(), "key1");
+    // The replacement lives as long as the old one was made to (26 h).
+    let left = token
+        .expires_at()
+        .expect("expiry")
+        .duration_since(SystemTime::now())
+        .expect("future");
+    assert!(left > Duration::from_secs(25 * 3600), "{left:?}");
+    assert_eq!(account.tokens.lock().expect("lock").len(), 1);
+}

@@ -9,13 +9,15 @@ mod generated;
 mod error_code;
 mod form;
 mod rate_limit;
+mod rotation;
 mod scopes;
 
-pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
 pub use error_code::CreateErrorCode;
 pub use form::TokenCreateForm;
 pub use generated::*;
 pub use rate_limit::RateLimit;
+pub use rotation::{DEFAULT_ROTATE_BEFORE, Rotation};
 pub use scopes::{Scope, Scopes};
 
 api_tokens_runtime::impl_client_hooks!(Client);

@@ -6,7 +6,10 @@ extern crate self as insight_tokens;
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]
 mod generated;
 
-pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+mod rotation;
+
+pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
 pub use generated::*;
+pub use rotation::Rotation;
 
 api_tokens_runtime::impl_client_hooks!(Client);
