@@ -48,6 +48,12 @@ impl Token {
         self.expires_at
     }
 
+    /// The expiry in RFC 3339 (`2026-11-27T10:00:00Z`), if it expires.
+    pub fn expires_at_rfc3339(&self) -> Option<String> {
+        let at = chrono::DateTime::<chrono::Utc>::from(self.expires_at?);
+        Some(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+
     /// Whether it is still valid at `now` (a token without expiry always is).
     pub fn is_valid_at(&self, now: SystemTime) -> bool {
         self.expires_at.is_none_or(|at| now < at)
@@ -511,6 +517,13 @@ mod tests {
         ] {
             assert_eq!(jwt_expires_at(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn expiries_print_as_rfc3339() {
+        let token = Token::new("t", Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_720_591_967)));
+        assert_eq!(token.expires_at_rfc3339().as_deref(), Some("2024-07-10T06:12:47Z"));
+        assert_eq!(Token::new("t", None).expires_at_rfc3339(), None);
     }
 
     #[test]
