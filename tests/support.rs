@@ -1,6 +1,7 @@
 //! Helpers shared by the workspace tests.
 
 pub mod calls;
+pub mod fakes;
 
 use base64::Engine;
 
