@@ -274,6 +274,10 @@ pub fn fastly(account: Arc<Account>) -> impl Fn(&reqwest::Request) -> http::Resp
                 reply(401, serde_json::json!({"msg": "Missing or expired token."}))
             }
             ("GET", "/tokens/self") => reply(200, tokens[known.expect("known")].1.clone()),
+            ("GET", "/tokens") if known.is_some() => reply(
+                200,
+                serde_json::Value::Array(tokens.iter().map(|(_, meta)| meta.clone()).collect()),
+            ),
             ("DELETE", "/tokens/self") => {
                 tokens.remove(known.expect("known"));
                 reply(204, serde_json::Value::Null)

@@ -51,7 +51,7 @@ impl Token {
     /// The expiry in RFC 3339 (`2026-11-27T10:00:00Z`), if it expires.
     pub fn expires_at_rfc3339(&self) -> Option<String> {
         let at = chrono::DateTime::<chrono::Utc>::from(self.expires_at?);
-        Some(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     }
 
     /// Whether it is still valid at `now` (a token without expiry always is).

@@ -97,8 +97,10 @@ impl Shared {
         form.name = meta.name.clone();
         form.scope = meta.scope.clone();
         form.services = meta.services.clone();
-        form.expires_at = lifetime(&meta)
-            .map(|lifetime| chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + lifetime).to_rfc3339());
+        form.expires_at = lifetime(&meta).map(|lifetime| {
+            chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + lifetime)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        });
         let created = self.login.create_token().body(form).send().await?.into_inner();
         // Confirm before revoking anything: the new token must read itself back.
         let new = self.login.with_token(created.access_token.clone())?;

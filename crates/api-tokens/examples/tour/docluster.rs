@@ -1,104 +1,57 @@
-//! DoCluster: log in → list live tokens → log out. Real server: `DOCLUSTER_URL`
-//! (e.g. `http://host:3033/api`), `DOCLUSTER_USERNAME`, `DOCLUSTER_PASSWORD`.
+//! DoCluster: a `Session` logs in, uses its token (logging in again if the server says
+//! it expired), tracks the sliding expiry, and logs out.
 
-use api_tokens::docluster::Client;
-use httpmock::prelude::*;
-use serde_json::json;
+use std::sync::Arc;
 
-use crate::{shown, step, var};
+use api_tokens::docluster::{Client, Session};
+use api_tokens_tests::fakes;
 
-const MOCK_TOKEN: &str = "ISGYCHKMVPFPLSDRDTJGYDSQVWGHSOMPUERUMFBSMJOGUHRCAUDCCRCBGBVN";
+use crate::{Failure, config, shown, step};
 
-pub async fn tour() -> Result<(), Box<dyn std::error::Error>> {
-    let real = var("DOCLUSTER_URL")
-        .zip(var("DOCLUSTER_USERNAME"))
-        .zip(var("DOCLUSTER_PASSWORD"));
-    let mock = MockServer::start_async().await;
-    let (base, user, password) = match real {
-        Some(((url, user), password)) => (url, user, password),
-        None => {
-            mock_docluster(&mock).await;
+pub async fn tour() -> Result<(), Failure> {
+    let vars = config(
+        &[&["DOCLUSTER_BASE_URL", "DOCLUSTER_USERNAME", "DOCLUSTER_PASSWORD"]],
+        &[],
+    )?;
+    let (client, user, password) = match &vars {
+        Some(vars) => {
+            step("docluster", "against your cluster");
             (
-                format!("{}/api", mock.base_url()),
-                "admin".to_owned(),
-                "admin".to_owned(),
+                Client::builder().base_url(&vars["DOCLUSTER_BASE_URL"]).build()?,
+                vars["DOCLUSTER_USERNAME"].clone(),
+                vars["DOCLUSTER_PASSWORD"].clone(),
             )
         }
+        None => {
+            step("docluster", "against an in-process fake");
+            let client = Client::builder()
+                .base_url("http://cluster.fake:3033/api")
+                .respond_with(fakes::docluster(Arc::default()))
+                .build()?;
+            (client, "admin".to_owned(), "admin".to_owned())
+        }
     };
-    step(
-        "docluster",
-        format!(
-            "against {}",
-            if base.starts_with(&mock.base_url()) {
-                "an embedded mock"
-            } else {
-                "your server"
-            }
-        ),
-    );
-    let anonymous = Client::builder().base_url(base).build()?;
-    let login = anonymous
-        .login()
-        .body_map(|b| b.username(user).password(password))
-        .send()
-        .await?
-        .into_inner();
-    step(
-        "docluster",
-        format!(
-            "logged in: {} (bound to this IP, 60 s sliding)",
-            shown(&login.msg.access_token)
-        ),
-    );
-    let client = anonymous.with_access_token(login.msg.access_token)?;
-    let tokens = client.list_tokens().send().await?.into_inner().msg.tokens;
-    for (token, owner) in tokens.iter() {
+    let session = Session::login(client, user, password).await?;
+    let steps = async {
+        let token = session.token().await?;
         step(
             "docluster",
-            format!("live: {} of {} from {}", shown(token), owner.username, owner.ip),
+            format!(
+                "logged in: {} bound to this IP, sliding until {}",
+                shown(token.secret()),
+                token.expires_at_rfc3339().unwrap_or_default()
+            ),
         );
+        let live = session.run(|c| async move { c.list_tokens().send().await }).await?;
+        step(
+            "docluster",
+            format!("used it: {} live tokens", live.into_inner().msg.tokens.iter().count()),
+        );
+        Ok::<_, Failure>(())
     }
-    client.logout().send().await?;
+    .await;
+    // Log out even when a step failed.
+    session.logout().await?;
     step("docluster", "logged out");
-    Ok(())
-}
-
-fn envelope(msg: serde_json::Value) -> String {
-    json!({"msg": msg, "status": "success", "error": ""}).to_string()
-}
-
-async fn mock_docluster(server: &MockServer) {
-    let login = envelope(json!({"access_token": MOCK_TOKEN}));
-    server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/login")
-                .body("password=admin&username=admin");
-            then.status(200)
-                .header("content-type", "text/html; charset=utf-8")
-                .body(login);
-        })
-        .await;
-    let tokens =
-        envelope(json!({"tokens": {MOCK_TOKEN: {"username": "admin", "ip": "127.0.0.1", "expiration": 1795371727}}}));
-    server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/tokens")
-                .body(format!("access_token={MOCK_TOKEN}"));
-            then.status(200)
-                .header("content-type", "text/html; charset=utf-8")
-                .body(tokens);
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/logout")
-                .body(format!("access_token={MOCK_TOKEN}"));
-            then.status(200)
-                .header("content-type", "text/html; charset=utf-8")
-                .body(envelope(json!("")));
-        })
-        .await;
+    steps
 }

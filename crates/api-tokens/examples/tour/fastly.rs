@@ -1,105 +1,82 @@
-//! Fastly: create (login + 2FA) → get current → list → revoke current.
-//! Real service: `FASTLY_USERNAME`, `FASTLY_PASSWORD`, optional `FASTLY_OTP`.
+//! Fastly: create a token (login, and a one-time code on 2FA accounts) → keep it with a
+//! `Rotation` → use it → rotate it → revoke it.
 
-use api_tokens::fastly::{Client, Scope, TokenCreateForm};
-use httpmock::prelude::*;
-use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use crate::{shown, step, var};
+use api_tokens::fastly::{Client, Rotation, Scope, TokenCreateForm};
+use api_tokens_tests::fakes;
 
-pub async fn tour() -> Result<(), Box<dyn std::error::Error>> {
-    let real = var("FASTLY_USERNAME").zip(var("FASTLY_PASSWORD"));
-    let mock = MockServer::start_async().await;
-    let (base, user, password) = match &real {
-        Some((user, password)) => (None, user.clone(), password.clone()),
+use crate::{Failure, config, shown, step};
+
+pub async fn tour() -> Result<(), Failure> {
+    let vars = config(
+        &[&["FASTLY_USERNAME", "FASTLY_PASSWORD"]],
+        &["FASTLY_OTP", "FASTLY_BASE_URL"],
+    )?;
+    let mut builder = Client::builder();
+    let (user, password) = match &vars {
+        Some(vars) => {
+            if let Some(url) = vars.get("FASTLY_BASE_URL") {
+                builder = builder.base_url(url);
+            }
+            step("fastly", "against api.fastly.com");
+            (vars["FASTLY_USERNAME"].clone(), vars["FASTLY_PASSWORD"].clone())
+        }
         None => {
-            mock_fastly(&mock).await;
-            (
-                Some(mock.base_url()),
-                "me@example.com".to_owned(),
-                "a-password".to_owned(),
-            )
+            builder = builder
+                .base_url("http://fastly.fake")
+                .respond_with(fakes::fastly(Arc::default()));
+            step("fastly", "against an in-process fake");
+            ("me@example.com".to_owned(), "a-password".to_owned())
         }
     };
-    step(
-        "fastly",
-        if real.is_some() {
-            "against api.fastly.com"
-        } else {
-            "against an embedded mock"
-        },
-    );
-    let mut login = Client::builder().username_and_password(user, password);
-    if let Some(base) = &base {
-        login = login.base_url(base.clone());
-    }
-    let mut login = login.build()?;
-    if let Some(otp) = var("FASTLY_OTP").or(real.is_none().then(|| "123456".to_owned())) {
+    let mut login = builder.username_and_password(user, password).build()?;
+    let otp = vars.as_ref().and_then(|v| v.get("FASTLY_OTP"));
+    if let Some(otp) = otp {
         login = login.with_otp(otp)?;
     }
-    let form = TokenCreateForm::new().name("api-tokens tour").scope(Scope::GlobalRead);
+    let expires = chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + Duration::from_secs(86_400));
+    let form = TokenCreateForm::new()
+        .name("api-tokens tour")
+        .scope(Scope::GlobalRead)
+        .expires_at(expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let created = login.create_token().body(form).send().await?.into_inner();
     step(
         "fastly",
         format!("created token {} ({})", created.id, shown(&created.access_token)),
     );
+    let kept = keep_and_rotate(&login, &created.access_token, otp.is_some()).await;
+    // Revoke whatever the tour holds now, even when a step failed.
+    let holder = match &kept {
+        Ok(client) => client.clone(),
+        Err(_) => login.with_token(created.access_token.clone())?,
+    };
+    holder.revoke_token_current().send().await?;
+    step("fastly", "revoked the tour's token");
+    kept.map(drop)
+}
 
-    let mut with_token = Client::builder().token(created.access_token.clone());
-    if let Some(base) = &base {
-        with_token = with_token.base_url(base.clone());
-    }
-    let client = with_token.build()?;
-    let current = client.get_token_current().send().await?.into_inner();
+async fn keep_and_rotate(login: &Client, token: &api_tokens::Secret, otp: bool) -> Result<Client, Failure> {
+    let rotation = Rotation::new(login.clone(), token.clone()).await?;
+    let current = rotation.token().await?;
     step(
         "fastly",
         format!(
-            "current token: {} named {:?}",
-            current.id,
-            current.name.unwrap_or_default()
+            "kept fresh: expires {}",
+            current.expires_at_rfc3339().unwrap_or_default()
         ),
     );
-    let tokens = client.list_tokens_user().send().await?.into_inner();
-    step("fastly", format!("the user has {} token(s)", tokens.len()));
-    client.revoke_token_current().send().await?;
-    step("fastly", "revoked the tour's token");
-    Ok(())
-}
-
-async fn mock_fastly(server: &MockServer) {
-    let token =
-        json!({"id": "5Yo3XXnrQpjc20u0ybrf2g", "name": "api-tokens tour", "scope": "global:read", "services": []});
-    let mut created = token.clone();
-    created["access_token"] = json!("mock-fastly-token-value");
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/tokens").header("fastly-otp", "123456");
-            then.status(200).json_body(created);
-        })
-        .await;
-    let current = token.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/tokens/self")
-                .header("fastly-key", "mock-fastly-token-value");
-            then.status(200).json_body(current);
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/tokens")
-                .header("fastly-key", "mock-fastly-token-value");
-            then.status(200)
-                .json_body(json!([token, {"id": "other", "scope": "purge_all purge_select"}]));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(DELETE)
-                .path("/tokens/self")
-                .header("fastly-key", "mock-fastly-token-value");
-            then.status(204);
-        })
-        .await;
+    let tokens = rotation.client().await?.list_tokens_user().send().await?.into_inner();
+    step("fastly", format!("used it: the account has {} tokens", tokens.len()));
+    if otp {
+        step("fastly", "rotation not shown: it needs another one-time code");
+    } else {
+        let rotated = rotation.rotate().await?;
+        step(
+            "fastly",
+            format!("rotated: {} replaces it, the old one revoked", shown(rotated.secret())),
+        );
+    }
+    Ok(rotation.client().await?)
 }

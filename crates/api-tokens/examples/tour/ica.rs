@@ -1,78 +1,54 @@
-//! ICA: create a JWT (Basic) → refresh it. Real service: `ICA_USERNAME`,
-//! `ICA_PASSWORD`, optional `ICA_TENANT` and `ICA_BASE_URL`.
+//! ICA: a `JwtSource` gets a JWT, hands it out while valid, and gets another when told
+//! the current one is no good.
 
-use api_tokens::ica::Client;
-use httpmock::prelude::*;
-use serde_json::json;
+use std::sync::Arc;
 
-use crate::{shown, step, var};
+use api_tokens::ica::{Client, JwtSource};
+use api_tokens_tests::fakes;
 
-const V3: &str = "application/vnd.illumina.v3+json";
+use crate::{Failure, config, shown, step};
 
-pub async fn tour() -> Result<(), Box<dyn std::error::Error>> {
-    let real = var("ICA_USERNAME").zip(var("ICA_PASSWORD"));
-    let mock = MockServer::start_async().await;
-    let (base, user, password) = match &real {
-        Some((user, password)) => (var("ICA_BASE_URL"), user.clone(), password.clone()),
-        None => {
-            mock_ica(&mock).await;
-            (
-                Some(format!("{}/ica/rest", mock.base_url())),
-                "me@example.com".to_owned(),
-                "a-password".to_owned(),
-            )
+pub async fn tour() -> Result<(), Failure> {
+    let vars = config(
+        &[&["ICA_API_KEY"], &["ICA_USERNAME", "ICA_PASSWORD"]],
+        &["ICA_TENANT", "ICA_BASE_URL"],
+    )?;
+    let mut builder = Client::builder();
+    match &vars {
+        Some(vars) => {
+            if let Some(url) = vars.get("ICA_BASE_URL") {
+                builder = builder.base_url(url);
+            }
+            builder = match (vars.get("ICA_API_KEY"), vars.get("ICA_USERNAME")) {
+                (Some(key), _) => builder.api_key(key),
+                (None, Some(user)) => builder.basic(user, vars["ICA_PASSWORD"].as_str()),
+                (None, None) => builder,
+            };
+            step("ica", "against ICA");
         }
-    };
+        None => {
+            builder = builder.ps_token("a-ps-token").respond_with(fakes::ica(Arc::default()));
+            step("ica", "against an in-process fake");
+        }
+    }
+    let mut source = JwtSource::new(builder.build()?);
+    if let Some(tenant) = vars.as_ref().and_then(|v| v.get("ICA_TENANT")) {
+        source = source.tenant(tenant);
+    }
+    let jwt = source.token().await?;
     step(
         "ica",
-        if real.is_some() {
-            "against ICA"
-        } else {
-            "against an embedded mock"
-        },
+        format!(
+            "got a JWT {} expiring {}",
+            shown(jwt.secret()),
+            jwt.expires_at_rfc3339().unwrap_or_default()
+        ),
     );
-    let mut builder = Client::builder().basic(user, password);
-    if let Some(base) = base {
-        builder = builder.base_url(base);
-    }
-    let client = builder.build()?;
-    let mut create = client.create_jwt_token();
-    if let Some(tenant) = var("ICA_TENANT") {
-        create = create.tenant(tenant);
-    }
-    let jwt = create.send().await?.into_inner().token;
-    step("ica", format!("created a JWT {}", shown(&jwt)));
-    let refreshed = client
-        .with_jwt(jwt)?
-        .refresh_jwt_token()
-        .send()
-        .await?
-        .into_inner()
-        .token;
-    step("ica", format!("refreshed it: {}", shown(&refreshed)));
+    let again = source.token().await?;
+    step("ica", format!("asked again: the same JWT, cached ({})", again == jwt));
+    source.invalidate();
+    let next = source.token().await?;
+    step("ica", format!("after invalidate: a new JWT {}", shown(next.secret())));
+    step("ica", "nothing to revoke: ICA JWTs expire by themselves");
     Ok(())
-}
-
-async fn mock_ica(server: &MockServer) {
-    server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/ica/rest/api/tokens")
-                .header("accept", V3)
-                .header_exists("authorization");
-            then.status(200)
-                .header("content-type", V3)
-                .json_body(json!({"token": "eyJhbGciOiJIUzI1NiJ9.mock.jwt"}));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/ica/rest/api/tokens:refresh")
-                .header("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.mock.jwt");
-            then.status(200)
-                .header("content-type", V3)
-                .json_body(json!({"token": "eyJhbGciOiJIUzI1NiJ9.mock.refreshed"}));
-        })
-        .await;
 }

@@ -1,74 +1,47 @@
-//! Insight.io: log in → list tokens → revoke the login's token. Real service:
-//! `INSIGHT_USERNAME`, `INSIGHT_PASSWORD`, optional `INSIGHT_URL` (on-premise host).
+//! Insight.io: create a token with the session cookie → keep it with a `Rotation` →
+//! use it → rotate it → revoke it.
 
-use api_tokens::insight::Client;
-use httpmock::prelude::*;
-use serde_json::json;
+use std::sync::Arc;
 
-use crate::{shown, step, var};
+use api_tokens::insight::{Client, Rotation};
+use api_tokens_tests::fakes;
 
-pub async fn tour() -> Result<(), Box<dyn std::error::Error>> {
-    let real = var("INSIGHT_USERNAME").zip(var("INSIGHT_PASSWORD"));
-    let mock = MockServer::start_async().await;
-    let (base, user, password) = match &real {
-        Some((user, password)) => (var("INSIGHT_URL"), user.clone(), password.clone()),
+use crate::{Failure, config, shown, step};
+
+pub async fn tour() -> Result<(), Failure> {
+    let vars = config(&[&["INSIGHT_SESSION_COOKIE"]], &["INSIGHT_BASE_URL"])?;
+    let mut builder = Client::builder();
+    let cookie = match &vars {
+        Some(vars) => {
+            if let Some(url) = vars.get("INSIGHT_BASE_URL") {
+                builder = builder.base_url(url);
+            }
+            step("insight", "against Insight.io");
+            vars["INSIGHT_SESSION_COOKIE"].clone()
+        }
         None => {
-            mock_insight(&mock).await;
-            (Some(mock.base_url()), "admin".to_owned(), "a-password".to_owned())
+            builder = builder.respond_with(fakes::insight(Arc::default()));
+            step("insight", "against an in-process fake");
+            "PLAY_SESSION=a-fake-session".to_owned()
         }
     };
-    step(
-        "insight",
-        if real.is_some() {
-            "against Insight.io"
-        } else {
-            "against an embedded mock"
-        },
-    );
-    let mut builder = Client::builder();
-    if let Some(base) = base {
-        builder = builder.base_url(base);
-    }
-    let anonymous = builder.build()?;
-    let login = anonymous
-        .authenticate_userpass()
-        .body_map(|b| b.username(user).password(password))
-        .send()
-        .await?
-        .into_inner();
-    step("insight", format!("logged in: {}", shown(&login.token)));
-    let client = anonymous.with_api_token(login.token)?;
-    let tokens = client.list_tokens().send().await?.into_inner();
-    for token in &tokens {
+    let creator = builder.session_cookie(cookie).build()?;
+    let created = creator.create_token().send().await?.into_inner().token;
+    step("insight", format!("created a token {}", shown(&created)));
+    let rotation = Rotation::new(creator.clone(), created);
+    let steps = async {
+        let tokens = rotation.client().await?.list_tokens().send().await?.into_inner();
+        step("insight", format!("used it: the user has {} tokens", tokens.len()));
+        let rotated = rotation.rotate().await?;
         step(
             "insight",
-            format!("token of {} created at {:?} ms", token.uid, token.created),
+            format!("rotated: {} replaces it, the old one revoked", shown(rotated.secret())),
         );
+        Ok::<_, Failure>(())
     }
-    client.delete_token().send().await?;
-    step("insight", "revoked the login's token");
-    Ok(())
-}
-
-async fn mock_insight(server: &MockServer) {
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/authenticate/userpass");
-            then.status(200).json_body(
-                json!({"token": "95e1110da97bf616d2e6838677f0275d", "expiresOn": "292278994-08-17T07:12:55.807Z"}),
-            );
-        })
-        .await;
-    server.mock_async(|when, then| {
-        when.method(GET).path("/api/token").header("x-auth-token", "95e1110da97bf616d2e6838677f0275d");
-        then.status(200).json_body(json!([{"uid": "ldap@admin", "apiToken": "95e1110da97bf616d2e6838677f0275d", "created": 1496357580959i64, "lastUsed": null}]));
-    }).await;
-    server
-        .mock_async(|when, then| {
-            when.method(DELETE)
-                .path("/api/token")
-                .header("x-auth-token", "95e1110da97bf616d2e6838677f0275d");
-            then.status(200);
-        })
-        .await;
+    .await;
+    // Revoke the current token even when a step failed.
+    rotation.client().await?.delete_token().send().await?;
+    step("insight", "revoked the tour's token");
+    steps
 }

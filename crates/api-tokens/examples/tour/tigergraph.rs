@@ -1,143 +1,75 @@
-//! TigerGraph 3.5+: request → refresh → delete; then a 4.x JWT: create → check →
-//! drop. Real server: `TIGERGRAPH_RESTPP_URL` (3.5+, e.g. `http://host:9000`) or
-//! `TIGERGRAPH_GSQL_URL` (4.x, e.g. `https://host:14240`), with `TIGERGRAPH_SECRET`
-//! and `TIGERGRAPH_GRAPH`.
+//! TigerGraph: a `Connection` detects the server generation, gets a token with a
+//! lifetime, keeps it, refreshes it and deletes it. The fake is a 3.5+ server behind
+//! nginx, so the tour shows detection stepping past 4.x.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use api_tokens::tigergraph::{Client, Milliseconds, Seconds, TokenList};
-use httpmock::prelude::*;
-use serde_json::json;
+use api_tokens::tigergraph::{Connection, Generation};
+use api_tokens_tests::fakes;
 
-use crate::{shown, step, var};
+use crate::{Failure, config, shown, step};
 
-pub async fn tour() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = MockServer::start_async().await;
-    let secret = var("TIGERGRAPH_SECRET");
-    let real = secret.is_some();
-    let graph = var("TIGERGRAPH_GRAPH").unwrap_or_else(|| "social".to_owned());
-    let (restpp, gsql) = match &secret {
-        Some(_) => (var("TIGERGRAPH_RESTPP_URL"), var("TIGERGRAPH_GSQL_URL")),
+pub async fn tour() -> Result<(), Failure> {
+    let vars = config(
+        &[
+            &["TIGERGRAPH_HOST", "TIGERGRAPH_SECRET"],
+            &["TIGERGRAPH_HOST", "TIGERGRAPH_USERNAME", "TIGERGRAPH_PASSWORD"],
+        ],
+        &["TIGERGRAPH_GRAPH"],
+    )?;
+    let mut builder = match &vars {
+        Some(vars) => {
+            step("tigergraph", "against your server");
+            let builder = Connection::builder(vars["TIGERGRAPH_HOST"].as_str());
+            match vars.get("TIGERGRAPH_SECRET") {
+                Some(secret) => builder.secret(secret),
+                None => builder.basic(&vars["TIGERGRAPH_USERNAME"], vars["TIGERGRAPH_PASSWORD"].as_str()),
+            }
+        }
         None => {
-            mock_tigergraph(&mock).await;
-            (Some(mock.base_url()), Some(mock.base_url()))
+            step("tigergraph", "against an in-process fake (3.5+ behind nginx)");
+            let server = Arc::new(fakes::Tiger {
+                generation: Generation::V3_5,
+                secret: "a-fake-secret",
+                live: Default::default(),
+                requests: Default::default(),
+            });
+            Connection::builder("http://tg.fake:14240")
+                .secret("a-fake-secret")
+                .configure(move |b| b.respond_with(fakes::tigergraph(server.clone())))
         }
     };
-    let secret = secret.unwrap_or_else(|| "mock-secret".to_owned());
+    if let Some(graph) = vars.as_ref().and_then(|v| v.get("TIGERGRAPH_GRAPH")) {
+        builder = builder.graph(graph);
+    }
+    let tg = builder.build()?;
+    let token = tg.get(Some(Duration::from_secs(3600))).await?;
     step(
         "tigergraph",
-        if real {
-            "against your server"
-        } else {
-            "against an embedded mock"
-        },
+        format!(
+            "{:?} server: got {} expiring {}",
+            tg.generation().await,
+            shown(token.secret()),
+            token.expires_at_rfc3339().unwrap_or_default()
+        ),
     );
-    if let Some(url) = restpp {
-        let client = Client::builder().base_url(url).secret(secret.clone()).build()?;
-        let answer = client
-            .request_token()
-            .body_map(|b| b.graph(graph.clone()).lifetime(Seconds::from_secs(3600)))
-            .send()
-            .await?
-            .into_inner();
-        let token = answer.token().cloned().ok_or_else(|| missing("request_token"))?;
+    let steps = async {
+        let kept = tg.token().await?;
+        step("tigergraph", format!("kept: the same token ({})", kept == token));
+        let refreshed = tg.refresh(None, Some(Duration::from_secs(7200))).await?;
         step(
             "tigergraph",
             format!(
-                "3.5+: requested {} expiring at unix {:?}",
-                shown(&token),
-                answer.expiration
+                "refreshed: expires {}",
+                refreshed.expires_at_rfc3339().unwrap_or_default()
             ),
         );
-        client
-            .refresh_token()
-            .body_map(|b| b.token(token.clone()).lifetime(Seconds::from_secs(7200)))
-            .send()
-            .await?;
-        step("tigergraph", "3.5+: refreshed it for two hours");
-        client.delete_token().body_map(|b| b.token(token)).send().await?;
-        step("tigergraph", "3.5+: deleted it");
+        Ok::<_, Failure>(())
     }
-    if let Some(url) = gsql {
-        let client = Client::builder().base_url(url).secret(secret).build()?;
-        let lifetime = Milliseconds::from(Duration::from_secs(3600));
-        let answer = client
-            .create_jwt()
-            .body_map(|b| b.graph(graph.clone()).lifetime(lifetime))
-            .send()
-            .await?
-            .into_inner();
-        let jwt = answer.token.clone().ok_or_else(|| missing("create_jwt"))?;
-        step(
-            "tigergraph",
-            format!(
-                "4.x: created a JWT {} expiring {:?}",
-                shown(&jwt),
-                answer.expiration.unwrap_or_default()
-            ),
-        );
-        client.check_jwt().body_map(|b| b.token(jwt.clone())).send().await?;
-        step("tigergraph", "4.x: the JWT checks out");
-        client
-            .drop_jwts()
-            .body_map(|b| b.tokens(TokenList(vec![jwt])))
-            .send()
-            .await?;
-        step("tigergraph", "4.x: dropped it");
-    }
-    Ok(())
-}
-
-/// A success without a token: report it rather than carry on silently.
-fn missing(op: &str) -> Box<dyn std::error::Error> {
-    format!("{op}: the server reported success without a token").into()
-}
-
-async fn mock_tigergraph(server: &MockServer) {
-    let ok = |message: &str| json!({"code": "REST-0000", "expiration": 1616042814, "error": false, "message": message, "token": "tohvf6khjqju8jf0r0l1cohhlm8gi5fq"});
-    let (request, refresh, delete) = (
-        ok("Generate new token successfully."),
-        ok("Refresh token successfully."),
-        ok("Drop token successfully."),
-    );
-    server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/requesttoken")
-                .json_body_includes(r#"{"lifetime":"3600"}"#);
-            then.status(200).json_body(request);
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(PUT)
-                .path("/requesttoken")
-                .json_body_includes(r#"{"lifetime":"7200"}"#);
-            then.status(200).json_body(refresh);
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(DELETE).path("/requesttoken");
-            then.status(200).json_body(delete);
-        })
-        .await;
-    server.mock_async(|when, then| {
-        when.method(POST).path("/gsql/v1/tokens").json_body_includes(r#"{"lifetime":3600000}"#);
-        then.status(200).json_body(json!({"expiration": "Wed Jul 10 06:12:47 UTC 2024", "error": false, "message": "Generate new JWT token successfully.", "token": "eyJhbGciOiJIUzI1NiJ9.mock.jwt"}));
-    }).await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/gsql/v1/tokens/check");
-            then.status(200)
-                .json_body(json!({"error": false, "message": "The token verification succeed."}));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.method(DELETE).path("/gsql/v1/tokens");
-            then.status(200)
-                .json_body(json!({"error": false, "message": "Successfully dropped the specified JWT tokens"}));
-        })
-        .await;
+    .await;
+    // Delete the current token even when a step failed; one already gone is fine.
+    tg.delete(None, true).await?;
+    step("tigergraph", "deleted it");
+    steps
 }
