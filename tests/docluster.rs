@@ -99,9 +99,9 @@ async fn list_tokens_keys_owners_by_token() {
             token.expose(),
             owner.username.as_str(),
             owner.ip.as_str(),
-            owner.expiration
+            owner.expiration.to_rfc3339()
         ),
-        (TOKEN, "admin", "127.0.0.1", 1795371727)
+        (TOKEN, "admin", "127.0.0.1", "2026-11-22T18:22:07Z".to_owned())
     );
     assert!(!format!("{listed:?}").contains(TOKEN));
 }

@@ -70,7 +70,11 @@ async fn get_api_tokens_decodes_epoch_milliseconds() {
     mock.assert_async().await;
     assert_eq!(tokens.len(), 2);
     assert_eq!(tokens[0].uid, "ldap@user.0");
-    assert_eq!(tokens[0].created, Some(1496357580959));
+    // Epoch milliseconds, typed.
+    assert_eq!(
+        tokens[0].created.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2017-06-01T22:53:00Z")
+    );
     assert_eq!(tokens[1].last_used, None);
     assert_eq!(tokens[1].api_token.expose(), "c9d1a9dd3ec6fa0f41543071f1c98cc6");
 }

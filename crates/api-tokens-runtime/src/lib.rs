@@ -19,6 +19,7 @@ mod prepare;
 mod record;
 mod retry;
 mod secret;
+mod time;
 mod transport;
 pub mod wire;
 
@@ -31,6 +32,7 @@ pub use error::{Category, Error, ErrorKind};
 pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource, jwt_expires_at};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+pub use time::{Timestamp, UnixMillis, UnixSeconds};
 
 /// Answers a request in place of the network (feature `test-util`).
 #[cfg(feature = "test-util")]

@@ -60,8 +60,7 @@ pub mod types {
     ///`TokenOwner`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TokenOwner {
-        ///Unix seconds; each use pushes it back.
-        pub expiration: i64,
+        pub expiration: ::api_tokens_runtime::UnixSeconds,
         ///The IP address the token is bound to.
         pub ip: ::std::string::String,
         pub username: ::std::string::String,
@@ -364,7 +363,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TokenOwner {
-            expiration: ::std::result::Result<i64, ::std::string::String>,
+            expiration: ::std::result::Result<
+                ::api_tokens_runtime::UnixSeconds,
+                ::std::string::String,
+            >,
             ip: ::std::result::Result<::std::string::String, ::std::string::String>,
             username: ::std::result::Result<
                 ::std::string::String,
@@ -383,7 +385,7 @@ pub mod types {
         impl TokenOwner {
             pub fn expiration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<::api_tokens_runtime::UnixSeconds>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expiration = value

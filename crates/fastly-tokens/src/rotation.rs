@@ -65,7 +65,7 @@ impl Rotation {
             Box::pin(async move { shared.rotate().await })
         });
         let cache = CachedTokenSource::new(crate::wire::API.vendor, RefreshPolicy::new(DEFAULT_ROTATE_BEFORE), load);
-        cache.store(Token::new(token, expiry(meta.expires_at.as_deref())));
+        cache.store(Token::new(token, meta.expires_at.map(SystemTime::from)));
         Ok(Rotation { shared, cache })
     }
 
@@ -114,20 +114,16 @@ impl Shared {
         }
         old.revoke_token_current().send().await?;
         *current = created.access_token.clone();
-        Ok(Token::new(created.access_token, expiry(created.expires_at.as_deref())))
+        Ok(Token::new(
+            created.access_token,
+            created.expires_at.map(SystemTime::from),
+        ))
     }
-}
-
-/// An RFC 3339 expiry as a time.
-fn expiry(expires_at: Option<&str>) -> Option<SystemTime> {
-    let at = chrono::DateTime::parse_from_rfc3339(expires_at?).ok()?;
-    Some(SystemTime::from(at.with_timezone(&chrono::Utc)))
 }
 
 /// How long the token was made to live: from `created_at` to `expires_at`.
 fn lifetime(meta: &TokenResponse) -> Option<Duration> {
-    let created = expiry(meta.created_at.as_deref())?;
-    expiry(meta.expires_at.as_deref())?.duration_since(created).ok()
+    (meta.expires_at? - meta.created_at?).to_std().ok()
 }
 
 impl TokenSource for Rotation {

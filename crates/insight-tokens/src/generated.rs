@@ -12,15 +12,13 @@ pub mod types {
     pub struct ApiTokenInfo {
         #[serde(rename = "apiToken")]
         pub api_token: ::api_tokens_runtime::Secret,
-        ///Creation time, unix epoch milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created: ::std::option::Option<i64>,
-        ///Last use, unix epoch milliseconds.
+        pub created: ::std::option::Option<::api_tokens_runtime::UnixMillis>,
         #[serde(
             rename = "lastUsed",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub last_used: ::std::option::Option<i64>,
+        pub last_used: ::std::option::Option<::api_tokens_runtime::UnixMillis>,
         ///`<provider>@<user>`.
         pub uid: ::std::string::String,
     }
@@ -111,11 +109,11 @@ pub mod types {
                 ::std::string::String,
             >,
             created: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::api_tokens_runtime::UnixMillis>,
                 ::std::string::String,
             >,
             last_used: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::api_tokens_runtime::UnixMillis>,
                 ::std::string::String,
             >,
             uid: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -145,7 +143,9 @@ pub mod types {
             }
             pub fn created<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::api_tokens_runtime::UnixMillis>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.created = value
@@ -157,7 +157,9 @@ pub mod types {
             }
             pub fn last_used<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::api_tokens_runtime::UnixMillis>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.last_used = value

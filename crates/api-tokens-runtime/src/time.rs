@@ -1,0 +1,91 @@
+//! Times in vendors' answers, typed: one time type for every crate ([`Timestamp`],
+//! chrono's UTC date-time, which progenitor also gives `format: date-time` fields), and
+//! the integer encodings vendors use for it.
+//!
+//! chrono without default features (no clock of the system's time zone, no time-zone
+//! database) builds in seconds; printing any of these as RFC 3339 is
+//! `to_rfc3339()` on the [`Timestamp`].
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in time, UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+macro_rules! unix_time {
+    ($name:ident, $unit:literal, $from:path, $to:ident) => {
+        #[doc = concat!("A time sent as a JSON integer of unix ", $unit, "; it reads as a [`Timestamp`].")]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub Timestamp);
+
+        impl $name {
+            /// The time.
+            pub fn time(&self) -> Timestamp {
+                self.0
+            }
+
+            /// The time, as a `SystemTime`.
+            pub fn system_time(&self) -> std::time::SystemTime {
+                self.0.into()
+            }
+
+            /// RFC 3339, to the second: `2026-11-27T10:00:00Z`.
+            pub fn to_rfc3339(&self) -> String {
+                self.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_rfc3339())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_rfc3339())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_i64(self.0.$to())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = i64::deserialize(deserializer)?;
+                $from(value)
+                    .map($name)
+                    .ok_or_else(|| serde::de::Error::custom(concat!("unix ", $unit, " out of range")))
+            }
+        }
+    };
+}
+
+unix_time!(UnixSeconds, "seconds", chrono::DateTime::from_timestamp_secs, timestamp);
+unix_time!(
+    UnixMillis,
+    "milliseconds",
+    chrono::DateTime::from_timestamp_millis,
+    timestamp_millis
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_times_read_and_write_their_unit() {
+        let seconds: UnixSeconds = serde_json::from_str("1720591967").expect("seconds");
+        assert_eq!(seconds.to_rfc3339(), "2024-07-10T06:12:47Z");
+        assert_eq!(serde_json::to_string(&seconds).expect("json"), "1720591967");
+        let millis: UnixMillis = serde_json::from_str("1496357580959").expect("millis");
+        assert_eq!(millis.to_string(), "2017-06-01T22:53:00Z");
+        assert_eq!(serde_json::to_string(&millis).expect("json"), "1496357580959");
+        assert!(serde_json::from_str::<UnixSeconds>("9223372036854775807").is_err());
+        assert!(serde_json::from_str::<UnixMillis>("\"soon\"").is_err());
+    }
+}
