@@ -226,3 +226,46 @@ fn base_urls_with_credentials_or_queries_are_refused() {
         assert!(!err.to_string().contains("pw"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn lifecycle_types_never_print_credentials_or_tokens() {
+    use api_tokens_tests::fakes;
+    let ica = ica_tokens::JwtSource::new(
+        ica_tokens::Client::builder()
+            .api_key(calls::ICA_API_KEY)
+            .respond_with(fakes::ica(Default::default()))
+            .build()
+            .expect("client"),
+    );
+    let jwt = ica.token().await.expect("jwt");
+    let tg = tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+        .secret(calls::TG_SECRET)
+        .basic("tigergraph", calls::TG_PASSWORD);
+    let tg_builder = format!("{tg:?} {tg:#?}");
+    let tg = tg.build().expect("connection");
+    let docluster = docluster_tokens::Session::resume(
+        docluster_tokens::Client::builder()
+            .base_url("http://dc.invalid/api")
+            .respond_with(fakes::docluster(Default::default()))
+            .build()
+            .expect("client"),
+        calls::DOCLUSTER_TOKEN,
+        Some(("admin".to_owned(), calls::DOCLUSTER_PASSWORD.into())),
+    )
+    .await
+    .expect("logged in instead");
+    let insight = insight_tokens::Rotation::new(
+        insight_tokens::Client::builder()
+            .session_cookie(calls::INSIGHT_COOKIE)
+            .build()
+            .expect("client"),
+        calls::INSIGHT_TOKEN,
+    );
+    let text = format!(
+        "{jwt:?} {jwt:#?} {ica:?} {ica:#?} {tg_builder} {tg:?} {docluster:?} {insight:?} {:?}",
+        docluster.token().await.expect("token")
+    );
+    let mut secrets = calls::secrets();
+    secrets.push(jwt.secret().expose().to_owned());
+    assert_no_secrets(&text, &secrets, "lifecycle types");
+}

@@ -304,3 +304,24 @@ async fn fastly_rotation_as_a_token_source_rotates_before_expiry() {
     assert!(left > Duration::from_secs(25 * 3600), "{left:?}");
     assert_eq!(account.tokens.lock().expect("lock").len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_callers_of_a_vendor_source_send_one_request() {
+    let seen = Arc::new(Seen::default());
+    let client = ica_tokens::Client::builder()
+        .api_key("ica-api-key-123")
+        .respond_with(ica(seen.clone()))
+        .build()
+        .expect("client");
+    let source = Arc::new(ica_tokens::JwtSource::new(client));
+    let callers: Vec<_> = (0..1000)
+        .map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move { source.token().await })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.expect("no panic").expect("jwt");
+    }
+    assert_eq!(seen.creates.load(Ordering::SeqCst), 1);
+}
