@@ -6,14 +6,21 @@ use std::time::{Duration, SystemTime};
 
 use api_tokens_tests::fakes::{Account, Cluster, Insight, Seen, Tiger, docluster, fastly, ica, rfc3339_in, tigergraph};
 
+/// An ICA client with one credential, answered by the fake.
+fn ica_client(
+    seen: &Arc<Seen>,
+    credential: impl FnOnce(ica_tokens::ClientBuilder) -> ica_tokens::ClientBuilder,
+) -> ica_tokens::Client {
+    credential(ica_tokens::Client::builder())
+        .respond_with(ica(seen.clone()))
+        .build()
+        .expect("client")
+}
+
 #[tokio::test(start_paused = true)]
 async fn ica_jwt_from_an_api_key_is_created_again_before_exp() {
     let seen = Arc::new(Seen::default());
-    let client = ica_tokens::Client::builder()
-        .api_key("ica-api-key-123")
-        .respond_with(ica(seen.clone()))
-        .build()
-        .expect("client");
+    let client = ica_client(&seen, |b| b.api_key("ica-api-key-123"));
     let source = ica_tokens::JwtSource::new(client);
     let first = source.token().await.expect("jwt");
     assert!(first.expires_at().is_some(), "the exp claim is read");
@@ -35,11 +42,7 @@ async fn ica_jwt_from_an_api_key_is_created_again_before_exp() {
 #[tokio::test(start_paused = true)]
 async fn ica_jwt_from_a_ps_token_is_refreshed_then_created_when_refused() {
     let seen = Arc::new(Seen::default());
-    let client = ica_tokens::Client::builder()
-        .ps_token("ps-token-123456")
-        .respond_with(ica(seen.clone()))
-        .build()
-        .expect("client");
+    let client = ica_client(&seen, |b| b.ps_token("ps-token-123456"));
     let source = ica_tokens::JwtSource::new(client);
     let first = source.token().await.expect("jwt");
     tokio::time::advance(Duration::from_secs(3301)).await;
@@ -308,11 +311,7 @@ async fn fastly_rotation_as_a_token_source_rotates_before_expiry() {
 #[tokio::test(start_paused = true)]
 async fn a_thousand_callers_of_a_vendor_source_send_one_request() {
     let seen = Arc::new(Seen::default());
-    let client = ica_tokens::Client::builder()
-        .api_key("ica-api-key-123")
-        .respond_with(ica(seen.clone()))
-        .build()
-        .expect("client");
+    let client = ica_client(&seen, |b| b.api_key("ica-api-key-123"));
     let source = Arc::new(ica_tokens::JwtSource::new(client));
     let callers: Vec<_> = (0..1000)
         .map(|_| {
