@@ -1,11 +1,4 @@
-//! The shared runtime of the api-tokens SDK crates.
-//!
-//! Every vendor crate (`fastly-tokens`, `ica-tokens`, …) is generated from its OpenAPI
-//! spec by `cargo xtask codegen`. What progenitor cannot express — vendor media types,
-//! security schemes, errors inside successful answers, secrets — the xtask turns into
-//! tables ([`wire`]) and this crate applies them, once for every vendor.
-//!
-//! Users meet this crate through its re-exports: [`Secret`], [`Error`], [`ErrorKind`].
+#![doc = include_str!("../README.md")]
 
 mod answer;
 mod auth;

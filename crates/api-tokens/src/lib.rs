@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 
-pub use api_tokens_runtime::{Error, ErrorKind, Secret};
+pub use api_tokens_runtime::{Category, Error, ErrorKind, RetryPolicy, Secret, Token, TokenSource};
 
 /// Fastly API tokens ([`fastly_tokens`]).
 #[cfg(feature = "fastly")]

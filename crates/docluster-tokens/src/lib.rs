@@ -9,7 +9,7 @@ mod generated;
 mod session;
 mod table;
 
-pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
+pub use api_tokens_runtime::Error;
 pub use generated::*;
 pub use session::{DEFAULT_WINDOW, Session};
 pub use table::TokenTable;

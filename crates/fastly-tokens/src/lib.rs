@@ -12,7 +12,7 @@ mod rate_limit;
 mod rotation;
 mod scopes;
 
-pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
+pub use api_tokens_runtime::Error;
 pub use error_code::CreateErrorCode;
 pub use form::TokenCreateForm;
 pub use generated::*;

@@ -8,7 +8,7 @@ mod generated;
 
 mod jwt_source;
 
-pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
+pub use api_tokens_runtime::Error;
 pub use generated::*;
 pub use jwt_source::{DEFAULT_REFRESH_BEFORE, JwtSource};
 

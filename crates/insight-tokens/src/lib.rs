@@ -8,7 +8,7 @@ mod generated;
 
 mod rotation;
 
-pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
+pub use api_tokens_runtime::Error;
 pub use generated::*;
 pub use rotation::Rotation;
 

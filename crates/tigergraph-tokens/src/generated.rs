@@ -2215,11 +2215,19 @@ pub mod wire {
         notes: &[],
     };
 }
+pub use ::api_tokens_runtime::{
+    Category, ErrorKind, RetryPolicy, Secret, Token, TokenSource,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_TIMEOUT, http_client_builder,
+};
+/// The `http` crate, whose `Response` a `respond_with` closure returns.
+#[cfg(feature = "test-util")]
+pub use ::api_tokens_runtime::http;
 ///This API has no public server: [`ClientBuilder::base_url`] is required.
 pub const DEFAULT_BASE_URL: Option<&str> = None;
 ///Configures a [`Client`] for TigerGraph: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
 ///
-/// Defaults: 30 s per attempt ([`api_tokens_runtime::DEFAULT_TIMEOUT`]), 60 s per
+/// Defaults: 30 s per attempt ([`DEFAULT_TIMEOUT`]), 60 s per
 /// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
 /// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
 #[derive(Debug)]
@@ -2251,7 +2259,7 @@ impl ClientBuilder {
         self
     }
     /// Total time for one call: every attempt and every wait between them
-    /// (default 60 s, [`api_tokens_runtime::DEFAULT_OPERATION_TIMEOUT`]). No retry
+    /// (default 60 s, [`DEFAULT_OPERATION_TIMEOUT`]). No retry
     /// starts a wait that would end past it.
     pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.config.operation_timeout = timeout;
@@ -2275,7 +2283,7 @@ impl ClientBuilder {
     }
     /// Retries of a request that could not connect, or of an idempotent request
     /// answered 429, 502, 503 or 504 (default 2; 0 turns retries off). See
-    /// [`api_tokens_runtime::RetryPolicy`] for the waits.
+    /// [`RetryPolicy`] for the waits.
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.config.retry.max_retries = retries;
         self

@@ -10,7 +10,7 @@ mod connection;
 mod lifetime;
 mod tokens;
 
-pub use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenSource};
+pub use api_tokens_runtime::Error;
 pub use connection::{Connection, ConnectionBuilder, DEFAULT_REFRESH_BEFORE, GSQL_PORT, Generation, RESTPP_PORT};
 pub use generated::*;
 pub use lifetime::{Milliseconds, Seconds};
