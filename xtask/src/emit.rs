@@ -23,6 +23,7 @@ pub fn emit(l: &Lowered, spec_path: &str) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| format!("progenitor output does not parse: {e}"))?;
     hide_progenitor_error(&mut file)?;
     drop_api_version(&mut file, l.operations.len())?;
+    hide_raw_constructors(&mut file)?;
     wrap_sends(&mut file, l)?;
     let extra: syn::File = syn::parse2(tables(l)).map_err(|e| format!("xtask output does not parse: {e}"))?;
     file.items.extend(extra.items);
@@ -98,6 +99,40 @@ fn hide_progenitor_error(file: &mut syn::File) -> Result<(), String> {
         }
     }
     Err("fix-up no longer applies: progenitor's `pub use progenitor_client::{.., Error, ..}` was not found".into())
+}
+
+/// progenitor's `Client::new` unwraps, and it and `new_with_client` skip the builder's
+/// checks (base URL, credentials, TLS, timeouts, redirects): users get `Client::builder`
+/// only. `new` goes; `new_with_client`, which the builder calls, becomes crate-private.
+fn hide_raw_constructors(file: &mut syn::File) -> Result<(), String> {
+    let client_impl = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Impl(imp)
+                if imp.trait_.is_none() && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client")) =>
+            {
+                Some(imp)
+            }
+            _ => None,
+        })
+        .ok_or("fix-up no longer applies: progenitor's `impl Client` was not found")?;
+    let before = client_impl.items.len();
+    client_impl
+        .items
+        .retain(|item| !matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "new"));
+    let removed = before - client_impl.items.len();
+    let with_client = client_impl.items.iter_mut().find_map(|item| match item {
+        syn::ImplItem::Fn(f) if f.sig.ident == "new_with_client" => Some(f),
+        _ => None,
+    });
+    match (removed, with_client) {
+        (1, Some(f)) => {
+            f.vis = syn::parse_quote!(pub(crate));
+            Ok(())
+        }
+        _ => Err("fix-up no longer applies: `Client::new` or `Client::new_with_client` was not found".into()),
+    }
 }
 
 /// progenitor sends `api-version: <info.version>` on every request, which no vendor
@@ -391,6 +426,7 @@ fn tables(l: &Lowered) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
+        #[doc(hidden)]
         pub mod wire {
             use ::api_tokens_runtime::wire::*;
 

@@ -6,6 +6,8 @@ mod config;
 mod credentials;
 mod decode;
 mod error;
+// Plumbing the generated code calls: public for it, hidden from users, no semver promise.
+#[doc(hidden)]
 pub mod hooks;
 mod lifecycle;
 mod prepare;
@@ -14,12 +16,15 @@ mod retry;
 mod secret;
 mod time;
 mod transport;
+#[doc(hidden)]
 pub mod wire;
 
+#[doc(hidden)]
+pub use config::ClientConfig;
 pub use config::{
-    ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT,
-    http_client_builder,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT, http_client_builder,
 };
+#[doc(hidden)]
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Category, Error, ErrorKind};
 pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource, jwt_expires_at};
@@ -38,6 +43,7 @@ pub use http;
 /// Implements progenitor's `ClientHooks` for a generated client, wiring this crate's
 /// hooks to it (the client's state knows its `wire::API` table). Generated with
 /// `HooksMode::Expected`, a vendor crate that forgets this does not compile.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! impl_client_hooks {
     ($client:ty) => {

@@ -339,28 +339,13 @@ pub struct Client {
     pub(crate) inner: ::api_tokens_runtime::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::api_tokens_runtime::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
+    pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
         inner: ::api_tokens_runtime::ClientState,
@@ -593,6 +578,7 @@ pub mod prelude {
 }
 use progenitor_client::Error;
 ///What `ica-tokens`'s spec says that progenitor cannot express; applied by `api_tokens_runtime::hooks`.
+#[doc(hidden)]
 pub mod wire {
     use ::api_tokens_runtime::wire::*;
     /// The whole API.
