@@ -196,7 +196,7 @@ pub fn vendor_body_debug(error: &Error) -> Option<String> {
         };
     }
     any_of!(
-        fastly_tokens::types::Error,
+        fastly_tokens::types::ErrorBody,
         ica_tokens::types::Problem,
         tigergraph_tokens::types::RestppTokenResponse,
         tigergraph_tokens::types::GsqlResponse,

@@ -235,7 +235,7 @@ async fn create_token_errors_are_typed() {
     assert_eq!(err.kind(), ErrorKind::Vendor);
     assert_eq!(err.http_status().map(|s| s.as_u16()), Some(400));
     assert_eq!(err.vendor_code(), Some("2fa.verify"));
-    let body: &types::Error = err.vendor_body().expect("typed body");
+    let body: &types::ErrorBody = err.vendor_body().expect("typed body");
     assert_eq!(body.create_error_code(), Some(CreateErrorCode::MfaVerify));
     assert!(!err.is_retryable());
 }
@@ -319,7 +319,7 @@ async fn get_token_404_is_a_vendor_error() {
     assert_eq!(err.kind(), ErrorKind::Vendor);
     assert_eq!(err.vendor_message(), Some("Token lookup failed"));
     assert_eq!(
-        err.vendor_body::<types::Error>().and_then(|b| b.detail.as_deref()),
+        err.vendor_body::<types::ErrorBody>().and_then(|b| b.detail.as_deref()),
         Some("no such token")
     );
 }

@@ -236,7 +236,7 @@ impl Error {
     }
 
     /// The vendor's error body, decoded into the type the spec documents for it
-    /// (for example `fastly_tokens::types::Error` or `ica_tokens::types::Problem`).
+    /// (for example `fastly_tokens::types::ErrorBody` or `ica_tokens::types::Problem`).
     /// `None` when there was no body, it could not be decoded, or `T` is another type.
     ///
     /// Every string in it is scrubbed as [`Error::vendor_message`] is: a secret of the

@@ -20,7 +20,7 @@ pub enum CreateErrorCode {
     Other(String),
 }
 
-impl types::Error {
+impl types::ErrorBody {
     /// The token-creation error code, when the body has one.
     pub fn create_error_code(&self) -> Option<CreateErrorCode> {
         Some(match self.code.as_deref()? {

@@ -17,9 +17,9 @@ pub mod types {
             Default::default()
         }
     }
-    ///Any of Fastly's error forms: `{msg, detail}`, `{code}` (token creation), or JSON:API `{errors: [...]}`.
+    ///The body of a Fastly error answer (not to be confused with the crate's `Error`, which carries it: `Error::vendor_body::<ErrorBody>()`). Any of Fastly's error forms: `{msg, detail}`, `{code}` (token creation), or JSON:API `{errors: [...]}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Error {
+    pub struct ErrorBody {
         ///On token creation one of `invalid_grant`, `invalid_request`, `invalid_scope`, `account_locked`, `2fa.verify`; see [`crate::CreateErrorCode`].
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
@@ -32,8 +32,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
     }
-    impl Error {
-        pub fn builder() -> builder::Error {
+    impl ErrorBody {
+        pub fn builder() -> builder::ErrorBody {
             Default::default()
         }
     }
@@ -244,7 +244,7 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct Error {
+        pub struct ErrorBody {
             code: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -266,7 +266,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for Error {
+        impl ::std::default::Default for ErrorBody {
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -277,7 +277,7 @@ pub mod types {
                 }
             }
         }
-        impl Error {
+        impl ErrorBody {
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -341,10 +341,10 @@ pub mod types {
                 self
             }
         }
-        impl ::std::convert::TryFrom<Error> for super::Error {
+        impl ::std::convert::TryFrom<ErrorBody> for super::ErrorBody {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: Error,
+                value: ErrorBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     code: value.code?,
@@ -355,8 +355,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::Error> for Error {
-            fn from(value: super::Error) -> Self {
+        impl ::std::convert::From<super::ErrorBody> for ErrorBody {
+            fn from(value: super::ErrorBody) -> Self {
                 Self {
                     code: Ok(value.code),
                     detail: Ok(value.detail),
@@ -1304,7 +1304,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::TokenResponse>>,
-            Error<types::Error>,
+            Error<types::ErrorBody>,
         > {
             let Self { client } = self;
             let url = format!("{}/tokens", client.baseurl,);
@@ -1390,7 +1390,10 @@ pub mod builder {
         }
         async fn dispatch(
             self,
-        ) -> Result<ResponseValue<types::TokenCreatedResponse>, Error<types::Error>> {
+        ) -> Result<
+            ResponseValue<types::TokenCreatedResponse>,
+            Error<types::ErrorBody>,
+        > {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/tokens", client.baseurl,);
@@ -1494,7 +1497,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        async fn dispatch(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        async fn dispatch(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -1573,7 +1576,7 @@ pub mod builder {
         }
         async fn dispatch(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
             let Self { client } = self;
             let url = format!("{}/tokens/self", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
@@ -1637,7 +1640,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
-        async fn dispatch(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        async fn dispatch(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
             let Self { client } = self;
             let url = format!("{}/tokens/self", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
@@ -1726,7 +1729,7 @@ pub mod builder {
         }
         async fn dispatch(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::Error>> {
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
             let Self { client, token_id } = self;
             let token_id = token_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -1819,7 +1822,7 @@ pub mod builder {
                 });
             self
         }
-        async fn dispatch(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+        async fn dispatch(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
             let Self { client, token_id } = self;
             let token_id = token_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -1923,7 +1926,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::TokenResponse>>,
-            Error<types::Error>,
+            Error<types::ErrorBody>,
         > {
             let Self { client, customer_id } = self;
             let customer_id = customer_id.map_err(Error::InvalidRequest)?;
