@@ -32,7 +32,13 @@ fn run(args: &[String]) -> Result<(), String> {
     let (command, rest) = args.split_first().ok_or(USAGE)?;
     match command.as_str() {
         "codegen" => {}
-        "bench-build" => return bench::run(&workspace_root()),
+        "bench-build" => return bench::run(&workspace_root()?),
+        "-h" | "--help" | "help" => {
+            println!(
+                "{USAGE}\n\n  codegen          compile specs/<crate>.yaml into crates/<crate>/src/generated.rs\n  codegen --check  fail with a diff when a generated file is stale\n  bench-build      clean-build cost against bare reqwest and fastly-api"
+            );
+            return Ok(());
+        }
         _ => return Err(USAGE.to_owned()),
     }
     let check = rest.iter().any(|a| a == "--check");
@@ -40,7 +46,7 @@ fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("unknown flag {flag}\n{USAGE}"));
     }
     let wanted: Vec<&String> = rest.iter().filter(|a| !a.starts_with('-')).collect();
-    let root = workspace_root();
+    let root = workspace_root()?;
     let specs = list_specs(&root)?;
     if let Some(unknown) = wanted
         .iter()
@@ -58,8 +64,9 @@ fn run(args: &[String]) -> Result<(), String> {
         if check {
             let current = std::fs::read_to_string(&out).unwrap_or_default();
             if current != code {
-                print_diff(&out, &current, &code);
-                stale.push(out.display().to_string());
+                let shown = out.strip_prefix(&root).unwrap_or(&out);
+                print_diff(shown, &current, &code);
+                stale.push(shown.display().to_string());
             }
         } else {
             if !out.parent().is_some_and(Path::exists) {
@@ -67,7 +74,7 @@ fn run(args: &[String]) -> Result<(), String> {
                     "crates/{name}/src does not exist: create the crate (Cargo.toml, src/lib.rs) first"
                 ));
             }
-            write_if_changed(&out, &code)?;
+            write_if_changed(&out, out.strip_prefix(&root).unwrap_or(&out), &code)?;
         }
     }
     if stale.is_empty() {
@@ -93,9 +100,29 @@ fn generate(name: &str, path: &Path) -> Result<String, String> {
     emit::emit(&lowered, &display).map_err(|e| format!("{display}: {e}"))
 }
 
-fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+/// The checkout the command runs in, found at run time from the current directory: a
+/// path baked in at build time would, with a `CARGO_TARGET_DIR` shared by two checkouts,
+/// act on the other one.
+fn workspace_root() -> Result<PathBuf, String> {
+    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    find_root(&here)
+}
+
+/// The nearest directory at or above `start` with a workspace `Cargo.toml` and `specs/`.
+fn find_root(start: &Path) -> Result<PathBuf, String> {
+    start
+        .ancestors()
+        .find(|dir| {
+            dir.join("specs").is_dir()
+                && std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+        })
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            format!(
+                "{} is not inside an api-tokens checkout (a workspace Cargo.toml beside specs/): run cargo xtask there",
+                start.display()
+            )
+        })
 }
 
 /// `(crate name, path)` of every spec, sorted: the file name is the crate name.
@@ -115,12 +142,13 @@ fn list_specs(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     Ok(specs)
 }
 
-fn write_if_changed(path: &Path, code: &str) -> Result<(), String> {
+/// Writes `code` to `path` unless it is there already; `shown` is the path as printed.
+fn write_if_changed(path: &Path, shown: &Path, code: &str) -> Result<(), String> {
     if std::fs::read_to_string(path).ok().as_deref() == Some(code) {
         return Ok(());
     }
-    std::fs::write(path, code).map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
+    std::fs::write(path, code).map_err(|e| format!("{}: {e}", shown.display()))?;
+    println!("wrote {}", shown.display());
     Ok(())
 }
 
@@ -244,6 +272,22 @@ mod tests {
         );
         assert!(found.contains("rule \"OpenAPI 3.0.x\""), "{found}");
         assert!(found.contains("operation op: rule \"no default response\""), "{found}");
+    }
+
+    #[test]
+    fn the_workspace_root_is_the_checkout_the_command_runs_in() {
+        let base = std::env::temp_dir().join(format!("xtask-root-{}", std::process::id()));
+        let (one, two) = (base.join("one"), base.join("two"));
+        for checkout in [&one, &two] {
+            std::fs::create_dir_all(checkout.join("specs")).expect("specs");
+            std::fs::create_dir_all(checkout.join("crates/x/src")).expect("crates");
+            std::fs::write(checkout.join("Cargo.toml"), "[workspace]\n").expect("manifest");
+        }
+        assert_eq!(super::find_root(&one.join("crates/x/src")).expect("root"), one);
+        assert_eq!(super::find_root(&two).expect("root"), two);
+        let outside = super::find_root(&base).expect_err("no checkout");
+        assert!(outside.contains("not inside an api-tokens checkout"), "{outside}");
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]
