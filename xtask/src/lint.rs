@@ -6,6 +6,57 @@ use openapiv3::{OpenAPI, Operation, Parameter, ParameterSchemaOrContent, QuerySt
 
 use crate::lower::{self, MediaKind};
 
+/// Every `x-sdk-*` key the xtask reads; any other is a typo that would be dropped in
+/// silence.
+pub const EXTENSIONS: [&str; 11] = [
+    "x-sdk-body-fields",
+    "x-sdk-credential",
+    "x-sdk-envelope",
+    "x-sdk-error-categories",
+    "x-sdk-error-notes",
+    "x-sdk-errors",
+    "x-sdk-json",
+    "x-sdk-place",
+    "x-sdk-rust-type",
+    "x-sdk-secret",
+    "x-sdk-vendor-messages",
+];
+
+/// Every `x-sdk-*` key of the document that is not in [`EXTENSIONS`], with where it
+/// stands (`paths./tokens.post`).
+pub fn unknown_extensions(document: &serde_yaml::Value) -> Vec<(String, String)> {
+    fn walk(value: &serde_yaml::Value, at: &str, found: &mut Vec<(String, String)>) {
+        match value {
+            serde_yaml::Value::Mapping(map) => {
+                for (key, child) in map {
+                    let key = key.as_str().map_or_else(|| format!("{key:?}"), str::to_owned);
+                    if key.starts_with("x-sdk-") && !EXTENSIONS.contains(&key.as_str()) {
+                        found.push((
+                            if at.is_empty() {
+                                "(root)".to_owned()
+                            } else {
+                                at.to_owned()
+                            },
+                            key.clone(),
+                        ));
+                    }
+                    let next = if at.is_empty() { key } else { format!("{at}.{key}") };
+                    walk(child, &next, found);
+                }
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{at}[{i}]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(document, "", &mut found);
+    found
+}
+
 /// All problems of a spec, or none.
 pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();

@@ -599,7 +599,10 @@ fn replacements(spec: &OpenAPI) -> Result<Vec<(String, String)>, String> {
         if let Some(path) = schema.schema_data.extensions.get("x-sdk-rust-type") {
             let path = path
                 .as_str()
-                .ok_or(format!("schema {name}: x-sdk-rust-type must be a path"))?;
+                .filter(|p| syn::parse_str::<syn::Path>(p).is_ok())
+                .ok_or(format!(
+                    "schema {name}: x-sdk-rust-type must be a Rust path, such as `my_crate::MyType`"
+                ))?;
             out.push((name.clone(), format!("::{path}")));
         }
     }

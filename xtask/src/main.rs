@@ -90,6 +90,20 @@ fn run(args: &[String]) -> Result<(), String> {
 fn generate(name: &str, path: &Path) -> Result<String, String> {
     let display = format!("specs/{name}.yaml");
     let text = std::fs::read_to_string(path).map_err(|e| format!("{display}: {e}"))?;
+    let raw: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("{display}: not YAML: {e}"))?;
+    let unknown = lint::unknown_extensions(&raw);
+    if !unknown.is_empty() {
+        let lines: Vec<String> = unknown
+            .iter()
+            .map(|(at, key)| {
+                format!(
+                    "{display}: {at}: unknown extension `{key}` (known: {})",
+                    lint::EXTENSIONS.join(", ")
+                )
+            })
+            .collect();
+        return Err(lines.join("\n"));
+    }
     let spec: openapiv3::OpenAPI =
         serde_yaml::from_str(&text).map_err(|e| format!("{display}: not an OpenAPI 3.0 document: {e}"))?;
     lint::check(&spec).map_err(|problems| {
@@ -272,6 +286,25 @@ mod tests {
         );
         assert!(found.contains("rule \"OpenAPI 3.0.x\""), "{found}");
         assert!(found.contains("operation op: rule \"no default response\""), "{found}");
+    }
+
+    #[test]
+    fn unknown_extensions_and_bad_rust_types_are_named() {
+        let yaml = spec(
+            "      operationId: op\n      x-sdk-envelop: {field: /error, success: [false]}\n      responses:\n        '200': {description: ok}",
+            "",
+        );
+        let raw: serde_yaml::Value = serde_yaml::from_str(&yaml).expect("yaml");
+        let unknown = super::lint::unknown_extensions(&raw);
+        assert_eq!(unknown, [("paths./t.post".to_owned(), "x-sdk-envelop".to_owned())]);
+        let yaml = spec(&format!("      operationId: op\n{OK_RESPONSE}"), "")
+            .replace("A: {type: object,", "A: {x-sdk-rust-type: 'not a path!', type: object,");
+        let spec: openapiv3::OpenAPI = serde_yaml::from_str(&yaml).expect("yaml");
+        let error = super::lower::lower(spec, "demo-tokens").err().expect("refused");
+        assert!(
+            error.contains("schema A: x-sdk-rust-type must be a Rust path"),
+            "{error}"
+        );
     }
 
     #[test]

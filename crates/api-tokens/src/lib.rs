@@ -1,3 +1,4 @@
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc = include_str!("../README.md")]
 
 pub use api_tokens_runtime::{Category, Error, ErrorKind, RetryPolicy, Secret, Token, TokenSource};
