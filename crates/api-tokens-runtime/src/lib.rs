@@ -31,7 +31,7 @@ pub use error::{Category, Error, ErrorKind};
 pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource, jwt_expires_at};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use time::{Timestamp, UnixMillis, UnixSeconds};
+pub use time::{Timestamp, UnixMillis, UnixSeconds, rfc3339};
 
 /// Answers a request in place of the network (feature `test-util`).
 #[cfg(feature = "test-util")]

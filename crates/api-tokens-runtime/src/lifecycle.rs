@@ -48,10 +48,10 @@ impl Token {
         self.expires_at
     }
 
-    /// The expiry in RFC 3339 (`2026-11-27T10:00:00Z`), if it expires.
+    /// The expiry in RFC 3339 (`2026-11-27T10:00:00Z`), if it expires (and falls
+    /// within the years RFC 3339 can write).
     pub fn expires_at_rfc3339(&self) -> Option<String> {
-        let at = chrono::DateTime::<chrono::Utc>::from(self.expires_at?);
-        Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        crate::time::rfc3339(self.expires_at?)
     }
 
     /// Whether it is still valid at `now` (a token without expiry always is).
@@ -293,7 +293,8 @@ where
         let wall = SystemTime::now();
         let expires_at = token
             .expires_at
-            .map(|at| now + at.duration_since(wall).unwrap_or(Duration::ZERO));
+            // An expiry beyond what the clock can hold (a hostile or odd answer) is none.
+            .and_then(|at| now.checked_add(at.duration_since(wall).unwrap_or(Duration::ZERO)));
         // Never earlier than half the token's life: a short-lived token is not refreshed
         // on every call.
         let early = self.policy.refresh_before + jitter(self.policy.jitter);
@@ -517,6 +518,16 @@ mod tests {
         ] {
             assert_eq!(jwt_expires_at(bad), None, "{bad}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_expiry_beyond_any_clock_is_no_panic() {
+        let far = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(1 << 62));
+        let source = CachedTokenSource::new("Test", policy(), move |_| async move { Ok(Token::new("t", far)) });
+        let token = source.token().await.expect("token");
+        assert_eq!(token.expires_at_rfc3339(), None);
+        tokio::time::advance(Duration::from_secs(86_400)).await;
+        source.token().await.expect("still cached");
     }
 
     #[test]

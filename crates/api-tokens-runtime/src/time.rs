@@ -13,6 +13,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A point in time, UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
+/// `at` in RFC 3339, to the second (`2026-11-27T10:00:00Z`); `None` before 1970 or past
+/// the years RFC 3339 can write (never a panic, whatever a server answered).
+pub fn rfc3339(at: std::time::SystemTime) -> Option<String> {
+    let since = at.duration_since(std::time::SystemTime::UNIX_EPOCH).ok()?;
+    let at = chrono::DateTime::from_timestamp(i64::try_from(since.as_secs()).ok()?, 0)?;
+    Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
 macro_rules! unix_time {
     ($name:ident, $unit:literal, $from:path, $to:ident) => {
         #[doc = concat!("A time sent as a JSON integer of unix ", $unit, "; it reads as a [`Timestamp`].")]

@@ -23,7 +23,9 @@ pub(crate) async fn exec(
     let (deadline, envelope) = record::with(|r| (r.deadline, r.op.envelope.is_some())).unwrap_or_default();
     // A wait that would end past the call's deadline is not started: the caller gets
     // the last answer (or failure) instead of a timeout with nothing to show.
-    let fits = |wait: std::time::Duration| deadline.is_none_or(|d| tokio::time::Instant::now() + wait < d);
+    let fits = |wait: std::time::Duration| {
+        deadline.is_none_or(|d| tokio::time::Instant::now().checked_add(wait).is_some_and(|end| end < d))
+    };
     let mut attempt = 0;
     let mut response = loop {
         // The retry copy shares the body; a connection that could not be made is

@@ -132,7 +132,11 @@ impl Session {
     /// window it logs in again first (given a login).
     pub async fn client(&self) -> Result<Client, Error> {
         let mut live = self.live.lock().await;
-        let expired = live.as_ref().is_none_or(|l| Instant::now() >= l.last_use + self.window);
+        let expired = live.as_ref().is_none_or(|l| {
+            l.last_use
+                .checked_add(self.window)
+                .is_some_and(|end| Instant::now() >= end)
+        });
         if expired {
             if self.login.is_none() {
                 return Err(Error::from_sdk(
@@ -155,8 +159,12 @@ impl Session {
         let live = live
             .as_ref()
             .ok_or_else(|| Error::from_sdk(ErrorKind::MissingCredentials, crate::wire::API.vendor, "no session"))?;
-        let left = (live.last_use + self.window).saturating_duration_since(Instant::now());
-        Ok(Token::new(live.token.clone(), Some(SystemTime::now() + left)))
+        let left = live
+            .last_use
+            .checked_add(self.window)
+            .map(|end| end.saturating_duration_since(Instant::now()));
+        let expires_at = left.and_then(|left| SystemTime::now().checked_add(left));
+        Ok(Token::new(live.token.clone(), expires_at))
     }
 
     /// Logs out. The server invalidates the token even when it answers

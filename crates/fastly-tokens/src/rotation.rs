@@ -97,10 +97,9 @@ impl Shared {
         form.name = meta.name.clone();
         form.scope = meta.scope.clone();
         form.services = meta.services.clone();
-        form.expires_at = lifetime(&meta).map(|lifetime| {
-            chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + lifetime)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        });
+        form.expires_at = lifetime(&meta)
+            .and_then(|lifetime| SystemTime::now().checked_add(lifetime))
+            .and_then(api_tokens_runtime::rfc3339);
         let created = self.login.create_token().body(form).send().await?.into_inner();
         // Confirm before revoking anything: the new token must read itself back.
         let new = self.login.with_token(created.access_token.clone())?;

@@ -383,7 +383,7 @@ impl Shared {
                                 .map(Duration::from_secs);
                             Ok(Token::new(
                                 answer.token().cloned().unwrap_or(token),
-                                lifetime.map(|l| SystemTime::now() + l),
+                                lifetime.and_then(|l| SystemTime::now().checked_add(l)),
                             ))
                         }
                     }
