@@ -649,11 +649,16 @@ Failures: `Username not found, please log in.` and `Wrong password.` (status `"f
 
 Sends a `POST` request to `/login`
 
-```ignore
+```rust,no_run
+# use docluster_tokens::*;
+# async fn example(client: &Client, body: types::LoginForm) -> Result<(), Error> {
 let response = client.login()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn login(&self) -> builder::Login<'_> {
         builder::Login::new(self)
@@ -664,10 +669,15 @@ Succeeds while the token is valid for this client's IP address, pushing its expi
 
 Sends a `POST` request to `/login#check-token`
 
-```ignore
+```rust,no_run
+# use docluster_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.check_token()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn check_token(&self) -> builder::CheckToken<'_> {
         builder::CheckToken::new(self)
@@ -678,10 +688,15 @@ Without a cluster the server answers `Cluster not created` with status `"error"`
 
 Sends a `POST` request to `/logout`
 
-```ignore
+```rust,no_run
+# use docluster_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.logout()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn logout(&self) -> builder::Logout<'_> {
         builder::Logout::new(self)
@@ -690,10 +705,15 @@ let response = client.logout()
 
 Sends a `POST` request to `/tokens`
 
-```ignore
+```rust,no_run
+# use docluster_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.list_tokens()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn list_tokens(&self) -> builder::ListTokens<'_> {
         builder::ListTokens::new(self)

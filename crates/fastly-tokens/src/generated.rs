@@ -1172,10 +1172,15 @@ impl Client {
 
 Sends a `GET` request to `/tokens`
 
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.list_tokens_user()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn list_tokens_user(&self) -> builder::ListTokensUser<'_> {
         builder::ListTokensUser::new(self)
@@ -1186,11 +1191,16 @@ Creates an API token from a user name and password (HTTP Basic, or the form's `u
 
 Sends a `POST` request to `/tokens`
 
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, body: ::fastly_tokens::TokenCreateForm) -> Result<(), Error> {
 let response = client.create_token()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn create_token(&self) -> builder::CreateToken<'_> {
         builder::CreateToken::new(self)
@@ -1201,11 +1211,16 @@ Revokes tokens in JSON:API bulk format. Users may revoke only their own tokens; 
 
 Sends a `DELETE` request to `/tokens`
 
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, body: types::BulkRevokeRequest) -> Result<(), Error> {
 let response = client.bulk_revoke_tokens()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn bulk_revoke_tokens(&self) -> builder::BulkRevokeTokens<'_> {
         builder::BulkRevokeTokens::new(self)
@@ -1214,10 +1229,15 @@ let response = client.bulk_revoke_tokens()
 
 Sends a `GET` request to `/tokens/self`
 
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.get_token_current()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn get_token_current(&self) -> builder::GetTokenCurrent<'_> {
         builder::GetTokenCurrent::new(self)
@@ -1226,10 +1246,15 @@ let response = client.get_token_current()
 
 Sends a `DELETE` request to `/tokens/self`
 
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.revoke_token_current()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn revoke_token_current(&self) -> builder::RevokeTokenCurrent<'_> {
         builder::RevokeTokenCurrent::new(self)
@@ -1240,11 +1265,16 @@ Sends a `GET` request to `/tokens/{token_id}`
 
 Arguments:
 - `token_id`: Alphanumeric string identifying a token (its id, not its secret).
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, token_id: ::std::string::String) -> Result<(), Error> {
 let response = client.get_token()
     .token_id(token_id)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn get_token(&self) -> builder::GetToken<'_> {
         builder::GetToken::new(self)
@@ -1255,11 +1285,16 @@ Sends a `DELETE` request to `/tokens/{token_id}`
 
 Arguments:
 - `token_id`: Alphanumeric string identifying a token (its id, not its secret).
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, token_id: ::std::string::String) -> Result<(), Error> {
 let response = client.revoke_token()
     .token_id(token_id)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn revoke_token(&self) -> builder::RevokeToken<'_> {
         builder::RevokeToken::new(self)
@@ -1270,11 +1305,16 @@ Sends a `GET` request to `/customer/{customer_id}/tokens`
 
 Arguments:
 - `customer_id`: Alphanumeric string identifying the customer.
-```ignore
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, customer_id: ::std::string::String) -> Result<(), Error> {
 let response = client.list_tokens_customer()
     .customer_id(customer_id)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn list_tokens_customer(&self) -> builder::ListTokensCustomer<'_> {
         builder::ListTokensCustomer::new(self)

@@ -387,11 +387,16 @@ Sends a `POST` request to `/api/tokens`
 
 Arguments:
 - `tenant`: The name of your tenant, in case you have access to several.
-```ignore
+```rust,no_run
+# use ica_tokens::*;
+# async fn example(client: &Client, tenant: ::std::string::String) -> Result<(), Error> {
 let response = client.create_jwt_token()
     .tenant(tenant)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn create_jwt_token(&self) -> builder::CreateJwtToken<'_> {
         builder::CreateJwtToken::new(self)
@@ -402,10 +407,15 @@ Extends the validity of a JWT that has not expired yet. A JWT created from an AP
 
 Sends a `POST` request to `/api/tokens:refresh`
 
-```ignore
+```rust,no_run
+# use ica_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.refresh_jwt_token()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn refresh_jwt_token(&self) -> builder::RefreshJwtToken<'_> {
         builder::RefreshJwtToken::new(self)

@@ -608,10 +608,15 @@ impl Client {
 
 Sends a `GET` request to `/api/createApiToken`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.create_api_token()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn create_api_token(&self) -> builder::CreateApiToken<'_> {
         builder::CreateApiToken::new(self)
@@ -620,10 +625,15 @@ let response = client.create_api_token()
 
 Sends a `GET` request to `/api/getApiTokens`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.get_api_tokens()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn get_api_tokens(&self) -> builder::GetApiTokens<'_> {
         builder::GetApiTokens::new(self)
@@ -634,10 +644,15 @@ The server answers 200 whether or not the token was valid. To revoke another tok
 
 Sends a `GET` request to `/api/revokeApiToken`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.revoke_api_token()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn revoke_api_token(&self) -> builder::RevokeApiToken<'_> {
         builder::RevokeApiToken::new(self)
@@ -646,10 +661,15 @@ let response = client.revoke_api_token()
 
 Sends a `GET` request to `/api/token`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.list_tokens()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn list_tokens(&self) -> builder::ListTokens<'_> {
         builder::ListTokens::new(self)
@@ -658,10 +678,15 @@ let response = client.list_tokens()
 
 Sends a `POST` request to `/api/token`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.create_token()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn create_token(&self) -> builder::CreateToken<'_> {
         builder::CreateToken::new(self)
@@ -672,10 +697,15 @@ The server answers 200 whether or not the token was valid.
 
 Sends a `DELETE` request to `/api/token`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
 let response = client.delete_token()
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn delete_token(&self) -> builder::DeleteToken<'_> {
         builder::DeleteToken::new(self)
@@ -684,11 +714,16 @@ let response = client.delete_token()
 
 Sends a `POST` request to `/api/authenticate/userpass`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client, body: types::UserpassForm) -> Result<(), Error> {
 let response = client.authenticate_userpass()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn authenticate_userpass(&self) -> builder::AuthenticateUserpass<'_> {
         builder::AuthenticateUserpass::new(self)
@@ -697,11 +732,16 @@ let response = client.authenticate_userpass()
 
 Sends a `POST` request to `/api/authenticate/ldap`
 
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client, body: types::UserpassForm) -> Result<(), Error> {
 let response = client.authenticate_ldap()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn authenticate_ldap(&self) -> builder::AuthenticateLdap<'_> {
         builder::AuthenticateLdap::new(self)
@@ -713,12 +753,17 @@ Sends a `POST` request to `/api/authenticate/{provider}`
 Arguments:
 - `provider`: The provider's name, for example `github`.
 - `body`
-```ignore
+```rust,no_run
+# use insight_tokens::*;
+# async fn example(client: &Client, provider: ::std::string::String, body: types::ProviderLogin) -> Result<(), Error> {
 let response = client.authenticate_provider()
     .provider(provider)
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn authenticate_provider(&self) -> builder::AuthenticateProvider<'_> {
         builder::AuthenticateProvider::new(self)

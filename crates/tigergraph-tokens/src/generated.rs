@@ -905,12 +905,17 @@ Sends a `GET` request to `/requesttoken#query-api`
 Arguments:
 - `graph`: The graph, when authenticating with HTTP Basic.
 - `lifetime`: Lifetime in seconds (about a month by default).
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, graph: ::std::string::String, lifetime: u64) -> Result<(), Error> {
 let response = client.request_token_query()
     .graph(graph)
     .lifetime(lifetime)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn request_token_query(&self) -> builder::RequestTokenQuery<'_> {
         builder::RequestTokenQuery::new(self)
@@ -924,12 +929,17 @@ Sends a `PUT` request to `/requesttoken#query-api`
 Arguments:
 - `lifetime`: Lifetime in seconds (about a month by default).
 - `token`: The token.
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, lifetime: u64, token: ::api_tokens_runtime::Secret) -> Result<(), Error> {
 let response = client.refresh_token_query()
     .lifetime(lifetime)
     .token(token)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn refresh_token_query(&self) -> builder::RefreshTokenQuery<'_> {
         builder::RefreshTokenQuery::new(self)
@@ -940,11 +950,16 @@ Sends a `DELETE` request to `/requesttoken#query-api`
 
 Arguments:
 - `token`: The token.
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, token: ::api_tokens_runtime::Secret) -> Result<(), Error> {
 let response = client.delete_token_query()
     .token(token)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn delete_token_query(&self) -> builder::DeleteTokenQuery<'_> {
         builder::DeleteTokenQuery::new(self)
@@ -957,11 +972,16 @@ Sends a `POST` request to `/requesttoken#secret-as-body`
 
 Arguments:
 - `lifetime`: Lifetime in seconds (about a month by default).
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, lifetime: u64) -> Result<(), Error> {
 let response = client.request_token_raw()
     .lifetime(lifetime)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn request_token_raw(&self) -> builder::RequestTokenRaw<'_> {
         builder::RequestTokenRaw::new(self)
@@ -970,11 +990,16 @@ let response = client.request_token_raw()
 
 Sends a `PUT` request to `/requesttoken`
 
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, body: types::RefreshTokenBody) -> Result<(), Error> {
 let response = client.refresh_token()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn refresh_token(&self) -> builder::RefreshToken<'_> {
         builder::RefreshToken::new(self)
@@ -988,12 +1013,17 @@ Sends a `POST` request to `/requesttoken`
 Arguments:
 - `allow_existing`: 3.9.3+: return an existing valid token instead of creating one.
 - `body`
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, allow_existing: bool, body: types::RequestTokenBody) -> Result<(), Error> {
 let response = client.request_token()
     .allow_existing(allow_existing)
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn request_token(&self) -> builder::RequestToken<'_> {
         builder::RequestToken::new(self)
@@ -1004,11 +1034,16 @@ Deleting a token that does not exist reports an error (pyTigerGraph expects code
 
 Sends a `DELETE` request to `/requesttoken`
 
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, body: types::DeleteTokenBody) -> Result<(), Error> {
 let response = client.delete_token()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn delete_token(&self) -> builder::DeleteToken<'_> {
         builder::DeleteToken::new(self)
@@ -1019,11 +1054,16 @@ Without a graph the token is global. The lifetime is in milliseconds (7 days by 
 
 Sends a `POST` request to `/gsql/v1/tokens`
 
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, body: types::CreateJwtBody) -> Result<(), Error> {
 let response = client.create_jwt()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn create_jwt(&self) -> builder::CreateJwt<'_> {
         builder::CreateJwt::new(self)
@@ -1037,12 +1077,17 @@ Sends a `DELETE` request to `/gsql/v1/tokens`
 Arguments:
 - `clear`: Drop all of the user's tokens.
 - `body`
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, clear: bool, body: types::DropJwtsBody) -> Result<(), Error> {
 let response = client.drop_jwts()
     .clear(clear)
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn drop_jwts(&self) -> builder::DropJwts<'_> {
         builder::DropJwts::new(self)
@@ -1051,11 +1096,16 @@ let response = client.drop_jwts()
 
 Sends a `POST` request to `/gsql/v1/tokens/check`
 
-```ignore
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, body: types::CheckJwtBody) -> Result<(), Error> {
 let response = client.check_jwt()
     .body(body)
     .send()
-    .await;
+    .await?;
+# let _ = response;
+# Ok(())
+# }
 ```*/
     pub fn check_jwt(&self) -> builder::CheckJwt<'_> {
         builder::CheckJwt::new(self)
