@@ -25,6 +25,7 @@ pub fn emit(l: &Lowered, spec_path: &str) -> Result<String, String> {
     drop_api_version(&mut file, l.operations.len())?;
     hide_raw_constructors(&mut file)?;
     compile_examples(&mut file, &l.crate_name.replace('-', "_"))?;
+    drop_path_fragments(&mut file, l);
     wrap_sends(&mut file, l)?;
     let extra: syn::File = syn::parse2(tables(l)).map_err(|e| format!("xtask output does not parse: {e}"))?;
     file.items.extend(extra.items);
@@ -134,6 +135,47 @@ fn hide_raw_constructors(file: &mut syn::File) -> Result<(), String> {
         }
         _ => Err("fix-up no longer applies: `Client::new` or `Client::new_with_client` was not found".into()),
     }
+}
+
+/// A `#fragment` in a spec's path key only tells apart two operations on one wire path
+/// (specs/README.md); progenitor copies it into URLs (where HTTP never sends it) and into
+/// the docs (where users would read it). It goes from both.
+fn drop_path_fragments(file: &mut syn::File, l: &Lowered) {
+    struct Drop(Vec<(String, String)>);
+    impl syn::visit_mut::VisitMut for Drop {
+        fn visit_lit_str_mut(&mut self, lit: &mut syn::LitStr) {
+            let text = lit.value();
+            let mut changed = text.clone();
+            for (with, without) in &self.0 {
+                changed = changed.replace(with.as_str(), without);
+            }
+            if changed != text {
+                *lit = syn::LitStr::new(&changed, lit.span());
+            }
+        }
+
+        // The URLs are built in `format!`, whose tokens syn does not parse.
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            let text = mac.tokens.to_string();
+            let mut changed = text.clone();
+            for (with, without) in &self.0 {
+                changed = changed.replace(with.as_str(), without);
+            }
+            if changed != text
+                && let Ok(tokens) = changed.parse()
+            {
+                mac.tokens = tokens;
+            }
+        }
+    }
+    let fragments = l
+        .spec
+        .paths
+        .paths
+        .keys()
+        .filter_map(|key| key.split_once('#').map(|(path, _)| (key.clone(), path.to_owned())))
+        .collect();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut Drop(fragments), file);
 }
 
 /// progenitor documents each `Client` method with an ```` ```ignore ```` snippet that

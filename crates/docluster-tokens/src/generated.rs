@@ -667,7 +667,7 @@ let response = client.login()
 
 Succeeds while the token is valid for this client's IP address, pushing its expiry back; otherwise fails with the server's reason (`Token not found, please log in.`, `Token expired please log in.`, or the token is bound to another IP address).
 
-Sends a `POST` request to `/login#check-token`
+Sends a `POST` request to `/login`
 
 ```rust,no_run
 # use docluster_tokens::*;
@@ -821,7 +821,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::LogoutAnswer>, Error<()>> {
             let Self { client } = self;
-            let url = format!("{}/login#check-token", client.baseurl,);
+            let url = format!("{}/login", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
@@ -845,7 +845,7 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends a `POST` request to `/login#check-token`
+        ///Sends a `POST` request to `/login`
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.

@@ -900,7 +900,7 @@ const _: () = {
 impl Client {
     /**3.0–3.4: request a token with the secret (or HTTP Basic and a graph) in the query
 
-Sends a `GET` request to `/requesttoken#query-api`
+Sends a `GET` request to `/requesttoken`
 
 Arguments:
 - `graph`: The graph, when authenticating with HTTP Basic.
@@ -924,7 +924,7 @@ let response = client.request_token_query()
 
 Known server bug of 3.0–3.4: the answer's `expiration` holds the lifetime, not the expiration time.
 
-Sends a `PUT` request to `/requesttoken#query-api`
+Sends a `PUT` request to `/requesttoken`
 
 Arguments:
 - `lifetime`: Lifetime in seconds (about a month by default).
@@ -946,7 +946,7 @@ let response = client.refresh_token_query()
     }
     /**3.0–3.4: delete a token
 
-Sends a `DELETE` request to `/requesttoken#query-api`
+Sends a `DELETE` request to `/requesttoken`
 
 Arguments:
 - `token`: The token.
@@ -968,7 +968,7 @@ let response = client.delete_token_query()
 
 The same answer as `request_token_query`, with the secret kept out of the URL and so out of access logs; prefer it on 3.0–3.4 servers.
 
-Sends a `POST` request to `/requesttoken#secret-as-body`
+Sends a `POST` request to `/requesttoken`
 
 Arguments:
 - `lifetime`: Lifetime in seconds (about a month by default).
@@ -1166,7 +1166,7 @@ pub mod builder {
             let Self { client, graph, lifetime } = self;
             let graph = graph.map_err(Error::InvalidRequest)?;
             let lifetime = lifetime.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/requesttoken#query-api", client.baseurl,);
+            let url = format!("{}/requesttoken", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
@@ -1192,7 +1192,7 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends a `GET` request to `/requesttoken#query-api`
+        ///Sends a `GET` request to `/requesttoken`
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
@@ -1253,7 +1253,7 @@ pub mod builder {
             let Self { client, lifetime, token } = self;
             let lifetime = lifetime.map_err(Error::InvalidRequest)?;
             let token = token.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/requesttoken#query-api", client.baseurl,);
+            let url = format!("{}/requesttoken", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
@@ -1279,7 +1279,7 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends a `PUT` request to `/requesttoken#query-api`
+        ///Sends a `PUT` request to `/requesttoken`
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
@@ -1330,7 +1330,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::RestppTokenResponse>, Error<()>> {
             let Self { client, token } = self;
             let token = token.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/requesttoken#query-api", client.baseurl,);
+            let url = format!("{}/requesttoken", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
@@ -1355,7 +1355,7 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends a `DELETE` request to `/requesttoken#query-api`
+        ///Sends a `DELETE` request to `/requesttoken`
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
@@ -1404,7 +1404,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::RestppTokenResponse>, Error<()>> {
             let Self { client, lifetime } = self;
             let lifetime = lifetime.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/requesttoken#secret-as-body", client.baseurl,);
+            let url = format!("{}/requesttoken", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client
@@ -1429,7 +1429,7 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        ///Sends a `POST` request to `/requesttoken#secret-as-body`
+        ///Sends a `POST` request to `/requesttoken`
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
