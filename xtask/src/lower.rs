@@ -1,16 +1,6 @@
 //! Turns a vendor spec into what progenitor can take, plus the tables for what it
-//! cannot express. Every quirk comes from the spec (standard fields or `x-sdk-*`
-//! extensions), never from a list of operations here:
-//!
-//! - `application/*+json` (and media types marked `x-sdk-json: true`, such as
-//!   DoCluster's `text/html`) become `application/json` for progenitor; the real
-//!   request `Content-Type` and response `Accept` go into the tables.
-//! - `securitySchemes` and `security` become scheme and per-operation tables;
-//!   `x-sdk-place: form-field | json-field` puts an apiKey in the body instead of a
-//!   query, `x-sdk-credential` lets several schemes share one credential.
-//! - `x-sdk-errors` (root) says where error bodies keep code and message;
-//!   `x-sdk-envelope` (root or operation) says how a 2xx body reports failure.
-//! - `x-sdk-rust-type` on a component schema swaps in a hand-written type.
+//! cannot express. Every quirk comes from the spec (standard fields or the `x-sdk-*`
+//! keys that specs/README.md defines), never from a list of operations here.
 
 use openapiv3::{APIKeyLocation, MediaType, OpenAPI, ReferenceOr, SecurityScheme};
 use serde_json::Value;
