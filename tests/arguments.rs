@@ -29,7 +29,7 @@ fn operations(calls: &[Call]) -> Vec<(&Call, &'static Operation)> {
             let call = calls
                 .iter()
                 .find(|c| c.vendor == vendor && c.op == op.id)
-                .unwrap_or_else(|| panic!("{vendor} {}: add it to the table in tests/calls.rs", op.id));
+                .unwrap_or_else(|| panic!("{vendor} {}: add it to the table in tests/support/calls.rs", op.id));
             found.push((call, *op));
         }
     }

@@ -4,7 +4,7 @@
 //! network). Every answer gives `Ok` or a typed answer error, never a panic.
 //!
 //! CI runs `FUZZ_CASES` cases (default 64) per strategy; the long run is
-//! `FUZZ_CASES=1000000 cargo test --release -p api-tokens-tests --test wire fuzz`.
+//! `FUZZ_CASES=1000000 cargo test --release -p api-tokens-tests --test all fuzz`.
 
 use std::sync::Arc;
 use std::time::Duration;
