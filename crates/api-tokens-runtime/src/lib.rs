@@ -44,6 +44,19 @@ pub use http;
 /// Implements progenitor's `ClientHooks` for a generated client, wiring this crate's
 /// hooks to it (the client's state knows its `wire::API` table). Generated with
 /// `HooksMode::Expected`, a vendor crate that forgets this does not compile.
+/// Implements [`TokenSource`] for a type with an inherent
+/// `async fn token(&self) -> Result<Token, Error>`, as every vendor's lifecycle type has.
+#[macro_export]
+macro_rules! impl_token_source {
+    ($ty:ty) => {
+        impl $crate::TokenSource for $ty {
+            fn token(&self) -> $crate::TokenFuture<'_> {
+                ::std::boxed::Box::pin(<$ty>::token(self))
+            }
+        }
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! impl_client_hooks {

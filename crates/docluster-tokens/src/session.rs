@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token, TokenFuture, TokenSource};
+use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -212,11 +212,7 @@ fn gone(error: &Error) -> bool {
     matches!(error.category(), Some(Category::Expired | Category::NotFound))
 }
 
-impl TokenSource for Session {
-    fn token(&self) -> TokenFuture<'_> {
-        Box::pin(Session::token(self))
-    }
-}
+api_tokens_runtime::impl_token_source!(Session);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use api_tokens_runtime::{CachedTokenSource, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture, TokenSource};
+use api_tokens_runtime::{CachedTokenSource, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture};
 use tokio::sync::Mutex;
 
 use crate::types::TokenResponse;
@@ -19,7 +19,7 @@ type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 /// token revoked. If creation or confirmation fails, nothing is revoked and the old token
 /// stays current.
 ///
-/// As a [`TokenSource`] it rotates [`DEFAULT_ROTATE_BEFORE`] ahead of `expires_at`
+/// As a [`TokenSource`](crate::TokenSource) it rotates [`DEFAULT_ROTATE_BEFORE`] ahead of `expires_at`
 /// (tokens without one are only rotated by [`Rotation::rotate`]).
 ///
 /// Creating a token takes the account's login (Fastly's API key alone cannot, per its
@@ -125,11 +125,7 @@ fn lifetime(meta: &TokenResponse) -> Option<Duration> {
     (meta.expires_at? - meta.created_at?).to_std().ok()
 }
 
-impl TokenSource for Rotation {
-    fn token(&self) -> TokenFuture<'_> {
-        Box::pin(Rotation::token(self))
-    }
-}
+api_tokens_runtime::impl_token_source!(Rotation);
 
 impl std::fmt::Debug for Rotation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

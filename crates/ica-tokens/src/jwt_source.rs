@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Token, TokenFuture, TokenSource, jwt_expires_at,
+    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Token, TokenFuture, jwt_expires_at,
 };
 
 use crate::Client;
@@ -109,11 +109,7 @@ fn jwt(token: api_tokens_runtime::Secret) -> Result<Token, Error> {
     Ok(Token::new(token, expires_at))
 }
 
-impl TokenSource for JwtSource {
-    fn token(&self) -> TokenFuture<'_> {
-        Box::pin(JwtSource::token(self))
-    }
-}
+api_tokens_runtime::impl_token_source!(JwtSource);
 
 impl std::fmt::Debug for JwtSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

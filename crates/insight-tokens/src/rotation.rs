@@ -1,6 +1,6 @@
 //! [`Rotation`]: an Insight.io API token replaced safely.
 
-use api_tokens_runtime::{Error, Secret, Token, TokenFuture, TokenSource};
+use api_tokens_runtime::{Error, Secret, Token};
 use tokio::sync::Mutex;
 
 use crate::Client;
@@ -10,7 +10,7 @@ use crate::Client;
 /// only then is the old one revoked. If creation or confirmation fails, nothing is
 /// revoked and the old token stays current.
 ///
-/// Insight.io tokens live until revoked, so as a [`TokenSource`] this hands out the
+/// Insight.io tokens live until revoked, so as a [`TokenSource`](crate::TokenSource) this hands out the
 /// current token with no expiry; rotate on your own schedule.
 ///
 /// ```no_run
@@ -64,11 +64,7 @@ impl Rotation {
     }
 }
 
-impl TokenSource for Rotation {
-    fn token(&self) -> TokenFuture<'_> {
-        Box::pin(Rotation::token(self))
-    }
-}
+api_tokens_runtime::impl_token_source!(Rotation);
 
 impl std::fmt::Debug for Rotation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -4,8 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture, TokenSource,
-    jwt_expires_at,
+    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture, jwt_expires_at,
 };
 use tokio::sync::Mutex;
 
@@ -185,7 +184,7 @@ struct Shared {
 
 /// A TigerGraph server's tokens, as a pyTigerGraph connection handles them, on any
 /// generation: [`get`](Connection::get), [`refresh`](Connection::refresh),
-/// [`delete`](Connection::delete), and [`TokenSource`].
+/// [`delete`](Connection::delete), and [`TokenSource`](crate::TokenSource).
 ///
 /// The generation is detected on the first call from the server's answers (4.x, then
 /// 3.5+, then 3.0–3.4; an endpoint a server lacks answers with
@@ -466,11 +465,7 @@ fn no_current() -> Error {
     )
 }
 
-impl TokenSource for Connection {
-    fn token(&self) -> TokenFuture<'_> {
-        Box::pin(Connection::token(self))
-    }
-}
+api_tokens_runtime::impl_token_source!(Connection);
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
