@@ -77,9 +77,15 @@ fn choose_credentials(
         return Ok(Vec::new());
     }
     let configured = |scheme: &Scheme| state.credentials.get(scheme.credential).is_some();
-    let in_body =
-        |scheme: &Scheme| !scheme.body_fields.is_empty() && auth::body_has_fields(request, scheme.body_fields);
     let schemes = |alternative: &'static [&'static str]| alternative.iter().filter_map(|name| api.scheme(name));
+    // The body is read once: the schemes of this operation whose credential it carries.
+    let carried: Vec<&'static Scheme> = op
+        .security
+        .iter()
+        .flat_map(|alt| schemes(alt))
+        .filter(|s| !s.body_fields.is_empty() && auth::body_has_fields(request, s.body_fields))
+        .collect();
+    let in_body = |scheme: &Scheme| carried.iter().any(|s| std::ptr::eq(*s, scheme));
     for scheme in op.security.iter().flat_map(|alt| schemes(alt)) {
         if in_body(scheme) && configured(scheme) {
             return invalid(

@@ -37,11 +37,6 @@ pub struct CategoryRule {
 }
 
 impl Api {
-    /// The operation whose snake_case id is `id`.
-    pub fn operation(&self, id: &str) -> Option<&'static Operation> {
-        self.operations.iter().copied().find(|op| op.id == id)
-    }
-
     /// The scheme named `name`.
     pub fn scheme(&self, name: &str) -> Option<&'static Scheme> {
         self.schemes.iter().find(|s| s.name == name)
