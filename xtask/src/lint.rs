@@ -4,7 +4,7 @@
 
 use openapiv3::{OpenAPI, Operation, Parameter, ParameterSchemaOrContent, QueryStyle, ReferenceOr, SchemaKind, Type};
 
-use crate::lower::{self, MediaKind};
+use crate::spec::{self, MediaKind};
 
 /// Every `x-sdk-*` key the xtask reads; any other is a typo that would be dropped in
 /// silence.
@@ -113,7 +113,7 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
                             format!("{media}: progenitor panics on `encoding`; use x-sdk-rust-type"),
                         );
                     }
-                    match lower::media_kind(media, content) {
+                    match spec::media_kind(media, content) {
                         MediaKind::Json | MediaKind::Form => {}
                         MediaKind::Other => say("request media type", format!("{media} is neither JSON nor a form")),
                     }
@@ -136,7 +136,7 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
         );
     }
     for (status, response) in op.responses.responses.iter() {
-        let Some(response) = lower::resolve_response(spec, response) else {
+        let Some(response) = spec::resolve_response(spec, response) else {
             say(
                 "known responses",
                 format!("{status}: the $ref names no component response"),
@@ -150,7 +150,7 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
             );
         }
         let shape = response.content.iter().next().map(|(media, content)| {
-            if lower::media_kind(media, content) != MediaKind::Json {
+            if spec::media_kind(media, content) != MediaKind::Json {
                 say(
                     "JSON responses",
                     format!("{status}: {media} would come back untyped; mark it `x-sdk-json: true` if it holds JSON"),
@@ -202,7 +202,7 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
         let ReferenceOr::Item(param) = param else { continue };
         let data = param.parameter_data_ref();
         let secret = match &data.format {
-            ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) => is_password(schema),
+            ParameterSchemaOrContent::Schema(schema) => spec::schema(spec, schema).is_some_and(spec::is_secret),
             _ => false,
         };
         match param {
@@ -253,8 +253,4 @@ fn is_array_of_refs(schema: &ReferenceOr<openapiv3::Schema>) -> bool {
         },
         _ => false,
     }
-}
-
-fn is_password(schema: &openapiv3::Schema) -> bool {
-    matches!(&schema.schema_kind, SchemaKind::Type(Type::String(s)) if matches!(&s.format, openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password)))
 }

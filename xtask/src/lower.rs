@@ -2,29 +2,10 @@
 //! cannot express. Every quirk comes from the spec (standard fields or the `x-sdk-*`
 //! keys that specs/README.md defines), never from a list of operations here.
 
-use openapiv3::{APIKeyLocation, MediaType, OpenAPI, ReferenceOr, SecurityScheme};
+use openapiv3::{APIKeyLocation, OpenAPI, ReferenceOr, SecurityScheme};
 use serde_json::Value;
 
-/// How a media type's body is treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MediaKind {
-    Json,
-    Form,
-    Other,
-}
-
-/// Classifies a media type: JSON (plain, `+json`, or marked), a form, or other.
-pub fn media_kind(media: &str, content: &MediaType) -> MediaKind {
-    let essence = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let marked = content.extensions.get("x-sdk-json") == Some(&Value::Bool(true));
-    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) || marked {
-        MediaKind::Json
-    } else if essence == "application/x-www-form-urlencoded" {
-        MediaKind::Form
-    } else {
-        MediaKind::Other
-    }
-}
+use crate::spec::{self, MediaKind, is_secret, media_kind, resolve_response, snake_case};
 
 pub struct Lowered {
     pub spec: OpenAPI,
@@ -213,34 +194,6 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
     })
 }
 
-fn schema<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<openapiv3::Schema>) -> Option<&'a openapiv3::Schema> {
-    match schema {
-        ReferenceOr::Item(item) => Some(item),
-        ReferenceOr::Reference { reference } => component_schema(spec, reference),
-    }
-}
-
-fn component_schema<'a>(spec: &'a OpenAPI, reference: &str) -> Option<&'a openapiv3::Schema> {
-    let name = reference.strip_prefix("#/components/schemas/")?;
-    spec.components.as_ref()?.schemas.get(name)?.as_item()
-}
-
-fn is_secret(schema: &openapiv3::Schema) -> bool {
-    use openapiv3::{SchemaKind, StringFormat, Type, VariantOrUnknownOrEmpty};
-    let password = matches!(&schema.schema_kind, SchemaKind::Type(Type::String(s)) if s.format == VariantOrUnknownOrEmpty::Item(StringFormat::Password));
-    password || schema.schema_data.extensions.get("x-sdk-secret") == Some(&Value::Bool(true))
-}
-
-fn parameter<'a>(spec: &'a OpenAPI, param: &'a ReferenceOr<openapiv3::Parameter>) -> Option<&'a openapiv3::Parameter> {
-    match param {
-        ReferenceOr::Item(p) => Some(p),
-        ReferenceOr::Reference { reference } => reference
-            .strip_prefix("#/components/parameters/")
-            .and_then(|name| spec.components.as_ref()?.parameters.get(name))
-            .and_then(|p| p.as_item()),
-    }
-}
-
 /// The builder field names (snake_case, as progenitor names them) of the path
 /// parameters, and of the required query parameters: the arguments the runtime checks
 /// before sending, since a bad one would reach another endpoint or send an empty value.
@@ -253,7 +206,7 @@ fn checked_params(
     for param in path_level
         .iter()
         .chain(&op.parameters)
-        .filter_map(|p| parameter(spec, p))
+        .filter_map(|p| spec::parameter(spec, p))
     {
         match param {
             openapiv3::Parameter::Path { parameter_data, .. } => path.push(snake_case(&parameter_data.name)),
@@ -269,12 +222,12 @@ fn checked_params(
 fn secret_inputs(spec: &OpenAPI, op: &openapiv3::Operation) -> Vec<SecretInput> {
     let mut inputs = Vec::new();
     for param in &op.parameters {
-        let param = parameter(spec, param);
+        let param = spec::parameter(spec, param);
         let Some(openapiv3::Parameter::Query { parameter_data, .. }) = param else {
             continue;
         };
         if let openapiv3::ParameterSchemaOrContent::Schema(s) = &parameter_data.format
-            && schema(spec, s).is_some_and(is_secret)
+            && spec::schema(spec, s).is_some_and(is_secret)
         {
             inputs.push(SecretInput::Query(parameter_data.name.clone()));
         }
@@ -284,7 +237,7 @@ fn secret_inputs(spec: &OpenAPI, op: &openapiv3::Operation) -> Vec<SecretInput> 
     };
     for (media, content) in &body.content {
         let form = media_kind(media, content) == MediaKind::Form;
-        let Some(body_schema) = content.schema.as_ref().and_then(|s| schema(spec, s)) else {
+        let Some(body_schema) = content.schema.as_ref().and_then(|s| spec::schema(spec, s)) else {
             continue;
         };
         let mut pointers = Vec::new();
@@ -316,34 +269,15 @@ fn secret_properties(spec: &OpenAPI, object: &openapiv3::Schema, at: String, dep
         return;
     }
     for (name, property) in &object.properties {
-        let property = match property {
-            ReferenceOr::Item(item) => Some(item.as_ref()),
-            ReferenceOr::Reference { reference } => component_schema(spec, reference),
+        let Some(property) = spec::property(spec, property) else {
+            continue;
         };
-        let Some(property) = property else { continue };
         // RFC 6901: `~` and `/` in a name are escaped.
         let pointer = format!("{at}/{}", name.replace('~', "~0").replace('/', "~1"));
         if is_secret(property) {
             found.push(pointer);
         } else {
             secret_properties(spec, property, pointer, depth - 1, found);
-        }
-    }
-}
-
-/// The response a `$ref` (to `#/components/responses/…`) or inline item stands for.
-pub fn resolve_response<'a>(
-    spec: &'a OpenAPI,
-    response: &'a ReferenceOr<openapiv3::Response>,
-) -> Option<&'a openapiv3::Response> {
-    match response {
-        ReferenceOr::Item(item) => Some(item),
-        ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/responses/")?;
-            match spec.components.as_ref()?.responses.get(name)? {
-                ReferenceOr::Item(item) => Some(item),
-                ReferenceOr::Reference { .. } => None,
-            }
         }
     }
 }
@@ -358,30 +292,6 @@ fn rewrite_json(content: &mut openapiv3::Content) -> Option<String> {
     content.clear();
     content.insert("application/json".to_owned(), value);
     Some(media)
-}
-
-/// progenitor's operation ids: snake_case of the spec's id.
-pub fn snake_case(id: &str) -> String {
-    let mut out = String::new();
-    let mut prev_lower = false;
-    for c in id.chars() {
-        if c.is_ascii_uppercase() {
-            if prev_lower {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-            prev_lower = false;
-        } else if c.is_ascii_alphanumeric() {
-            out.push(c);
-            prev_lower = true;
-        } else {
-            if !out.ends_with('_') && !out.is_empty() {
-                out.push('_');
-            }
-            prev_lower = false;
-        }
-    }
-    out.trim_end_matches('_').to_owned()
 }
 
 fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {

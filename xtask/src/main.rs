@@ -2,8 +2,8 @@
 //! `crates/<crate>/src/generated.rs` through progenitor, used as a library.
 //! `cargo xtask bench-build`: clean-build cost against the official Fastly client.
 //!
-//! Pipeline, one module a step: `lint` (the spec rules progenitor needs, as readable
-//! errors) → `lower` (vendor media types, security, envelopes → a progenitor-ready spec
+//! Pipeline, one module a step (`spec` holds the lookups the first two share): `lint`
+//! (the spec rules progenitor needs, as readable errors) → `lower` (vendor media types, security, envelopes → a progenitor-ready spec
 //! plus runtime tables) → `emit` (progenitor, the `send` wrappers, the tables, the
 //! client builder, prettyplease, the header) → write, or compare with `--check`.
 
@@ -11,6 +11,7 @@ mod bench;
 mod emit;
 mod lint;
 mod lower;
+mod spec;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
