@@ -2,16 +2,19 @@
 //! `crates/<crate>/src/generated.rs` through progenitor, used as a library.
 //! `cargo xtask bench-build`: clean-build cost against the official Fastly client.
 //!
-//! Pipeline, one module a step (`spec` holds the lookups the first two share): `lint`
-//! (the spec rules progenitor needs, as readable errors) → `lower` (vendor media types, security, envelopes → a progenitor-ready spec
-//! plus runtime tables) → `emit` (progenitor, the `send` wrappers, the tables, the
-//! client builder, prettyplease, the header) → write, or compare with `--check`.
+//! Pipeline, one module a step (`spec` holds the lookups the first two share):
+//! `lint` (the spec rules progenitor needs, as readable errors) → `lower` (vendor media
+//! types, security, envelopes → a progenitor-ready spec plus runtime tables) → `emit` (progenitor; then `fixups`, the named list of changes
+//! to its output; `tables`; `builder`) → write, or compare with `--check`.
 
 mod bench;
+mod builder;
 mod emit;
+mod fixups;
 mod lint;
 mod lower;
 mod spec;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

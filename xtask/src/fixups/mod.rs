@@ -1,0 +1,54 @@
+//! Every change made to progenitor's output, in one list. Each is named and says why it
+//! exists; each fails, naming itself, when progenitor's output no longer has the shape
+//! it changes, so that a progenitor upgrade cannot drop one in silence (k8s-openapi
+//! handles its fix-ups of the Kubernetes spec the same way).
+
+mod docs;
+mod requests;
+mod surface;
+
+use crate::lower::Lowered;
+
+/// One change to progenitor's output.
+pub struct Fixup {
+    /// Printed when the fix-up no longer applies.
+    pub name: &'static str,
+    pub apply: fn(&mut syn::File, &Lowered) -> Result<(), String>,
+}
+
+/// In the order they run: `wrap_sends` comes after the changes to progenitor's
+/// `send`s, and the docs fix-ups see the final items.
+pub const FIXUPS: &[Fixup] = &[
+    Fixup {
+        name: "hide_progenitor_error",
+        apply: surface::hide_progenitor_error,
+    },
+    Fixup {
+        name: "drop_api_version",
+        apply: requests::drop_api_version,
+    },
+    Fixup {
+        name: "hide_raw_constructors",
+        apply: surface::hide_raw_constructors,
+    },
+    Fixup {
+        name: "compile_examples",
+        apply: docs::compile_examples,
+    },
+    Fixup {
+        name: "drop_path_fragments",
+        apply: requests::drop_path_fragments,
+    },
+    Fixup {
+        name: "wrap_sends",
+        apply: requests::wrap_sends,
+    },
+];
+
+/// Runs every fix-up in order.
+pub fn apply(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
+    for fixup in FIXUPS {
+        (fixup.apply)(file, l).map_err(|e| format!("fix-up `{}` no longer applies: {e}", fixup.name))?;
+    }
+    Ok(())
+}
