@@ -59,11 +59,11 @@ async fn an_idempotent_request_is_retried_until_it_succeeds() {
 #[tokio::test]
 async fn retries_stop_at_the_limit_with_the_last_answer() {
     let (hits, respond) = scripted(&[(502, "")]);
-    let client = fastly(respond).retry_policy(RetryPolicy {
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(1),
-        ..RetryPolicy::default()
-    });
+    let client = fastly(respond).retry_policy(
+        RetryPolicy::new()
+            .max_retries(3)
+            .initial_backoff(Duration::from_millis(1)),
+    );
     let err = client
         .build()
         .expect("client")
@@ -230,11 +230,11 @@ async fn the_operation_timeout_covers_every_attempt_and_wait() {
     let err = fastly_tokens::Client::builder()
         .base_url(api_tokens_tests::closed_port_url())
         .token("key-123456")
-        .retry_policy(RetryPolicy {
-            max_retries: 5,
-            initial_backoff: Duration::from_secs(1),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(
+            RetryPolicy::new()
+                .max_retries(5)
+                .initial_backoff(Duration::from_secs(1)),
+        )
         .operation_timeout(Duration::from_millis(1500))
         .build()
         .expect("client")

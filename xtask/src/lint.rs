@@ -57,6 +57,76 @@ pub fn unknown_extensions(document: &serde_yaml::Value) -> Vec<(String, String)>
     found
 }
 
+/// Every `$ref` that names nothing in the document, as `(owner, problem)`: the owner
+/// is the operation (by `operationId`) or component the reference sits in, since
+/// progenitor would only panic with the reference itself.
+pub fn dangling_references(document: &serde_yaml::Value) -> Vec<(String, String)> {
+    fn resolves(document: &serde_yaml::Value, reference: &str) -> bool {
+        let Some(pointer) = reference.strip_prefix("#/") else {
+            return false;
+        };
+        let mut at = document;
+        for token in pointer.split('/') {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            match at.get(token.as_str()) {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        true
+    }
+    fn walk(document: &serde_yaml::Value, value: &serde_yaml::Value, owner: &str, found: &mut Vec<(String, String)>) {
+        match value {
+            serde_yaml::Value::Mapping(map) => {
+                // An operation names itself; everything under it belongs to it.
+                let owner = match map.get("operationId").and_then(serde_yaml::Value::as_str) {
+                    Some(id) => format!("operation {id}"),
+                    None => owner.to_owned(),
+                };
+                for (key, child) in map {
+                    if key.as_str() == Some("$ref")
+                        && let Some(reference) = child.as_str()
+                        && !resolves(document, reference)
+                    {
+                        found.push((
+                            owner.clone(),
+                            format!("rule \"known references\": `{reference}` names nothing in this spec"),
+                        ));
+                    }
+                    walk(document, child, &owner, found);
+                }
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for child in items {
+                    walk(document, child, owner, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for (section, value) in document.as_mapping().into_iter().flatten() {
+        let section = section.as_str().unwrap_or_default();
+        match (section, value.as_mapping()) {
+            // `components.<kind>.<name>`: the component owns what is inside it.
+            ("components", Some(kinds)) => {
+                for (kind, entries) in kinds {
+                    for (name, entry) in entries.as_mapping().into_iter().flatten() {
+                        let owner = format!(
+                            "component {}.{}",
+                            kind.as_str().unwrap_or_default(),
+                            name.as_str().unwrap_or_default()
+                        );
+                        walk(document, entry, &owner, &mut found);
+                    }
+                }
+            }
+            _ => walk(document, value, section, &mut found),
+        }
+    }
+    found
+}
+
 /// All problems of a spec, or none.
 pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
@@ -89,7 +159,60 @@ pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
             check_operation(spec, op, &mut say);
         }
     }
+    check_descriptions(spec, &mut problems);
     if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
+/// Every schema, property and parameter becomes a public type, field or setter of the
+/// crate; its `description` is the only docs a reader gets, so none may be missing.
+fn check_descriptions(spec: &OpenAPI, problems: &mut Vec<String>) {
+    let described = |data: &openapiv3::SchemaData| data.description.as_deref().is_some_and(|d| !d.trim().is_empty());
+    let rule = "described";
+    let components = spec.components.as_ref();
+    for (name, schema) in components.into_iter().flat_map(|c| &c.schemas) {
+        let ReferenceOr::Item(schema) = schema else { continue };
+        if !described(&schema.schema_data) {
+            problems.push(format!(
+                "schema {name}: rule \"{rule}\": add a description, the type's docs"
+            ));
+        }
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+            continue;
+        };
+        for (property, value) in &object.properties {
+            match value {
+                ReferenceOr::Reference { .. } => problems.push(format!(
+                    "schema {name}: property {property}: rule \"{rule}\": a bare $ref cannot be described; write `description: …` beside `allOf: [$ref: …]`"
+                )),
+                ReferenceOr::Item(item) if !described(&item.schema_data) => problems.push(format!(
+                    "schema {name}: property {property}: rule \"{rule}\": add a description, the field's docs"
+                )),
+                ReferenceOr::Item(_) => {}
+            }
+        }
+    }
+    let inline = spec
+        .paths
+        .paths
+        .values()
+        .filter_map(ReferenceOr::as_item)
+        .flat_map(|item| {
+            item.iter()
+                .map(|(_, op)| op)
+                .flat_map(|op| &op.parameters)
+                .chain(&item.parameters)
+        });
+    let shared = components.into_iter().flat_map(|c| c.parameters.values());
+    for param in inline.chain(shared) {
+        let ReferenceOr::Item(param) = param else { continue };
+        let data = param.parameter_data_ref();
+        if data.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            problems.push(format!(
+                "parameter {}: rule \"{rule}\": add a description, the setter's docs",
+                data.name
+            ));
+        }
+    }
 }
 
 fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, String)) {

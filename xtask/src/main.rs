@@ -108,6 +108,14 @@ fn generate(name: &str, path: &Path) -> Result<String, String> {
             .collect();
         return Err(lines.join("\n"));
     }
+    let dangling = lint::dangling_references(&raw);
+    if !dangling.is_empty() {
+        let lines: Vec<String> = dangling
+            .iter()
+            .map(|(owner, problem)| format!("{display}: {owner}: {problem}"))
+            .collect();
+        return Err(lines.join("\n"));
+    }
     let spec: openapiv3::OpenAPI =
         serde_yaml::from_str(&text).map_err(|e| format!("{display}: not an OpenAPI 3.0 document: {e}"))?;
     lint::check(&spec).map_err(|problems| {
@@ -191,7 +199,7 @@ mod tests {
     /// A one-operation spec around `operation` (YAML, indented for `paths./t.post`).
     fn spec(operation: &str, extra_root: &str) -> String {
         format!(
-            "openapi: 3.0.3\ninfo: {{title: T, version: '1'}}\nx-sdk-errors: {{code: [/code], message: [/msg]}}\n{extra_root}\npaths:\n  /t:\n    post:\n{operation}\ncomponents:\n  schemas:\n    A: {{type: object, properties: {{a: {{type: string}}}}}}\n    B: {{type: object, properties: {{b: {{type: integer}}}}}}\n  securitySchemes:\n    key: {{type: apiKey, in: header, name: X-Key}}\n"
+            "openapi: 3.0.3\ninfo: {{title: T, version: '1'}}\nx-sdk-errors: {{code: [/code], message: [/msg]}}\n{extra_root}\npaths:\n  /t:\n    post:\n{operation}\ncomponents:\n  schemas:\n    A: {{type: object, description: An A., properties: {{a: {{type: string, description: The a.}}}}}}\n    B: {{type: object, description: A B., properties: {{b: {{type: integer, description: The b.}}}}}}\n  securitySchemes:\n    key: {{type: apiKey, in: header, name: X-Key}}\n"
         )
     }
 
@@ -308,6 +316,47 @@ mod tests {
         assert!(
             error.contains("schema A: x-sdk-rust-type must be a Rust path"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn undescribed_public_items_are_named() {
+        let yaml = spec(
+            &format!("      operationId: op\n      parameters: [{{name: q, in: query, schema: {{type: string}}}}]\n{OK_RESPONSE}"),
+            "",
+        )
+        .replace("A: {type: object, description: An A.,", "A: {type: object,")
+        .replace("{b: {type: integer, description: The b.}}", "{b: {type: integer}, c: {$ref: '#/components/schemas/A'}}");
+        let found = problems(&yaml);
+        for expected in [
+            "schema A: rule \"described\"",
+            "schema B: property b: rule \"described\"",
+            "schema B: property c: rule \"described\": a bare $ref cannot be described",
+            "parameter q: rule \"described\"",
+        ] {
+            assert!(found.contains(expected), "expected {expected}, got: {found}");
+        }
+        assert_eq!(found.lines().count(), 4, "{found}");
+    }
+
+    #[test]
+    fn dangling_references_name_their_operation_or_component() {
+        let yaml = spec(
+            "      operationId: makeThing\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Missing'}}}}\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}",
+            "",
+        )
+        .replace("{b: {type: integer, description: The b.}}", "{b: {description: B, allOf: [$ref: '#/components/schemas/Gone']}}");
+        let raw: serde_yaml::Value = serde_yaml::from_str(&yaml).expect("yaml");
+        let found: Vec<String> = super::lint::dangling_references(&raw)
+            .into_iter()
+            .map(|(owner, problem)| format!("{owner}: {problem}"))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "operation makeThing: rule \"known references\": `#/components/schemas/Missing` names nothing in this spec",
+                "component schemas.B: rule \"known references\": `#/components/schemas/Gone` names nothing in this spec",
+            ]
         );
     }
 

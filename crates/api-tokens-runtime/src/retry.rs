@@ -11,7 +11,15 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 
 /// How many times, and how long apart, a request is sent again.
+///
+/// ```
+/// # use api_tokens_runtime::RetryPolicy;
+/// # use std::time::Duration;
+/// let policy = RetryPolicy::new().max_retries(4).max_wait(Duration::from_secs(2));
+/// assert_eq!(policy.max_retries, 4);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Retries after the first attempt (default 2).
     pub max_retries: u32,
@@ -23,15 +31,38 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
+        RetryPolicy::new()
+    }
+}
+
+impl RetryPolicy {
+    /// The defaults: 2 retries, waits from 100 ms doubling, none longer than 10 s.
+    pub const fn new() -> Self {
         RetryPolicy {
             max_retries: 2,
             initial_backoff: Duration::from_millis(100),
             max_wait: Duration::from_secs(10),
         }
     }
-}
 
-impl RetryPolicy {
+    /// The same, with another number of retries (0 turns retries off).
+    pub const fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The same, with another first wait.
+    pub const fn initial_backoff(mut self, wait: Duration) -> Self {
+        self.initial_backoff = wait;
+        self
+    }
+
+    /// The same, with another longest wait.
+    pub const fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = wait;
+        self
+    }
+
     /// Whether a `method` request may be sent again after an answer: sending it twice
     /// has the effect of sending it once.
     pub(crate) fn is_idempotent(&self, method: &Method) -> bool {

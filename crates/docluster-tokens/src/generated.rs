@@ -7,94 +7,121 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///`LoginAnswer`
+    ///The answer to `login`: the token in `msg` when `status` is `success`; `msg` is `{}` and `error` says why otherwise (HTTP 200 either way).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginAnswer {
+        ///Empty on success, otherwise the server's message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
+        ///What the server logged in.
         pub msg: LoginInfo,
+        ///`success`, or `false` for a refused login (`error` for other failures).
         pub status: ::std::string::String,
     }
     impl LoginAnswer {
+        ///A [`builder::LoginAnswer`] with no field set yet.
         pub fn builder() -> builder::LoginAnswer {
             Default::default()
         }
     }
-    ///`LoginForm`
+    ///The form of `POST /api/login`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct LoginForm {
+        ///The user's password.
         pub password: ::api_tokens_runtime::Secret,
+        ///The DoCluster user (`systems.users.<name>` in the server's config).
         pub username: ::std::string::String,
     }
     impl LoginForm {
+        ///A [`builder::LoginForm`] with no field set yet.
         pub fn builder() -> builder::LoginForm {
             Default::default()
         }
     }
-    ///`LoginInfo`
+    ///The new token. It is bound to the IP address that logged in.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginInfo {
         ///60 upper-case letters.
         pub access_token: ::api_tokens_runtime::Secret,
     }
     impl LoginInfo {
+        ///A [`builder::LoginInfo`] with no field set yet.
         pub fn builder() -> builder::LoginInfo {
             Default::default()
         }
     }
-    ///`LogoutAnswer`
+    ///The answer to `logout`. The token is invalidated even when `status` is `error` with `Cluster not created`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LogoutAnswer {
+        ///Empty on success, otherwise the server's message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
         ///`""`, or `{}` on later servers.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::serde_json::Value>,
+        ///`success`, or `error` with the reason in `error`.
         pub status: ::std::string::String,
     }
     impl LogoutAnswer {
+        ///A [`builder::LogoutAnswer`] with no field set yet.
         pub fn builder() -> builder::LogoutAnswer {
             Default::default()
         }
     }
-    ///`TokenOwner`
+    ///Who holds a live token, where from, and until when.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct TokenOwner {
+        ///When the token expires unless used again.
         pub expiration: ::api_tokens_runtime::UnixSeconds,
         ///The IP address the token is bound to.
         pub ip: ::std::string::String,
+        ///The user who logged in.
         pub username: ::std::string::String,
     }
     impl TokenOwner {
+        ///A [`builder::TokenOwner`] with no field set yet.
         pub fn builder() -> builder::TokenOwner {
             Default::default()
         }
     }
-    ///`TokensAnswer`
+    ///The answer to `tokens`: every user's live tokens, with the IP address each is bound to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct TokensAnswer {
+        ///Empty on success, otherwise the server's message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
+        ///The live tokens.
         pub msg: TokensInfo,
+        ///`success`, or `error` with the reason in `error`.
         pub status: ::std::string::String,
     }
     impl TokensAnswer {
+        ///A [`builder::TokensAnswer`] with no field set yet.
         pub fn builder() -> builder::TokensAnswer {
             Default::default()
         }
     }
-    ///`TokensInfo`
+    ///The `msg` of a `tokens` answer.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct TokensInfo {
+        ///Live tokens, keyed by the token itself.
         pub tokens: ::docluster_tokens::TokenTable,
     }
     impl TokensInfo {
+        ///A [`builder::TokensInfo`] with no field set yet.
         pub fn builder() -> builder::TokensInfo {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builds [`LoginAnswer`](super::LoginAnswer) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct LoginAnswer {
             error: ::std::result::Result<
@@ -114,6 +141,7 @@ pub mod types {
             }
         }
         impl LoginAnswer {
+            ///Empty on success, otherwise the server's message.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -126,6 +154,7 @@ pub mod types {
                     });
                 self
             }
+            ///What the server logged in.
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::LoginInfo>,
@@ -138,6 +167,7 @@ pub mod types {
                     });
                 self
             }
+            ///`success`, or `false` for a refused login (`error` for other failures).
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -172,6 +202,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`LoginForm`](super::LoginForm) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct LoginForm {
             password: ::std::result::Result<
@@ -192,6 +223,7 @@ pub mod types {
             }
         }
         impl LoginForm {
+            ///The user's password.
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -204,6 +236,7 @@ pub mod types {
                     });
                 self
             }
+            ///The DoCluster user (`systems.users.<name>` in the server's config).
             pub fn username<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -236,6 +269,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`LoginInfo`](super::LoginInfo) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct LoginInfo {
             access_token: ::std::result::Result<
@@ -251,6 +285,7 @@ pub mod types {
             }
         }
         impl LoginInfo {
+            ///60 upper-case letters.
             pub fn access_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -281,6 +316,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`LogoutAnswer`](super::LogoutAnswer) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct LogoutAnswer {
             error: ::std::result::Result<
@@ -303,6 +339,7 @@ pub mod types {
             }
         }
         impl LogoutAnswer {
+            ///Empty on success, otherwise the server's message.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -315,6 +352,7 @@ pub mod types {
                     });
                 self
             }
+            ///`""`, or `{}` on later servers.
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -327,6 +365,7 @@ pub mod types {
                     });
                 self
             }
+            ///`success`, or `error` with the reason in `error`.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -361,6 +400,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`TokenOwner`](super::TokenOwner) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct TokenOwner {
             expiration: ::std::result::Result<
@@ -383,6 +423,7 @@ pub mod types {
             }
         }
         impl TokenOwner {
+            ///When the token expires unless used again.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::UnixSeconds>,
@@ -395,6 +436,7 @@ pub mod types {
                     });
                 self
             }
+            ///The IP address the token is bound to.
             pub fn ip<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -405,6 +447,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for ip: {e}"));
                 self
             }
+            ///The user who logged in.
             pub fn username<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -439,6 +482,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`TokensAnswer`](super::TokensAnswer) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct TokensAnswer {
             error: ::std::result::Result<
@@ -458,6 +502,7 @@ pub mod types {
             }
         }
         impl TokensAnswer {
+            ///Empty on success, otherwise the server's message.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -470,6 +515,7 @@ pub mod types {
                     });
                 self
             }
+            ///The live tokens.
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::TokensInfo>,
@@ -482,6 +528,7 @@ pub mod types {
                     });
                 self
             }
+            ///`success`, or `error` with the reason in `error`.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -516,6 +563,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`TokensInfo`](super::TokensInfo) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct TokensInfo {
             tokens: ::std::result::Result<
@@ -531,6 +579,7 @@ pub mod types {
             }
         }
         impl TokensInfo {
+            ///Live tokens, keyed by the token itself.
             pub fn tokens<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::docluster_tokens::TokenTable>,
@@ -737,12 +786,14 @@ pub mod builder {
         body: Result<types::builder::LoginForm, String>,
     }
     impl<'a> Login<'a> {
+        ///Starts the request on `client`, as [`Client::login`](super::Client::login) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::LoginForm`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::LoginForm>,
@@ -756,6 +807,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(types::builder::LoginForm) -> types::builder::LoginForm,
@@ -814,6 +866,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> CheckToken<'a> {
+        ///Starts the request on `client`, as [`Client::check_token`](super::Client::check_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -866,6 +919,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> Logout<'a> {
+        ///Starts the request on `client`, as [`Client::logout`](super::Client::logout) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -918,6 +972,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> ListTokens<'a> {
+        ///Starts the request on `client`, as [`Client::list_tokens`](super::Client::list_tokens) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }

@@ -10,97 +10,128 @@ pub mod types {
     ///The tokens to revoke, as JSON:API resource identifiers.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct BulkRevokeRequest {
+        ///One identifier per token to revoke.
         pub data: ::std::vec::Vec<TokenIdentifier>,
     }
     impl BulkRevokeRequest {
+        ///A [`builder::BulkRevokeRequest`] with no field set yet.
         pub fn builder() -> builder::BulkRevokeRequest {
             Default::default()
         }
     }
     ///The body of a Fastly error answer (not to be confused with the crate's `Error`, which carries it: `Error::vendor_body::<ErrorBody>()`). Any of Fastly's error forms: `{msg, detail}`, `{code}` (token creation), or JSON:API `{errors: [...]}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct ErrorBody {
         ///On token creation one of `invalid_grant`, `invalid_request`, `invalid_scope`, `account_locked`, `2fa.verify`; see [`crate::CreateErrorCode`].
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
+        ///More on the error, when Fastly gives it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub detail: ::std::option::Option<::std::string::String>,
+        ///What went wrong, beside `code` on token creation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_description: ::std::option::Option<::std::string::String>,
+        ///JSON:API errors, one per problem (bulk revocation).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub errors: ::std::vec::Vec<JsonApiError>,
+        ///The error's short message, for example `Token revocation failed`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
     }
     impl ErrorBody {
+        ///A [`builder::ErrorBody`] with no field set yet.
         pub fn builder() -> builder::ErrorBody {
             Default::default()
         }
     }
-    ///`JsonApiError`
+    ///One error of a JSON:API error answer.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct JsonApiError {
+        ///Fastly's code for the problem.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
+        ///What went wrong in this occurrence.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub detail: ::std::option::Option<::std::string::String>,
+        ///The id of this occurrence of the problem.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
+        ///The HTTP status, as a string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
+        ///A short summary of the problem.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl JsonApiError {
+        ///A [`builder::JsonApiError`] with no field set yet.
         pub fn builder() -> builder::JsonApiError {
             Default::default()
         }
     }
     ///A newly created token, with its secret (returned only once).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct TokenCreatedResponse {
         ///The token itself; send it as `Fastly-Key`.
         pub access_token: ::api_tokens_runtime::Secret,
+        ///When the token was created (UTC).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///When the token was deleted, ISO 8601 (none for a new token).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub deleted_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///When the token expires, ISO 8601; none for a token that does not.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Alphanumeric string identifying the token; revoke it by this id.
         pub id: ::std::string::String,
+        ///The IP address the token was created from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip: ::std::option::Option<::std::string::String>,
+        ///When the token was last used (none for a new token).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_used_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///The token's name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The token's scopes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scope: ::std::option::Option<::fastly_tokens::Scopes>,
+        ///The service ids the token is limited to; empty for all services.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<::std::string::String>,
+        ///When the token was last updated, ISO 8601.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The user agent the token was created with.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_agent: ::std::option::Option<::std::string::String>,
+        ///The user the token belongs to.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl TokenCreatedResponse {
+        ///A [`builder::TokenCreatedResponse`] with no field set yet.
         pub fn builder() -> builder::TokenCreatedResponse {
             Default::default()
         }
     }
-    ///`TokenIdentifier`
+    ///A JSON:API resource identifier of a token: `{"type": "token", "id": …}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TokenIdentifier {
         ///The token's id.
         pub id: ::std::string::String,
+        ///Always `token`.
         #[serde(rename = "type")]
         pub type_: TokenResourceType,
     }
     impl TokenIdentifier {
+        ///A [`builder::TokenIdentifier`] with no field set yet.
         pub fn builder() -> builder::TokenIdentifier {
             Default::default()
         }
@@ -119,6 +150,7 @@ pub mod types {
         PartialOrd
     )]
     pub enum TokenResourceType {
+        ///`token` on the wire.
         #[serde(rename = "token")]
         Token,
     }
@@ -158,6 +190,7 @@ pub mod types {
     }
     ///A token, without its secret.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct TokenResponse {
         ///When the token was created (UTC).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -178,8 +211,10 @@ pub mod types {
         pub last_used_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///The token's name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The token's scopes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scope: ::std::option::Option<::fastly_tokens::Scopes>,
         ///The service ids the token is limited to; empty for all services.
@@ -196,12 +231,14 @@ pub mod types {
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl TokenResponse {
+        ///A [`builder::TokenResponse`] with no field set yet.
         pub fn builder() -> builder::TokenResponse {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builds [`BulkRevokeRequest`](super::BulkRevokeRequest) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct BulkRevokeRequest {
             data: ::std::result::Result<
@@ -217,6 +254,7 @@ pub mod types {
             }
         }
         impl BulkRevokeRequest {
+            ///One identifier per token to revoke.
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::TokenIdentifier>>,
@@ -243,6 +281,7 @@ pub mod types {
                 Self { data: Ok(value.data) }
             }
         }
+        ///Builds [`ErrorBody`](super::ErrorBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct ErrorBody {
             code: ::std::result::Result<
@@ -278,6 +317,7 @@ pub mod types {
             }
         }
         impl ErrorBody {
+            ///On token creation one of `invalid_grant`, `invalid_request`, `invalid_scope`, `account_locked`, `2fa.verify`; see [`crate::CreateErrorCode`].
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -290,6 +330,7 @@ pub mod types {
                     });
                 self
             }
+            ///More on the error, when Fastly gives it.
             pub fn detail<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -302,6 +343,7 @@ pub mod types {
                     });
                 self
             }
+            ///What went wrong, beside `code` on token creation.
             pub fn error_description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -316,6 +358,7 @@ pub mod types {
                     });
                 self
             }
+            ///JSON:API errors, one per problem (bulk revocation).
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::JsonApiError>>,
@@ -328,6 +371,7 @@ pub mod types {
                     });
                 self
             }
+            ///The error's short message, for example `Token revocation failed`.
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -366,6 +410,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`JsonApiError`](super::JsonApiError) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct JsonApiError {
             code: ::std::result::Result<
@@ -401,6 +446,7 @@ pub mod types {
             }
         }
         impl JsonApiError {
+            ///Fastly's code for the problem.
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -413,6 +459,7 @@ pub mod types {
                     });
                 self
             }
+            ///What went wrong in this occurrence.
             pub fn detail<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -425,6 +472,7 @@ pub mod types {
                     });
                 self
             }
+            ///The id of this occurrence of the problem.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -435,6 +483,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///The HTTP status, as a string.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -447,6 +496,7 @@ pub mod types {
                     });
                 self
             }
+            ///A short summary of the problem.
             pub fn title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -485,6 +535,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`TokenCreatedResponse`](super::TokenCreatedResponse) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct TokenCreatedResponse {
             access_token: ::std::result::Result<
@@ -557,6 +608,7 @@ pub mod types {
             }
         }
         impl TokenCreatedResponse {
+            ///The token itself; send it as `Fastly-Key`.
             pub fn access_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -569,6 +621,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token was created (UTC).
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -583,6 +636,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token was deleted, ISO 8601 (none for a new token).
             pub fn deleted_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -597,6 +651,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token expires, ISO 8601; none for a token that does not.
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -611,6 +666,7 @@ pub mod types {
                     });
                 self
             }
+            ///Alphanumeric string identifying the token; revoke it by this id.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -621,6 +677,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///The IP address the token was created from.
             pub fn ip<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -631,6 +688,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for ip: {e}"));
                 self
             }
+            ///When the token was last used (none for a new token).
             pub fn last_used_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -645,6 +703,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token's name.
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -657,6 +716,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token's scopes.
             pub fn scope<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -671,6 +731,7 @@ pub mod types {
                     });
                 self
             }
+            ///The service ids the token is limited to; empty for all services.
             pub fn services<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
@@ -683,6 +744,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token was last updated, ISO 8601.
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -697,6 +759,7 @@ pub mod types {
                     });
                 self
             }
+            ///The user agent the token was created with.
             pub fn user_agent<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -709,6 +772,7 @@ pub mod types {
                     });
                 self
             }
+            ///The user the token belongs to.
             pub fn user_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -764,6 +828,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`TokenIdentifier`](super::TokenIdentifier) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct TokenIdentifier {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -781,6 +846,7 @@ pub mod types {
             }
         }
         impl TokenIdentifier {
+            ///The token's id.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -791,6 +857,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///Always `token`.
             pub fn type_<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::TokenResourceType>,
@@ -823,6 +890,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`TokenResponse`](super::TokenResponse) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct TokenResponse {
             created_at: ::std::result::Result<
@@ -890,6 +958,7 @@ pub mod types {
             }
         }
         impl TokenResponse {
+            ///When the token was created (UTC).
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -904,6 +973,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token was deleted, ISO 8601.
             pub fn deleted_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -918,6 +988,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token expires, ISO 8601; expired tokens get HTTP 401.
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -932,6 +1003,7 @@ pub mod types {
                     });
                 self
             }
+            ///Alphanumeric string identifying the token.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -942,6 +1014,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///The IP address of the token's last use.
             pub fn ip<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -952,6 +1025,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for ip: {e}"));
                 self
             }
+            ///When the token was last used.
             pub fn last_used_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -966,6 +1040,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token's name.
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -978,6 +1053,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token's scopes.
             pub fn scope<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -992,6 +1068,7 @@ pub mod types {
                     });
                 self
             }
+            ///The service ids the token is limited to; empty for all services.
             pub fn services<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
@@ -1004,6 +1081,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token was last updated, ISO 8601.
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1018,6 +1096,7 @@ pub mod types {
                     });
                 self
             }
+            ///The user agent of the token's last use.
             pub fn user_agent<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1030,6 +1109,7 @@ pub mod types {
                     });
                 self
             }
+            ///The user the token belongs to.
             pub fn user_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1337,6 +1417,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> ListTokensUser<'a> {
+        ///Starts the request on `client`, as [`Client::list_tokens_user`](super::Client::list_tokens_user) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -1410,12 +1491,14 @@ pub mod builder {
         body: Result<::fastly_tokens::TokenCreateForm, String>,
     }
     impl<'a> CreateToken<'a> {
+        ///Starts the request on `client`, as [`Client::create_token`](super::Client::create_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Err("body was not initialized".to_string()),
             }
         }
+        ///The request body: a [`::fastly_tokens::TokenCreateForm`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::fastly_tokens::TokenCreateForm>,
@@ -1507,12 +1590,14 @@ pub mod builder {
         body: Result<types::builder::BulkRevokeRequest, String>,
     }
     impl<'a> BulkRevokeTokens<'a> {
+        ///Starts the request on `client`, as [`Client::bulk_revoke_tokens`](super::Client::bulk_revoke_tokens) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::BulkRevokeRequest`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::BulkRevokeRequest>,
@@ -1528,6 +1613,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1611,6 +1697,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> GetTokenCurrent<'a> {
+        ///Starts the request on `client`, as [`Client::get_token_current`](super::Client::get_token_current) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -1677,6 +1764,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> RevokeTokenCurrent<'a> {
+        ///Starts the request on `client`, as [`Client::revoke_token_current`](super::Client::revoke_token_current) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -1749,12 +1837,14 @@ pub mod builder {
         token_id: Result<::std::string::String, String>,
     }
     impl<'a> GetToken<'a> {
+        ///Starts the request on `client`, as [`Client::get_token`](super::Client::get_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 token_id: Err("token_id was not initialized".to_string()),
             }
         }
+        ///Alphanumeric string identifying a token (its id, not its secret).
         pub fn token_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1844,12 +1934,14 @@ pub mod builder {
         token_id: Result<::std::string::String, String>,
     }
     impl<'a> RevokeToken<'a> {
+        ///Starts the request on `client`, as [`Client::revoke_token`](super::Client::revoke_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 token_id: Err("token_id was not initialized".to_string()),
             }
         }
+        ///Alphanumeric string identifying a token (its id, not its secret).
         pub fn token_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1944,12 +2036,14 @@ pub mod builder {
         customer_id: Result<::std::string::String, String>,
     }
     impl<'a> ListTokensCustomer<'a> {
+        ///Starts the request on `client`, as [`Client::list_tokens_customer`](super::Client::list_tokens_customer) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 customer_id: Err("customer_id was not initialized".to_string()),
             }
         }
+        ///Alphanumeric string identifying the customer.
         pub fn customer_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,

@@ -4,7 +4,7 @@
 extern crate self as fastly_tokens;
 
 #[rustfmt::skip]
-#[allow(missing_docs, clippy::all, clippy::unwrap_used)]
+#[allow(clippy::all, clippy::unwrap_used)]
 mod generated;
 
 mod error_code;

@@ -5,6 +5,7 @@ use reqwest::header::HeaderMap;
 
 /// `Fastly-RateLimit-Remaining` and `Fastly-RateLimit-Reset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// Non-read requests left in the current hour.
     pub remaining: Option<u64>,

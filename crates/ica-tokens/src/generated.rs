@@ -9,7 +9,9 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///An RFC 7807 problem. ICA puts its error code in `title` and adds fields the RFC lacks (`method`), kept in `extra`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct Problem {
+        ///What went wrong, in words.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub detail: ::std::option::Option<::std::string::String>,
         ///The problem's id (a UUID).
@@ -18,6 +20,7 @@ pub mod types {
         ///The URI of the request that failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub instance: ::std::option::Option<::std::string::String>,
+        ///Values the problem refers to (outside RFC 7807; often empty).
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -26,6 +29,7 @@ pub mod types {
             ::std::string::String,
             ::std::string::String,
         >,
+        ///The HTTP status of the answer.
         pub status: i32,
         ///When the problem occurred, ISO 8601.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -35,27 +39,32 @@ pub mod types {
         ///A URI identifying the problem type, often `about:blank`.
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
+        ///Fields the spec does not name, as the server sent them.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl Problem {
+        ///A [`builder::Problem`] with no field set yet.
         pub fn builder() -> builder::Problem {
             Default::default()
         }
     }
-    ///`Token`
+    ///A JWT from ICA; its `exp` claim says when it expires (the lifetime is set per tenant).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct Token {
         ///The JWT.
         pub token: ::api_tokens_runtime::Secret,
     }
     impl Token {
+        ///A [`builder::Token`] with no field set yet.
         pub fn builder() -> builder::Token {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builds [`Problem`](super::Problem) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct Problem {
             detail: ::std::result::Result<
@@ -105,6 +114,7 @@ pub mod types {
             }
         }
         impl Problem {
+            ///What went wrong, in words.
             pub fn detail<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -117,6 +127,7 @@ pub mod types {
                     });
                 self
             }
+            ///The problem's id (a UUID).
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -127,6 +138,7 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///The URI of the request that failed.
             pub fn instance<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -139,6 +151,7 @@ pub mod types {
                     });
                 self
             }
+            ///Values the problem refers to (outside RFC 7807; often empty).
             pub fn parameters<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -156,6 +169,7 @@ pub mod types {
                     });
                 self
             }
+            ///The HTTP status of the answer.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i32>,
@@ -168,6 +182,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the problem occurred, ISO 8601.
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -180,6 +195,7 @@ pub mod types {
                     });
                 self
             }
+            ///ICA's error code, such as `ICA_API_004`.
             pub fn title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -192,6 +208,7 @@ pub mod types {
                     });
                 self
             }
+            ///A URI identifying the problem type, often `about:blank`.
             pub fn type_<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -204,6 +221,7 @@ pub mod types {
                     });
                 self
             }
+            ///Fields the spec does not name, as the server sent them.
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -252,6 +270,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`Token`](super::Token) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct Token {
             token: ::std::result::Result<
@@ -267,6 +286,7 @@ pub mod types {
             }
         }
         impl Token {
+            ///The JWT.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -439,12 +459,14 @@ pub mod builder {
         tenant: Result<Option<::std::string::String>, String>,
     }
     impl<'a> CreateJwtToken<'a> {
+        ///Starts the request on `client`, as [`Client::create_jwt_token`](super::Client::create_jwt_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 tenant: Ok(None),
             }
         }
+        ///The name of your tenant, in case you have access to several.
         pub fn tenant<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -523,6 +545,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> RefreshJwtToken<'a> {
+        ///Starts the request on `client`, as [`Client::refresh_jwt_token`](super::Client::refresh_jwt_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }

@@ -4,7 +4,7 @@
 extern crate self as ica_tokens;
 
 #[rustfmt::skip]
-#[allow(missing_docs, clippy::all, clippy::unwrap_used)]
+#[allow(clippy::all, clippy::unwrap_used)]
 mod generated;
 
 mod jwt_source;

@@ -7,13 +7,17 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///`ApiTokenInfo`
+    ///One of the user's API access tokens, as the list gives it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct ApiTokenInfo {
+        ///The token itself.
         #[serde(rename = "apiToken")]
         pub api_token: ::api_tokens_runtime::Secret,
+        ///When the token was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created: ::std::option::Option<::api_tokens_runtime::UnixMillis>,
+        ///When the token was last used.
         #[serde(
             rename = "lastUsed",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -23,23 +27,28 @@ pub mod types {
         pub uid: ::std::string::String,
     }
     impl ApiTokenInfo {
+        ///A [`builder::ApiTokenInfo`] with no field set yet.
         pub fn builder() -> builder::ApiTokenInfo {
             Default::default()
         }
     }
-    ///`ErrorBody`
+    ///The body of an Insight.io error answer, such as `{"error": "Credentials required"}` (not to be confused with the crate's `Error`, which carries it).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct ErrorBody {
+        ///The server's message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
     }
     impl ErrorBody {
+        ///A [`builder::ErrorBody`] with no field set yet.
         pub fn builder() -> builder::ErrorBody {
             Default::default()
         }
     }
-    ///`Login`
+    ///The token a login returns.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct Login {
         ///When the token expires, ISO 8601 (a far-future date for never).
         #[serde(
@@ -47,25 +56,29 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub expires_on: ::std::option::Option<::std::string::String>,
+        ///The token; send it as `X-Auth-Token`.
         pub token: ::api_tokens_runtime::Secret,
     }
     impl Login {
+        ///A [`builder::Login`] with no field set yet.
         pub fn builder() -> builder::Login {
             Default::default()
         }
     }
-    ///`NewToken`
+    ///A new API access token. It works until it is revoked.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct NewToken {
         ///The token (256 hexadecimal characters).
         pub token: ::api_tokens_runtime::Secret,
     }
     impl NewToken {
+        ///A [`builder::NewToken`] with no field set yet.
         pub fn builder() -> builder::NewToken {
             Default::default()
         }
     }
-    ///`ProviderInfo`
+    ///What an OAuth provider issued for the user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProviderInfo {
         ///The provider's OAuth access token for the user.
@@ -73,35 +86,42 @@ pub mod types {
         pub access_token: ::api_tokens_runtime::Secret,
     }
     impl ProviderInfo {
+        ///A [`builder::ProviderInfo`] with no field set yet.
         pub fn builder() -> builder::ProviderInfo {
             Default::default()
         }
     }
-    ///`ProviderLogin`
+    ///A login through an OAuth provider, with the provider's access token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProviderLogin {
         ///The user's email address at the provider.
         pub email: ::std::string::String,
+        ///What the provider issued.
         pub info: ProviderInfo,
     }
     impl ProviderLogin {
+        ///A [`builder::ProviderLogin`] with no field set yet.
         pub fn builder() -> builder::ProviderLogin {
             Default::default()
         }
     }
-    ///`UserpassForm`
+    ///The form of a user-and-password or LDAP login.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UserpassForm {
+        ///The user's password.
         pub password: ::api_tokens_runtime::Secret,
+        ///The user's name.
         pub username: ::std::string::String,
     }
     impl UserpassForm {
+        ///A [`builder::UserpassForm`] with no field set yet.
         pub fn builder() -> builder::UserpassForm {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builds [`ApiTokenInfo`](super::ApiTokenInfo) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct ApiTokenInfo {
             api_token: ::std::result::Result<
@@ -129,6 +149,7 @@ pub mod types {
             }
         }
         impl ApiTokenInfo {
+            ///The token itself.
             pub fn api_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -141,6 +162,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token was created.
             pub fn created<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -155,6 +177,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token was last used.
             pub fn last_used<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -169,6 +192,7 @@ pub mod types {
                     });
                 self
             }
+            ///`<provider>@<user>`.
             pub fn uid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -205,6 +229,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`ErrorBody`](super::ErrorBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct ErrorBody {
             error: ::std::result::Result<
@@ -220,6 +245,7 @@ pub mod types {
             }
         }
         impl ErrorBody {
+            ///The server's message.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -246,6 +272,7 @@ pub mod types {
                 Self { error: Ok(value.error) }
             }
         }
+        ///Builds [`Login`](super::Login) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct Login {
             expires_on: ::std::result::Result<
@@ -266,6 +293,7 @@ pub mod types {
             }
         }
         impl Login {
+            ///When the token expires, ISO 8601 (a far-future date for never).
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -278,6 +306,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token; send it as `X-Auth-Token`.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -310,6 +339,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`NewToken`](super::NewToken) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct NewToken {
             token: ::std::result::Result<
@@ -325,6 +355,7 @@ pub mod types {
             }
         }
         impl NewToken {
+            ///The token (256 hexadecimal characters).
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -351,6 +382,7 @@ pub mod types {
                 Self { token: Ok(value.token) }
             }
         }
+        ///Builds [`ProviderInfo`](super::ProviderInfo) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct ProviderInfo {
             access_token: ::std::result::Result<
@@ -366,6 +398,7 @@ pub mod types {
             }
         }
         impl ProviderInfo {
+            ///The provider's OAuth access token for the user.
             pub fn access_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -396,6 +429,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`ProviderLogin`](super::ProviderLogin) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct ProviderLogin {
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -410,6 +444,7 @@ pub mod types {
             }
         }
         impl ProviderLogin {
+            ///The user's email address at the provider.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -422,6 +457,7 @@ pub mod types {
                     });
                 self
             }
+            ///What the provider issued.
             pub fn info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ProviderInfo>,
@@ -454,6 +490,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`UserpassForm`](super::UserpassForm) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct UserpassForm {
             password: ::std::result::Result<
@@ -474,6 +511,7 @@ pub mod types {
             }
         }
         impl UserpassForm {
+            ///The user's password.
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -486,6 +524,7 @@ pub mod types {
                     });
                 self
             }
+            ///The user's name.
             pub fn username<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -786,6 +825,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> CreateApiToken<'a> {
+        ///Starts the request on `client`, as [`Client::create_api_token`](super::Client::create_api_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -845,6 +885,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> GetApiTokens<'a> {
+        ///Starts the request on `client`, as [`Client::get_api_tokens`](super::Client::get_api_tokens) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -910,6 +951,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> RevokeApiToken<'a> {
+        ///Starts the request on `client`, as [`Client::revoke_api_token`](super::Client::revoke_api_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -952,6 +994,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> ListTokens<'a> {
+        ///Starts the request on `client`, as [`Client::list_tokens`](super::Client::list_tokens) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -1017,6 +1060,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> CreateToken<'a> {
+        ///Starts the request on `client`, as [`Client::create_token`](super::Client::create_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -1076,6 +1120,7 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> DeleteToken<'a> {
+        ///Starts the request on `client`, as [`Client::delete_token`](super::Client::delete_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -1119,12 +1164,14 @@ pub mod builder {
         body: Result<types::builder::UserpassForm, String>,
     }
     impl<'a> AuthenticateUserpass<'a> {
+        ///Starts the request on `client`, as [`Client::authenticate_userpass`](super::Client::authenticate_userpass) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::UserpassForm`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UserpassForm>,
@@ -1138,6 +1185,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1210,12 +1258,14 @@ pub mod builder {
         body: Result<types::builder::UserpassForm, String>,
     }
     impl<'a> AuthenticateLdap<'a> {
+        ///Starts the request on `client`, as [`Client::authenticate_ldap`](super::Client::authenticate_ldap) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::UserpassForm`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UserpassForm>,
@@ -1229,6 +1279,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1302,6 +1353,7 @@ pub mod builder {
         body: Result<types::builder::ProviderLogin, String>,
     }
     impl<'a> AuthenticateProvider<'a> {
+        ///Starts the request on `client`, as [`Client::authenticate_provider`](super::Client::authenticate_provider) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1309,6 +1361,7 @@ pub mod builder {
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The provider's name, for example `github`.
         pub fn provider<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1321,6 +1374,7 @@ pub mod builder {
                 });
             self
         }
+        ///The request body: a [`types::ProviderLogin`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ProviderLogin>,
@@ -1334,6 +1388,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(

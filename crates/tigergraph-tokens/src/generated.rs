@@ -7,18 +7,21 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///`CheckJwtBody`
+    ///The JWT to check.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CheckJwtBody {
+        ///The JWT.
         pub token: ::api_tokens_runtime::Secret,
     }
     impl CheckJwtBody {
+        ///A [`builder::CheckJwtBody`] with no field set yet.
         pub fn builder() -> builder::CheckJwtBody {
             Default::default()
         }
     }
-    ///`CheckJwtResponse`
+    ///The 4.x verdict on a JWT.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CheckJwtResponse {
         ///`false`, or `"false"` from some servers.
         pub error: ::serde_json::Value,
@@ -27,6 +30,7 @@ pub mod types {
         pub message: ::std::option::Option<::api_tokens_runtime::Secret>,
     }
     impl CheckJwtResponse {
+        ///A [`builder::CheckJwtResponse`] with no field set yet.
         pub fn builder() -> builder::CheckJwtResponse {
             Default::default()
         }
@@ -34,22 +38,27 @@ pub mod types {
     ///All optional; without a graph the JWT is global.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CreateJwtBody {
+        ///The graph the JWT is for.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub graph: ::std::option::Option<::std::string::String>,
+        ///How long the JWT lasts.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lifetime: ::std::option::Option<::tigergraph_tokens::Milliseconds>,
     }
     impl CreateJwtBody {
+        ///A [`builder::CreateJwtBody`] with no field set yet.
         pub fn builder() -> builder::CreateJwtBody {
             Default::default()
         }
     }
-    ///`DeleteTokenBody`
+    ///The token to delete (3.5 and later, JSON body).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DeleteTokenBody {
+        ///The token.
         pub token: ::api_tokens_runtime::Secret,
     }
     impl DeleteTokenBody {
+        ///A [`builder::DeleteTokenBody`] with no field set yet.
         pub fn builder() -> builder::DeleteTokenBody {
             Default::default()
         }
@@ -57,39 +66,49 @@ pub mod types {
     ///The JWTs to drop; empty with `clear`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct DropJwtsBody {
+        ///The JWTs, separated by commas.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tokens: ::std::option::Option<::tigergraph_tokens::TokenList>,
     }
     impl DropJwtsBody {
+        ///A [`builder::DropJwtsBody`] with no field set yet.
         pub fn builder() -> builder::DropJwtsBody {
             Default::default()
         }
     }
     ///The 4.x answer: no `code`; `expiration` is a date such as `Wed Jul 10 06:12:47 UTC 2024`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct GsqlResponse {
         ///`false`, or `"false"` from some servers.
         pub error: ::serde_json::Value,
+        ///When the token expires, as a Java date in the server's zone (`Wed Jul 10 06:12:47 UTC 2024`). [`GsqlResponse::expires_at`](crate::types::GsqlResponse::expires_at) reads it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expiration: ::std::option::Option<::std::string::String>,
+        ///The server's message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
+        ///The new token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::api_tokens_runtime::Secret>,
     }
     impl GsqlResponse {
+        ///A [`builder::GsqlResponse`] with no field set yet.
         pub fn builder() -> builder::GsqlResponse {
             Default::default()
         }
     }
-    ///`RefreshTokenBody`
+    ///The token to refresh (3.5 and later, JSON body).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RefreshTokenBody {
+        ///The new lifetime, counted from now (about a month when left out).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lifetime: ::std::option::Option<::tigergraph_tokens::Seconds>,
+        ///The token.
         pub token: ::api_tokens_runtime::Secret,
     }
     impl RefreshTokenBody {
+        ///A [`builder::RefreshTokenBody`] with no field set yet.
         pub fn builder() -> builder::RefreshTokenBody {
             Default::default()
         }
@@ -97,51 +116,64 @@ pub mod types {
     ///The secret travels as a credential; `graph` is required with HTTP Basic.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct RequestTokenBody {
+        ///The graph the token is for.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub graph: ::std::option::Option<::std::string::String>,
+        ///How long the token lasts (about a month when left out).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lifetime: ::std::option::Option<::tigergraph_tokens::Seconds>,
     }
     impl RequestTokenBody {
+        ///A [`builder::RequestTokenBody`] with no field set yet.
         pub fn builder() -> builder::RequestTokenBody {
             Default::default()
         }
     }
     ///The REST++ envelope. `expiration` is unix seconds (-1 after a delete; the lifetime after a 3.0–3.4 refresh). The token is in `token`, or in `results.token` with HTTP Basic.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RestppTokenResponse {
         ///`REST-0000` on success; `REST-1000`, `REST-10016`, `REST-3300`, … on failure.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
         ///`false`, or `"false"` from some servers.
         pub error: ::serde_json::Value,
+        ///Unix seconds when the token expires; -1 after a delete, and the lifetime in seconds after a 3.0–3.4 refresh. [`RestppTokenResponse::expires_at`](crate::types::RestppTokenResponse::expires_at) reads it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expiration: ::std::option::Option<i64>,
+        ///The server's message, such as `Generate new token successfully.`
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
+        ///The token, when it was requested with HTTP Basic.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub results: ::std::option::Option<TokenResults>,
+        ///The token, when it was requested with a secret.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::api_tokens_runtime::Secret>,
     }
     impl RestppTokenResponse {
+        ///A [`builder::RestppTokenResponse`] with no field set yet.
         pub fn builder() -> builder::RestppTokenResponse {
             Default::default()
         }
     }
-    ///`TokenResults`
+    ///Where REST++ puts the token when it was requested with HTTP Basic.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct TokenResults {
+        ///The token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::api_tokens_runtime::Secret>,
     }
     impl TokenResults {
+        ///A [`builder::TokenResults`] with no field set yet.
         pub fn builder() -> builder::TokenResults {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builds [`CheckJwtBody`](super::CheckJwtBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct CheckJwtBody {
             token: ::std::result::Result<
@@ -157,6 +189,7 @@ pub mod types {
             }
         }
         impl CheckJwtBody {
+            ///The JWT.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -183,6 +216,7 @@ pub mod types {
                 Self { token: Ok(value.token) }
             }
         }
+        ///Builds [`CheckJwtResponse`](super::CheckJwtResponse) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct CheckJwtResponse {
             error: ::std::result::Result<::serde_json::Value, ::std::string::String>,
@@ -200,6 +234,7 @@ pub mod types {
             }
         }
         impl CheckJwtResponse {
+            ///`false`, or `"false"` from some servers.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::serde_json::Value>,
@@ -212,6 +247,7 @@ pub mod types {
                     });
                 self
             }
+            ///The verdict, which quotes the whole JWT (hence a secret).
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -246,6 +282,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`CreateJwtBody`](super::CreateJwtBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct CreateJwtBody {
             graph: ::std::result::Result<
@@ -266,6 +303,7 @@ pub mod types {
             }
         }
         impl CreateJwtBody {
+            ///The graph the JWT is for.
             pub fn graph<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -278,6 +316,7 @@ pub mod types {
                     });
                 self
             }
+            ///How long the JWT lasts.
             pub fn lifetime<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -312,6 +351,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`DeleteTokenBody`](super::DeleteTokenBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct DeleteTokenBody {
             token: ::std::result::Result<
@@ -327,6 +367,7 @@ pub mod types {
             }
         }
         impl DeleteTokenBody {
+            ///The token.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -353,6 +394,7 @@ pub mod types {
                 Self { token: Ok(value.token) }
             }
         }
+        ///Builds [`DropJwtsBody`](super::DropJwtsBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct DropJwtsBody {
             tokens: ::std::result::Result<
@@ -368,6 +410,7 @@ pub mod types {
             }
         }
         impl DropJwtsBody {
+            ///The JWTs, separated by commas.
             pub fn tokens<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -396,6 +439,7 @@ pub mod types {
                 Self { tokens: Ok(value.tokens) }
             }
         }
+        ///Builds [`GsqlResponse`](super::GsqlResponse) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct GsqlResponse {
             error: ::std::result::Result<::serde_json::Value, ::std::string::String>,
@@ -423,6 +467,7 @@ pub mod types {
             }
         }
         impl GsqlResponse {
+            ///`false`, or `"false"` from some servers.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::serde_json::Value>,
@@ -435,6 +480,7 @@ pub mod types {
                     });
                 self
             }
+            ///When the token expires, as a Java date in the server's zone (`Wed Jul 10 06:12:47 UTC 2024`). [`GsqlResponse::expires_at`](crate::types::GsqlResponse::expires_at) reads it.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -447,6 +493,7 @@ pub mod types {
                     });
                 self
             }
+            ///The server's message.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -459,6 +506,7 @@ pub mod types {
                     });
                 self
             }
+            ///The new token.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -497,6 +545,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`RefreshTokenBody`](super::RefreshTokenBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct RefreshTokenBody {
             lifetime: ::std::result::Result<
@@ -517,6 +566,7 @@ pub mod types {
             }
         }
         impl RefreshTokenBody {
+            ///The new lifetime, counted from now (about a month when left out).
             pub fn lifetime<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -531,6 +581,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -563,6 +614,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`RequestTokenBody`](super::RequestTokenBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct RequestTokenBody {
             graph: ::std::result::Result<
@@ -583,6 +635,7 @@ pub mod types {
             }
         }
         impl RequestTokenBody {
+            ///The graph the token is for.
             pub fn graph<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -595,6 +648,7 @@ pub mod types {
                     });
                 self
             }
+            ///How long the token lasts (about a month when left out).
             pub fn lifetime<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -629,6 +683,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`RestppTokenResponse`](super::RestppTokenResponse) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct RestppTokenResponse {
             code: ::std::result::Result<
@@ -666,6 +721,7 @@ pub mod types {
             }
         }
         impl RestppTokenResponse {
+            ///`REST-0000` on success; `REST-1000`, `REST-10016`, `REST-3300`, … on failure.
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -678,6 +734,7 @@ pub mod types {
                     });
                 self
             }
+            ///`false`, or `"false"` from some servers.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::serde_json::Value>,
@@ -690,6 +747,7 @@ pub mod types {
                     });
                 self
             }
+            ///Unix seconds when the token expires; -1 after a delete, and the lifetime in seconds after a 3.0–3.4 refresh. [`RestppTokenResponse::expires_at`](crate::types::RestppTokenResponse::expires_at) reads it.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -702,6 +760,7 @@ pub mod types {
                     });
                 self
             }
+            ///The server's message, such as `Generate new token successfully.`
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -714,6 +773,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token, when it was requested with HTTP Basic.
             pub fn results<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::TokenResults>>,
@@ -726,6 +786,7 @@ pub mod types {
                     });
                 self
             }
+            ///The token, when it was requested with a secret.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -769,6 +830,7 @@ pub mod types {
                 }
             }
         }
+        ///Builds [`TokenResults`](super::TokenResults) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct TokenResults {
             token: ::std::result::Result<
@@ -784,6 +846,7 @@ pub mod types {
             }
         }
         impl TokenResults {
+            ///The token.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1130,6 +1193,7 @@ pub mod builder {
         lifetime: Result<Option<u64>, String>,
     }
     impl<'a> RequestTokenQuery<'a> {
+        ///Starts the request on `client`, as [`Client::request_token_query`](super::Client::request_token_query) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1137,6 +1201,7 @@ pub mod builder {
                 lifetime: Ok(None),
             }
         }
+        ///The graph, when authenticating with HTTP Basic.
         pub fn graph<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1150,6 +1215,7 @@ pub mod builder {
                 });
             self
         }
+        ///Lifetime in seconds (about a month by default).
         pub fn lifetime<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<u64>,
@@ -1218,6 +1284,7 @@ pub mod builder {
         token: Result<::api_tokens_runtime::Secret, String>,
     }
     impl<'a> RefreshTokenQuery<'a> {
+        ///Starts the request on `client`, as [`Client::refresh_token_query`](super::Client::refresh_token_query) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1225,6 +1292,7 @@ pub mod builder {
                 token: Err("token was not initialized".to_string()),
             }
         }
+        ///Lifetime in seconds (about a month by default).
         pub fn lifetime<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<u64>,
@@ -1235,6 +1303,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `u64` for lifetime failed".to_string());
             self
         }
+        ///The token.
         pub fn token<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -1307,12 +1376,14 @@ pub mod builder {
         token: Result<::api_tokens_runtime::Secret, String>,
     }
     impl<'a> DeleteTokenQuery<'a> {
+        ///Starts the request on `client`, as [`Client::delete_token_query`](super::Client::delete_token_query) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 token: Err("token was not initialized".to_string()),
             }
         }
+        ///The token.
         pub fn token<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::api_tokens_runtime::Secret>,
@@ -1383,12 +1454,14 @@ pub mod builder {
         lifetime: Result<Option<u64>, String>,
     }
     impl<'a> RequestTokenRaw<'a> {
+        ///Starts the request on `client`, as [`Client::request_token_raw`](super::Client::request_token_raw) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 lifetime: Ok(None),
             }
         }
+        ///Lifetime in seconds (about a month by default).
         pub fn lifetime<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<u64>,
@@ -1454,12 +1527,14 @@ pub mod builder {
         body: Result<types::builder::RefreshTokenBody, String>,
     }
     impl<'a> RefreshToken<'a> {
+        ///Starts the request on `client`, as [`Client::refresh_token`](super::Client::refresh_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::RefreshTokenBody`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::RefreshTokenBody>,
@@ -1475,6 +1550,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1544,6 +1620,7 @@ pub mod builder {
         body: Result<types::builder::RequestTokenBody, String>,
     }
     impl<'a> RequestToken<'a> {
+        ///Starts the request on `client`, as [`Client::request_token`](super::Client::request_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1551,6 +1628,7 @@ pub mod builder {
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///3.9.3+: return an existing valid token instead of creating one.
         pub fn allow_existing<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1563,6 +1641,7 @@ pub mod builder {
                 });
             self
         }
+        ///The request body: a [`types::RequestTokenBody`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::RequestTokenBody>,
@@ -1578,6 +1657,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1650,12 +1730,14 @@ pub mod builder {
         body: Result<types::builder::DeleteTokenBody, String>,
     }
     impl<'a> DeleteToken<'a> {
+        ///Starts the request on `client`, as [`Client::delete_token`](super::Client::delete_token) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::DeleteTokenBody`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::DeleteTokenBody>,
@@ -1671,6 +1753,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1739,12 +1822,14 @@ pub mod builder {
         body: Result<types::builder::CreateJwtBody, String>,
     }
     impl<'a> CreateJwt<'a> {
+        ///Starts the request on `client`, as [`Client::create_jwt`](super::Client::create_jwt) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::CreateJwtBody`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateJwtBody>,
@@ -1758,6 +1843,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1824,6 +1910,7 @@ pub mod builder {
         body: Result<types::builder::DropJwtsBody, String>,
     }
     impl<'a> DropJwts<'a> {
+        ///Starts the request on `client`, as [`Client::drop_jwts`](super::Client::drop_jwts) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1831,6 +1918,7 @@ pub mod builder {
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///Drop all of the user's tokens.
         pub fn clear<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<bool>,
@@ -1841,6 +1929,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `bool` for clear failed".to_string());
             self
         }
+        ///The request body: a [`types::DropJwtsBody`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::DropJwtsBody>,
@@ -1854,6 +1943,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1921,12 +2011,14 @@ pub mod builder {
         body: Result<types::builder::CheckJwtBody, String>,
     }
     impl<'a> CheckJwt<'a> {
+        ///Starts the request on `client`, as [`Client::check_jwt`](super::Client::check_jwt) does.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        ///The request body: a [`types::CheckJwtBody`], or what converts into one, such as its builder.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CheckJwtBody>,
@@ -1940,6 +2032,7 @@ pub mod builder {
                 });
             self
         }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(

@@ -32,6 +32,10 @@ pub const FIXUPS: &[Fixup] = &[
         apply: surface::hide_raw_constructors,
     },
     Fixup {
+        name: "close_answer_types",
+        apply: surface::close_answer_types,
+    },
+    Fixup {
         name: "compile_examples",
         apply: docs::compile_examples,
     },
@@ -42,6 +46,10 @@ pub const FIXUPS: &[Fixup] = &[
     Fixup {
         name: "wrap_sends",
         apply: requests::wrap_sends,
+    },
+    Fixup {
+        name: "document_builders",
+        apply: docs::document_builders,
     },
 ];
 
