@@ -35,7 +35,9 @@ struct Live {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), docluster_tokens::Error> {
-/// let client = docluster_tokens::Client::builder().base_url("http://cluster:3033/api").build()?;
+/// let client = docluster_tokens::Client::builder()
+///     .base_url("http://cluster:3033/api")
+///     .build()?;
 /// let session = docluster_tokens::Session::login(client, "admin", "admin").await?;
 /// let live = session.run(|c| async move { c.list_tokens().send().await }).await?;
 /// session.logout().await?;

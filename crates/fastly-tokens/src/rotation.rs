@@ -28,7 +28,9 @@ type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), fastly_tokens::Error> {
-/// let login = fastly_tokens::Client::builder().username_and_password("me@example.com", "pw").build()?;
+/// let login = fastly_tokens::Client::builder()
+///     .username_and_password("me@example.com", "pw")
+///     .build()?;
 /// let rotation = fastly_tokens::Rotation::new(login, "CURRENT-TOKEN").await?;
 /// let fresh = rotation.rotate().await?;
 /// # let _ = fresh;

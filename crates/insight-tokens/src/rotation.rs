@@ -15,7 +15,9 @@ use crate::Client;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), insight_tokens::Error> {
-/// let creator = insight_tokens::Client::builder().session_cookie("PLAY_SESSION=...").build()?;
+/// let creator = insight_tokens::Client::builder()
+///     .session_cookie("PLAY_SESSION=...")
+///     .build()?;
 /// let rotation = insight_tokens::Rotation::new(creator, "CURRENT-TOKEN");
 /// let fresh = rotation.rotate().await?;
 /// # let _ = fresh;

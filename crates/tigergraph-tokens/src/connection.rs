@@ -196,7 +196,9 @@ struct Shared {
 /// use std::time::Duration;
 ///
 /// # async fn run() -> Result<(), tigergraph_tokens::Error> {
-/// let tg = tigergraph_tokens::Connection::builder("https://tg.example.com").secret("s3cr3t").build()?;
+/// let tg = tigergraph_tokens::Connection::builder("https://tg.example.com")
+///     .secret("s3cr3t")
+///     .build()?;
 /// let token = tg.get(Some(Duration::from_secs(3600))).await?;
 /// println!("expires {:?}", token.expires_at());
 /// tg.refresh(None, Some(Duration::from_secs(7200))).await?;
