@@ -50,8 +50,13 @@ fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("unknown flag {flag}\n{USAGE}"));
     }
     let wanted: Vec<&String> = rest.iter().filter(|a| !a.starts_with('-')).collect();
-    let root = workspace_root()?;
-    let specs = list_specs(&root)?;
+    codegen(&workspace_root()?, &wanted, check)
+}
+
+/// Generates (or with `check`, compares) the code of the `wanted` specs, or of all,
+/// in the checkout at `root`.
+fn codegen(root: &Path, wanted: &[&String], check: bool) -> Result<(), String> {
+    let specs = list_specs(root)?;
     if let Some(unknown) = wanted
         .iter()
         .find(|w| !specs.iter().any(|(name, _)| name == w.as_str()))
@@ -68,7 +73,7 @@ fn run(args: &[String]) -> Result<(), String> {
         if check {
             let current = std::fs::read_to_string(&out).unwrap_or_default();
             if current != code {
-                let shown = out.strip_prefix(&root).unwrap_or(&out);
+                let shown = out.strip_prefix(root).unwrap_or(&out);
                 print_diff(shown, &current, &code);
                 stale.push(shown.display().to_string());
             }
@@ -78,7 +83,7 @@ fn run(args: &[String]) -> Result<(), String> {
                     "crates/{name}/src does not exist: create the crate (Cargo.toml, src/lib.rs) first"
                 ));
             }
-            write_if_changed(&out, out.strip_prefix(&root).unwrap_or(&out), &code)?;
+            write_if_changed(&out, out.strip_prefix(root).unwrap_or(&out), &code)?;
         }
     }
     if stale.is_empty() {
@@ -358,6 +363,34 @@ mod tests {
                 "component schemas.B: rule \"known references\": `#/components/schemas/Gone` names nothing in this spec",
             ]
         );
+    }
+
+    #[test]
+    fn help_succeeds_and_bad_usage_fails_with_the_usage() {
+        assert_eq!(super::run(&["--help".to_owned()]), Ok(()));
+        assert_eq!(super::run(&["help".to_owned()]), Ok(()));
+        let bad = super::run(&["codegen".to_owned(), "--chek".to_owned()]).expect_err("unknown flag");
+        assert!(bad.contains("unknown flag --chek") && bad.contains("usage:"), "{bad}");
+        assert!(super::run(&[]).expect_err("no command").starts_with("usage:"));
+    }
+
+    #[test]
+    fn check_names_stale_files_relative_to_the_checkout() {
+        let root = std::env::temp_dir().join(format!("xtask-check-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("specs")).expect("specs");
+        std::fs::create_dir_all(root.join("crates/demo-tokens/src")).expect("crate");
+        let yaml = spec(&format!("      operationId: op\n{OK_RESPONSE}"), "");
+        std::fs::write(root.join("specs/demo-tokens.yaml"), yaml).expect("spec");
+        std::fs::write(root.join("crates/demo-tokens/src/generated.rs"), "// stale\n").expect("stale");
+        let error = super::codegen(&root, &[], true).expect_err("stale");
+        assert!(
+            error.contains("out of date with specs/: crates/demo-tokens/src/generated.rs\n"),
+            "{error}"
+        );
+        assert!(!error.contains(&root.display().to_string()), "{error}");
+        super::codegen(&root, &[], false).expect("written");
+        super::codegen(&root, &[], true).expect("now current");
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
