@@ -144,7 +144,8 @@ pub struct Call {
     pub op: &'static str,
     /// A documented success answer, with [`MINTED`] wherever a secret comes back.
     pub success: fn() -> (u16, String),
-    /// Whether the success answer has a body to decode.
+    /// Whether the success answer has a body to decode, read from the type `send`
+    /// returns (so from the spec's success schema).
     pub has_body: bool,
     run: Run,
 }
@@ -166,16 +167,25 @@ impl Call {
     }
 }
 
+/// One row of the call table, fields by name: the vendor and operation (as the crate's
+/// tables name them), the client helper, the documented success answer, and the
+/// request, optionally reading the argument replaced by [`Call::run_with`].
 macro_rules! call {
-    ($vendor:literal, $op:literal, $has_body:expr, $success:expr, $client:ident, |$c:ident| $request:expr) => {
-        call!($vendor, $op, $has_body, $success, $client, |$c, _arg| $request)
+    (vendor: $vendor:literal, op: $op:literal, client: $client:ident, success: $success:expr, request: |$c:ident| $request:expr $(,)?) => {
+        call!(vendor: $vendor, op: $op, client: $client, success: $success, request: |$c, _arg| $request)
     };
-    ($vendor:literal, $op:literal, $has_body:expr, $success:expr, $client:ident, |$c:ident, $arg:ident| $request:expr) => {
+    (vendor: $vendor:literal, op: $op:literal, client: $client:ident, success: $success:expr, request: |$c:ident, $arg:ident| $request:expr $(,)?) => {
         Call {
             vendor: $vendor,
             op: $op,
-            has_body: $has_body,
             success: $success,
+            // Never run: only its type is read, the success type the spec gave `send`.
+            has_body: answers_a_body(|| async {
+                let $c = $client(Target::Url(String::new()), Duration::ZERO);
+                let $arg = Arg::default();
+                let request = $request;
+                request.send().await
+            }),
             run: |target, timeout, $arg| {
                 Box::pin(async move {
                     let $c = $client(target, timeout);
@@ -186,6 +196,15 @@ macro_rules! call {
             },
         }
     };
+}
+
+/// Whether the operation whose call `_send` makes answers a body to decode: its
+/// success type is not `()` (a spec success without content).
+fn answers_a_body<T: 'static, F>(_send: impl FnOnce() -> F) -> bool
+where
+    F: Future<Output = Result<progenitor_client::ResponseValue<T>, Error>>,
+{
+    std::any::TypeId::of::<T>() != std::any::TypeId::of::<()>()
 }
 
 /// `Debug` of the vendor body an error keeps, whichever documented type it is.
@@ -312,49 +331,75 @@ fn no_body_200() -> (u16, String) {
 
 pub fn all() -> Vec<Call> {
     vec![
-        call!(
-            "fastly",
-            "create_token",
-            true,
-            || json(200, serde_json::json!({"id": "t1", "access_token": MINTED})),
-            fastly_form_login,
-            |client| {
+        call! {
+            vendor: "fastly",
+            op: "create_token",
+            client: fastly_form_login,
+            success: || json(200, serde_json::json!({"id": "t1", "access_token": MINTED})),
+            request: |client| {
                 let form = fastly_tokens::TokenCreateForm::new()
                     .login("me@example.com", FORM_PASSWORD)
                     .service("s1")
                     .service("s2");
                 client.create_token().body(form)
-            }
-        ),
-        call!("fastly", "get_token", true, fastly_token, fastly, |client, arg| client
+            },
+        },
+        call! {
+            vendor: "fastly",
+            op: "get_token",
+            client: fastly,
+            success: fastly_token,
+            request: |client, arg| client
             .get_token()
-            .token_id(arg.or("token_id", "t1"))),
-        call!("fastly", "get_token_current", true, fastly_token, fastly, |client| {
+            .token_id(arg.or("token_id", "t1")),
+        },
+        call! {
+            vendor: "fastly",
+            op: "get_token_current",
+            client: fastly,
+            success: fastly_token,
+            request: |client| {
             client.get_token_current()
-        }),
-        call!(
-            "fastly",
-            "list_tokens_user",
-            true,
-            || json(200, serde_json::json!([{"id": "t1"}])),
-            fastly,
-            |client| client.list_tokens_user()
-        ),
-        call!(
-            "fastly",
-            "list_tokens_customer",
-            true,
-            || json(200, serde_json::json!([{"id": "t1"}])),
-            fastly,
-            |client, arg| client.list_tokens_customer().customer_id(arg.or("customer_id", "c1"))
-        ),
-        call!("fastly", "revoke_token", false, no_body_204, fastly, |client, arg| {
+        },
+        },
+        call! {
+            vendor: "fastly",
+            op: "list_tokens_user",
+            client: fastly,
+            success: || json(200, serde_json::json!([{"id": "t1"}])),
+            request: |client| client.list_tokens_user(),
+        },
+        call! {
+            vendor: "fastly",
+            op: "list_tokens_customer",
+            client: fastly,
+            success: || json(200, serde_json::json!([{"id": "t1"}])),
+            request: |client, arg| client.list_tokens_customer().customer_id(arg.or("customer_id", "c1")),
+        },
+        call! {
+            vendor: "fastly",
+            op: "revoke_token",
+            client: fastly,
+            success: no_body_204,
+            request: |client, arg| {
             client.revoke_token().token_id(arg.or("token_id", "t1"))
-        }),
-        call!("fastly", "revoke_token_current", false, no_body_204, fastly, |client| {
+        },
+        },
+        call! {
+            vendor: "fastly",
+            op: "revoke_token_current",
+            client: fastly,
+            success: no_body_204,
+            request: |client| {
             client.revoke_token_current()
-        }),
-        call!("fastly", "bulk_revoke_tokens", false, no_body_204, fastly, |client| {
+        },
+        },
+        call! {
+            vendor: "fastly",
+            op: "bulk_revoke_tokens",
+            client: fastly,
+            success: no_body_204,
+            request: |client| {
             let body = fastly_tokens::types::BulkRevokeRequest {
                 data: vec![fastly_tokens::types::TokenIdentifier {
                     id: "t1".into(),
@@ -362,184 +407,230 @@ pub fn all() -> Vec<Call> {
                 }],
             };
             client.bulk_revoke_tokens().body(body)
-        }),
-        call!(
-            "ica",
-            "create_jwt_token",
-            true,
-            || json(200, serde_json::json!({"token": MINTED})),
-            ica,
-            |client| client.create_jwt_token().tenant("t")
-        ),
-        call!(
-            "ica",
-            "refresh_jwt_token",
-            true,
-            || json(200, serde_json::json!({"token": MINTED})),
-            ica,
-            |client| client.refresh_jwt_token()
-        ),
-        call!(
-            "tigergraph",
-            "request_token_query",
-            true,
-            restpp,
-            tigergraph,
-            |client| client.request_token_query().lifetime(100u64)
-        ),
-        call!(
-            "tigergraph",
-            "refresh_token_query",
-            true,
-            restpp,
-            tigergraph,
-            |client, arg| client
+        },
+        },
+        call! {
+            vendor: "ica",
+            op: "create_jwt_token",
+            client: ica,
+            success: || json(200, serde_json::json!({"token": MINTED})),
+            request: |client| client.create_jwt_token().tenant("t"),
+        },
+        call! {
+            vendor: "ica",
+            op: "refresh_jwt_token",
+            client: ica,
+            success: || json(200, serde_json::json!({"token": MINTED})),
+            request: |client| client.refresh_jwt_token(),
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "request_token_query",
+            client: tigergraph,
+            success: restpp,
+            request: |client| client.request_token_query().lifetime(100u64),
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "refresh_token_query",
+            client: tigergraph,
+            success: restpp,
+            request: |client, arg| client
                 .refresh_token_query()
                 .token(arg.or("token", TG_TOKEN))
-                .lifetime(100u64)
-        ),
-        call!(
-            "tigergraph",
-            "delete_token_query",
-            true,
-            restpp,
-            tigergraph,
-            |client, arg| { client.delete_token_query().token(arg.or("token", TG_TOKEN)) }
-        ),
-        call!("tigergraph", "request_token_raw", true, restpp, tigergraph, |client| {
+                .lifetime(100u64),
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "delete_token_query",
+            client: tigergraph,
+            success: restpp,
+            request: |client, arg| { client.delete_token_query().token(arg.or("token", TG_TOKEN)) },
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "request_token_raw",
+            client: tigergraph,
+            success: restpp,
+            request: |client| {
             client.request_token_raw().lifetime(100u64)
-        }),
-        call!("tigergraph", "request_token", true, restpp, tigergraph, |client| client
+        },
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "request_token",
+            client: tigergraph,
+            success: restpp,
+            request: |client| client
             .request_token()
-            .body_map(|b| b.graph("g".to_owned()))),
-        call!("tigergraph", "refresh_token", true, restpp, tigergraph, |client| client
+            .body_map(|b| b.graph("g".to_owned())),
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "refresh_token",
+            client: tigergraph,
+            success: restpp,
+            request: |client| client
             .refresh_token()
-            .body_map(|b| b.token(TG_TOKEN).lifetime(tigergraph_tokens::Seconds(100)))),
-        call!("tigergraph", "delete_token", true, restpp, tigergraph, |client| client
+            .body_map(|b| b.token(TG_TOKEN).lifetime(tigergraph_tokens::Seconds(100))),
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "delete_token",
+            client: tigergraph,
+            success: restpp,
+            request: |client| client
             .delete_token()
-            .body_map(|b| b.token(TG_TOKEN))),
-        call!("tigergraph", "create_jwt", true, gsql, tigergraph, |client| client
+            .body_map(|b| b.token(TG_TOKEN)),
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "create_jwt",
+            client: tigergraph,
+            success: gsql,
+            request: |client| client
             .create_jwt()
-            .body_map(|b| b.lifetime(tigergraph_tokens::Milliseconds(1000)))),
-        call!("tigergraph", "drop_jwts", true, gsql, tigergraph, |client| {
+            .body_map(|b| b.lifetime(tigergraph_tokens::Milliseconds(1000))),
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "drop_jwts",
+            client: tigergraph,
+            success: gsql,
+            request: |client| {
             let tokens: tigergraph_tokens::TokenList = [TG_TOKEN, ICA_JWT].into_iter().collect();
             client.drop_jwts().body_map(|b| b.tokens(tokens))
-        }),
-        call!(
-            "tigergraph",
-            "check_jwt",
-            true,
-            || json(
+        },
+        },
+        call! {
+            vendor: "tigergraph",
+            op: "check_jwt",
+            client: tigergraph,
+            success: || json(
                 200,
                 serde_json::json!({"error": false, "message": format!("The token {TG_TOKEN} verification succeed.")})
             ),
-            tigergraph,
-            |client| client.check_jwt().body_map(|b| b.token(TG_TOKEN))
-        ),
-        call!(
-            "insight",
-            "create_api_token",
-            true,
-            || json(200, serde_json::json!({"token": MINTED})),
-            insight,
-            |client| client.create_api_token()
-        ),
-        call!("insight", "get_api_tokens", true, insight_list, insight, |client| {
+            request: |client| client.check_jwt().body_map(|b| b.token(TG_TOKEN)),
+        },
+        call! {
+            vendor: "insight",
+            op: "create_api_token",
+            client: insight,
+            success: || json(200, serde_json::json!({"token": MINTED})),
+            request: |client| client.create_api_token(),
+        },
+        call! {
+            vendor: "insight",
+            op: "get_api_tokens",
+            client: insight,
+            success: insight_list,
+            request: |client| {
             client.get_api_tokens()
-        }),
-        call!("insight", "revoke_api_token", false, no_body_200, insight, |client| {
+        },
+        },
+        call! {
+            vendor: "insight",
+            op: "revoke_api_token",
+            client: insight,
+            success: no_body_200,
+            request: |client| {
             client.revoke_api_token()
-        }),
-        call!(
-            "insight",
-            "create_token",
-            true,
-            || json(200, serde_json::json!({"token": MINTED})),
-            insight,
-            |client| client.create_token()
-        ),
-        call!("insight", "list_tokens", true, insight_list, insight, |client| client
-            .list_tokens()),
-        call!("insight", "delete_token", false, no_body_200, insight, |client| client
-            .delete_token()),
-        call!(
-            "insight",
-            "authenticate_userpass",
-            true,
-            || json(
+        },
+        },
+        call! {
+            vendor: "insight",
+            op: "create_token",
+            client: insight,
+            success: || json(200, serde_json::json!({"token": MINTED})),
+            request: |client| client.create_token(),
+        },
+        call! {
+            vendor: "insight",
+            op: "list_tokens",
+            client: insight,
+            success: insight_list,
+            request: |client| client
+            .list_tokens(),
+        },
+        call! {
+            vendor: "insight",
+            op: "delete_token",
+            client: insight,
+            success: no_body_200,
+            request: |client| client
+            .delete_token(),
+        },
+        call! {
+            vendor: "insight",
+            op: "authenticate_userpass",
+            client: insight,
+            success: || json(
                 200,
                 serde_json::json!({"token": MINTED, "expiresOn": "2030-01-01T00:00:00Z"})
             ),
-            insight,
-            |client| client
+            request: |client| client
                 .authenticate_userpass()
-                .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD))
-        ),
-        call!(
-            "insight",
-            "authenticate_ldap",
-            true,
-            || json(
+                .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD)),
+        },
+        call! {
+            vendor: "insight",
+            op: "authenticate_ldap",
+            client: insight,
+            success: || json(
                 200,
                 serde_json::json!({"token": MINTED, "expiresOn": "2030-01-01T00:00:00Z"})
             ),
-            insight,
-            |client| client
+            request: |client| client
                 .authenticate_ldap()
-                .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD))
-        ),
-        call!(
-            "insight",
-            "authenticate_provider",
-            true,
-            || json(200, serde_json::json!({"token": MINTED})),
-            insight,
-            |client, arg| client
+                .body_map(|b| b.username("admin").password(INSIGHT_PASSWORD)),
+        },
+        call! {
+            vendor: "insight",
+            op: "authenticate_provider",
+            client: insight,
+            success: || json(200, serde_json::json!({"token": MINTED})),
+            request: |client, arg| client
                 .authenticate_provider()
                 .provider(arg.or("provider", "github"))
                 .body_map(|b| b.email("me@example.com").info(insight_tokens::types::ProviderInfo {
                     access_token: INSIGHT_OAUTH.into()
-                }))
-        ),
-        call!(
-            "docluster",
-            "login",
-            true,
-            || json(
+                })),
+        },
+        call! {
+            vendor: "docluster",
+            op: "login",
+            client: docluster,
+            success: || json(
                 200,
                 serde_json::json!({"msg": {"access_token": MINTED}, "status": "success", "error": ""})
             ),
-            docluster,
-            |client| client
+            request: |client| client
                 .login()
-                .body_map(|b| b.username("admin").password(DOCLUSTER_PASSWORD))
-        ),
-        call!(
-            "docluster",
-            "check_token",
-            true,
-            || json(200, serde_json::json!({"msg": {}, "status": "success", "error": ""})),
-            docluster,
-            |client| client.check_token()
-        ),
-        call!(
-            "docluster",
-            "logout",
-            true,
-            || json(200, serde_json::json!({"msg": "", "status": "success", "error": ""})),
-            docluster,
-            |client| client.logout()
-        ),
-        call!(
-            "docluster",
-            "list_tokens",
-            true,
-            || json(
+                .body_map(|b| b.username("admin").password(DOCLUSTER_PASSWORD)),
+        },
+        call! {
+            vendor: "docluster",
+            op: "check_token",
+            client: docluster,
+            success: || json(200, serde_json::json!({"msg": {}, "status": "success", "error": ""})),
+            request: |client| client.check_token(),
+        },
+        call! {
+            vendor: "docluster",
+            op: "logout",
+            client: docluster,
+            success: || json(200, serde_json::json!({"msg": "", "status": "success", "error": ""})),
+            request: |client| client.logout(),
+        },
+        call! {
+            vendor: "docluster",
+            op: "list_tokens",
+            client: docluster,
+            success: || json(
                 200,
                 serde_json::json!({"msg": {"tokens": {MINTED: {"username": "a", "ip": "127.0.0.1", "expiration": 1}}}, "status": "success", "error": ""})
             ),
-            docluster,
-            |client| client.list_tokens()
-        ),
+            request: |client| client.list_tokens(),
+        },
     ]
 }
