@@ -127,9 +127,10 @@ pub fn dangling_references(document: &serde_yaml::Value) -> Vec<(String, String)
     found
 }
 
-/// All problems of a spec, or none.
+/// All problems of a spec, or none: every rule is checked, so one run lists them all.
 pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
+    // progenitor reads 3.0 only (through openapiv3); a 3.1 document half-parses.
     if !spec.openapi.starts_with("3.0.") {
         problems.push(format!(
             "rule \"OpenAPI 3.0.x\": version {} is not supported by progenitor",
@@ -138,6 +139,7 @@ pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
     }
     let mut ids = std::collections::BTreeSet::new();
     for (path, item) in spec.paths.paths.iter() {
+        // progenitor resolves no `$ref` path item, and neither does `lower`.
         let ReferenceOr::Item(item) = item else {
             problems.push(format!(
                 "path {path}: rule \"no $ref path items\": progenitor rejects them"
@@ -151,6 +153,8 @@ pub fn check(spec: &OpenAPI) -> Result<(), Vec<String>> {
                 .unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
             let mut say =
                 |rule: &str, what: String| problems.push(format!("operation {name}: rule \"{rule}\": {what}"));
+            // The id names the method, the builder and the runtime's table: without one
+            // progenitor invents a name, and two alike would be one method.
             match &op.operation_id {
                 None => say("operationId", "every operation needs one".into()),
                 Some(id) if !ids.insert(id.clone()) => say("operationId", format!("`{id}` is used twice")),
@@ -215,7 +219,17 @@ fn check_descriptions(spec: &OpenAPI, problems: &mut Vec<String>) {
     }
 }
 
+/// The rules of one operation: request body, responses, parameters, security.
 fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, String)) {
+    check_request_body(op, say);
+    check_responses(spec, op, say);
+    check_parameters(spec, op, say);
+    check_security(spec, op, say);
+}
+
+/// progenitor takes one request media type, JSON or a form, whose schema is a named
+/// component (the builder's `body` takes that type).
+fn check_request_body(op: &Operation, say: &mut impl FnMut(&str, String)) {
     if let Some(body) = &op.request_body {
         match body {
             ReferenceOr::Reference { .. } => say(
@@ -250,6 +264,11 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
             }
         }
     }
+}
+
+/// progenitor types one success and one error body per operation, each a named
+/// component; several would be merged into an untyped value, or panic the generator.
+fn check_responses(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, String)) {
     let mut success = Vec::new();
     let mut failure = Vec::new();
     if op.responses.default.is_some() {
@@ -321,6 +340,10 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
             "all error responses must share one body schema; progenitor merges or panics otherwise".into(),
         );
     }
+}
+
+/// Parameters progenitor cannot send, or would send where a secret must not go.
+fn check_parameters(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, String)) {
     for param in &op.parameters {
         let ReferenceOr::Item(param) = param else { continue };
         let data = param.parameter_data_ref();
@@ -337,6 +360,8 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
                 style: QueryStyle::DeepObject,
                 ..
             } => say("no deepObject", format!("`{}`", data.name)),
+            // A `Secret` prints `<redacted>`, and progenitor formats headers and paths
+            // with `to_string()`: the server would get the redaction, not the secret.
             Parameter::Header { .. } | Parameter::Path { .. } if secret => say(
                 "no secret in headers or paths",
                 format!(
@@ -347,6 +372,11 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
             _ => {}
         }
     }
+}
+
+/// Every scheme an operation names exists: the runtime would otherwise find no way to
+/// send the credential and fail every call at run time.
+fn check_security(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, String)) {
     let security = op.security.as_ref().or(spec.security.as_ref());
     let schemes = spec.components.as_ref().map(|c| &c.security_schemes);
     for requirement in security.into_iter().flatten() {
@@ -361,10 +391,13 @@ fn check_operation(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
     }
 }
 
+/// A `$ref`: progenitor names the type after the component, where an inline schema
+/// would get a made-up name users could not rely on.
 fn is_ref<T>(schema: &ReferenceOr<T>) -> bool {
     matches!(schema, ReferenceOr::Reference { .. })
 }
 
+/// A list answer (`[TokenResponse]`), which progenitor types as a `Vec` of the component.
 fn is_array_of_refs(schema: &ReferenceOr<openapiv3::Schema>) -> bool {
     match schema {
         ReferenceOr::Item(s) => match &s.schema_kind {

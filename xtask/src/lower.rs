@@ -7,7 +7,10 @@ use serde_json::Value;
 
 use crate::spec::{self, MediaKind, is_secret, media_kind, resolve_response, snake_case};
 
+/// A spec ready for progenitor, with the tables the runtime reads beside it.
 pub struct Lowered {
+    /// The spec progenitor sees: JSON-like media types renamed `application/json`
+    /// (progenitor types only that), component responses inlined.
     pub spec: OpenAPI,
     pub crate_name: String,
     pub vendor: String,
@@ -31,6 +34,7 @@ pub struct CategoryRow {
     pub messages: Vec<String>,
 }
 
+/// One security scheme: which credential it sends, and where.
 pub struct SchemeRow {
     pub name: String,
     pub credential: String,
@@ -38,6 +42,7 @@ pub struct SchemeRow {
     pub body_fields: Vec<String>,
 }
 
+/// Where a scheme puts its credential (`wire::Place` in the runtime).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Place {
     Header(String),
@@ -49,13 +54,16 @@ pub enum Place {
     Body,
 }
 
+/// One credential of the client builder; several schemes may send it.
 pub struct CredentialRow {
     pub name: String,
     pub basic: bool,
     pub description: String,
 }
 
+/// One operation's table (`wire::Operation` in the runtime).
 pub struct OperationRow {
+    /// progenitor's name for it: the snake_case `operationId`.
     pub id: String,
     pub method: String,
     pub path: String,
@@ -77,6 +85,7 @@ pub enum SecretInput {
     JsonPointer(String),
 }
 
+/// `x-sdk-envelope`: a 2xx body whose `field` holds anything but `success` is an error.
 #[derive(Clone)]
 pub struct Envelope {
     pub field: String,
@@ -85,29 +94,25 @@ pub struct Envelope {
 
 pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
     let vendor = spec.info.title.clone();
+    // A server with variables (`https://{host}`) is no default: the user must say.
     let default_base_url = spec
         .servers
         .first()
         .map(|s| s.url.clone())
         .filter(|u| u.starts_with("http") && !u.contains('{'));
     let (error_code, error_message) = error_fields(&spec)?;
-    let vendor_messages = match spec.extensions.get("x-sdk-vendor-messages") {
-        None => Vec::new(),
-        Some(value) => value
-            .as_array()
-            .and_then(|list| list.iter().map(|m| m.as_str().map(str::to_owned)).collect())
-            .ok_or("x-sdk-vendor-messages must be a list of strings")?,
-    };
+    let vendor_messages = vendor_messages(&spec)?;
     let categories = error_categories(&spec)?;
     let root_envelope = spec.extensions.get("x-sdk-envelope").map(envelope).transpose()?;
     let (schemes, credentials) = schemes(&spec)?;
     let replacements = replacements(&spec)?;
     let root_security = spec.security.clone().unwrap_or_default();
+    // References are resolved against the components while `spec.paths` is borrowed
+    // mutably for the rewrites below.
     let components_only = OpenAPI {
         components: spec.components.clone(),
         ..OpenAPI::default()
     };
-
     let mut operations = Vec::new();
     for (path, item) in spec.paths.paths.iter_mut() {
         let ReferenceOr::Item(item) = item else { continue };
@@ -123,59 +128,14 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
             ("trace", &mut item.trace),
         ];
         for (method, op) in methods.into_iter().filter_map(|(m, op)| op.as_mut().map(|op| (m, op))) {
-            let id = op.operation_id.clone().ok_or("operation without operationId")?;
-            let security = op.security.clone().unwrap_or_else(|| root_security.clone());
-            let security = security.iter().map(|req| req.keys().cloned().collect()).collect();
-            let secret_inputs = secret_inputs(&components_only, op);
-            let (path_params, required_query) = checked_params(&components_only, &path_level, op);
-            let mut content_type = None;
-            if let Some(ReferenceOr::Item(body)) = &mut op.request_body {
-                content_type = rewrite_json(&mut body.content).filter(|m| m != "application/json");
-            }
-            let mut success_media = Vec::new();
-            for (status, response) in op.responses.responses.iter_mut() {
-                if let Some(inlined) = resolve_response(&components_only, response).cloned() {
-                    *response = ReferenceOr::Item(inlined);
-                }
-                let ReferenceOr::Item(response) = response else {
-                    continue;
-                };
-                if let Some(original) = rewrite_json(&mut response.content)
-                    && status.to_string().starts_with('2')
-                    && !success_media.contains(&original)
-                {
-                    success_media.push(original);
-                }
-            }
-            let accept = Some(success_media.join(", ")).filter(|a| !a.is_empty() && a != "application/json");
-            let envelope = match op.extensions.get("x-sdk-envelope") {
-                Some(Value::Null) => None,
-                Some(value) => Some(envelope(value).map_err(|e| format!("operation {id}: {e}"))?),
-                None => root_envelope.clone(),
+            let context = Context {
+                spec: &components_only,
+                path,
+                path_level: &path_level,
+                root_security: &root_security,
+                root_envelope: root_envelope.as_ref(),
             };
-            let notes = match op.extensions.get("x-sdk-error-notes") {
-                None => Vec::new(),
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .map(|(message, note)| note.as_str().map(|n| (message.clone(), n.to_owned())))
-                    .collect::<Option<_>>()
-                    .ok_or(format!("operation {id}: x-sdk-error-notes maps messages to strings"))?,
-                Some(_) => return Err(format!("operation {id}: x-sdk-error-notes maps messages to strings")),
-            };
-            operations.push(OperationRow {
-                id: snake_case(&id),
-                method: method.to_uppercase(),
-                // A `#fragment` only tells apart operations that share a wire path.
-                path: path.split('#').next().unwrap_or(path).to_owned(),
-                path_params,
-                required_query,
-                security,
-                content_type,
-                accept,
-                envelope,
-                notes,
-                secret_inputs,
-            });
+            operations.push(operation(&context, method, op)?);
         }
     }
     Ok(Lowered {
@@ -192,6 +152,100 @@ pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
         operations,
         replacements,
     })
+}
+
+/// What an operation inherits from the document around it.
+struct Context<'a> {
+    /// The components, to resolve references.
+    spec: &'a OpenAPI,
+    /// The path key, with its `#fragment` if any.
+    path: &'a str,
+    path_level: &'a [ReferenceOr<openapiv3::Parameter>],
+    root_security: &'a [openapiv3::SecurityRequirement],
+    root_envelope: Option<&'a Envelope>,
+}
+
+/// One operation's table; rewrites its JSON-like media types for progenitor and inlines
+/// its component responses (progenitor resolves neither).
+fn operation(context: &Context, method: &str, op: &mut openapiv3::Operation) -> Result<OperationRow, String> {
+    let id = op.operation_id.clone().ok_or("operation without operationId")?;
+    let security = op.security.as_deref().unwrap_or(context.root_security);
+    let security = security.iter().map(|req| req.keys().cloned().collect()).collect();
+    let secret_inputs = secret_inputs(context.spec, op);
+    let (path_params, required_query) = checked_params(context.spec, context.path_level, op);
+    // progenitor only types `application/json`; the vendor's own JSON media type (and
+    // a form's) goes on the wire as the runtime's `Content-Type`.
+    let mut content_type = None;
+    if let Some(ReferenceOr::Item(body)) = &mut op.request_body {
+        content_type = rewrite_json(&mut body.content).filter(|m| m != "application/json");
+    }
+    // progenitor sends `Accept: application/json`; a vendor that versions by media type
+    // (ICA's `application/vnd.illumina.v3+json`) needs its own, which the runtime sets.
+    let mut success_media = Vec::new();
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let Some(inlined) = resolve_response(context.spec, response).cloned() {
+            *response = ReferenceOr::Item(inlined);
+        }
+        // A response that stayed a reference names no component; the lint reports it.
+        let ReferenceOr::Item(response) = response else {
+            continue;
+        };
+        if let Some(original) = rewrite_json(&mut response.content)
+            && status.to_string().starts_with('2')
+            && !success_media.contains(&original)
+        {
+            success_media.push(original);
+        }
+    }
+    let accept = Some(success_media.join(", ")).filter(|a| !a.is_empty() && a != "application/json");
+    Ok(OperationRow {
+        id: snake_case(&id),
+        method: method.to_uppercase(),
+        // A `#fragment` only tells apart operations that share a wire path.
+        path: context.path.split('#').next().unwrap_or(context.path).to_owned(),
+        path_params,
+        required_query,
+        security,
+        content_type,
+        accept,
+        envelope: operation_envelope(op, context.root_envelope).map_err(|e| format!("operation {id}: {e}"))?,
+        notes: error_notes(op).map_err(|e| format!("operation {id}: {e}"))?,
+        secret_inputs,
+    })
+}
+
+/// `x-sdk-vendor-messages`: messages the vendor writes itself, never scrubbed as echoes.
+fn vendor_messages(spec: &OpenAPI) -> Result<Vec<String>, String> {
+    match spec.extensions.get("x-sdk-vendor-messages") {
+        None => Ok(Vec::new()),
+        Some(value) => value
+            .as_array()
+            .and_then(|list| list.iter().map(|m| m.as_str().map(str::to_owned)).collect())
+            .ok_or("x-sdk-vendor-messages must be a list of strings".into()),
+    }
+}
+
+/// `x-sdk-envelope` on an operation: its own, none (`null`), or the document's.
+fn operation_envelope(op: &openapiv3::Operation, root: Option<&Envelope>) -> Result<Option<Envelope>, String> {
+    match op.extensions.get("x-sdk-envelope") {
+        Some(Value::Null) => Ok(None),
+        Some(value) => envelope(value).map(Some),
+        None => Ok(root.cloned()),
+    }
+}
+
+/// `x-sdk-error-notes`: a vendor code or message → a word more for the user.
+fn error_notes(op: &openapiv3::Operation) -> Result<Vec<(String, String)>, String> {
+    const SHAPE: &str = "x-sdk-error-notes maps messages to strings";
+    match op.extensions.get("x-sdk-error-notes") {
+        None => Ok(Vec::new()),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(message, note)| note.as_str().map(|n| (message.clone(), n.to_owned())))
+            .collect::<Option<_>>()
+            .ok_or(SHAPE.into()),
+        Some(_) => Err(SHAPE.into()),
+    }
 }
 
 /// The builder field names (snake_case, as progenitor names them) of the path
@@ -219,6 +273,9 @@ fn checked_params(
     (path, query)
 }
 
+/// Where an operation's request carries secrets the user typed (query parameters, form
+/// fields, JSON fields): the runtime scrubs their values from any error, since a vendor
+/// may echo its request back.
 fn secret_inputs(spec: &OpenAPI, op: &openapiv3::Operation) -> Vec<SecretInput> {
     let mut inputs = Vec::new();
     for param in &op.parameters {
@@ -240,6 +297,7 @@ fn secret_inputs(spec: &OpenAPI, op: &openapiv3::Operation) -> Vec<SecretInput> 
         let Some(body_schema) = content.schema.as_ref().and_then(|s| spec::schema(spec, s)) else {
             continue;
         };
+        // A form is flat; JSON nests (Insight.io's `/info/accessToken`), within reason.
         let mut pointers = Vec::new();
         secret_properties(
             spec,
@@ -269,6 +327,7 @@ fn secret_properties(spec: &OpenAPI, object: &openapiv3::Schema, at: String, dep
         return;
     }
     for (name, property) in &object.properties {
+        // A dangling reference is the lint's to report; here it holds no secret.
         let Some(property) = spec::property(spec, property) else {
             continue;
         };
@@ -294,6 +353,7 @@ fn rewrite_json(content: &mut openapiv3::Content) -> Option<String> {
     Some(media)
 }
 
+/// A list of JSON pointers (RFC 6901), as `x-sdk-errors` gives them.
 fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
     let list = value
         .and_then(Value::as_array)
@@ -308,6 +368,9 @@ fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// `x-sdk-errors`: where a vendor error body keeps its code and its message, each a
+/// list of pointers tried in order (a vendor with several error shapes lists one each).
+/// Required: without it no error could keep the vendor's words.
 fn error_fields(spec: &OpenAPI) -> Result<(Vec<String>, Vec<String>), String> {
     let errors = spec
         .extensions
@@ -378,6 +441,9 @@ fn error_categories(spec: &OpenAPI) -> Result<Vec<CategoryRow>, String> {
     Ok(rows)
 }
 
+/// Reads an `x-sdk-envelope` value: vendors that answer HTTP 200 with a failure inside
+/// (TigerGraph's `"error": true`, DoCluster's `status`) say where, and which values mean
+/// success; only booleans and strings, since that is all such fields hold.
 fn envelope(value: &Value) -> Result<Envelope, String> {
     let field = value
         .get("field")
@@ -397,6 +463,8 @@ fn envelope(value: &Value) -> Result<Envelope, String> {
     })
 }
 
+/// The security schemes, and the credentials they send: the client builder has one
+/// setter per credential, and the runtime one `wire::Scheme` per scheme.
 fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), String> {
     let mut rows = Vec::new();
     let mut credentials: Vec<CredentialRow> = Vec::new();
@@ -413,22 +481,11 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
                 name: key,
                 description,
                 extensions,
-            } => {
-                let place = match (extensions.get("x-sdk-place").and_then(Value::as_str), location) {
-                    (Some("form-field"), _) => Place::FormField(key.clone()),
-                    (Some("json-field"), _) => Place::JsonField(key.clone()),
-                    (Some("body"), _) => Place::Body,
-                    (Some(other), _) => return Err(format!("security scheme {name}: unknown x-sdk-place `{other}`")),
-                    (None, APIKeyLocation::Header) => Place::Header(key.clone()),
-                    (None, APIKeyLocation::Query) => Place::Query(key.clone()),
-                    (None, APIKeyLocation::Cookie) => {
-                        return Err(format!(
-                            "security scheme {name}: cookies: use `in: header, name: Cookie`"
-                        ));
-                    }
-                };
-                (place, description, extensions)
-            }
+            } => (
+                api_key_place(name, location, key, extensions.get("x-sdk-place"))?,
+                description,
+                extensions,
+            ),
             SecurityScheme::HTTP {
                 scheme: kind,
                 description,
@@ -452,20 +509,9 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
                 ));
             }
         };
-        let credential = extensions
-            .get("x-sdk-credential")
-            .and_then(Value::as_str)
-            .map_or_else(|| snake_case(name), str::to_owned);
-        let body_fields = match extensions.get("x-sdk-body-fields") {
-            None => Vec::new(),
-            Some(value) => value
-                .as_array()
-                .and_then(|list| list.iter().map(|f| f.as_str().map(str::to_owned)).collect())
-                .ok_or(format!(
-                    "security scheme {name}: x-sdk-body-fields must be a list of field names"
-                ))?,
-        };
+        let credential = credential_name(name, extensions.get("x-sdk-credential"));
         let basic = place == Place::Basic;
+        // One setter takes one shape: a user and password, or a single secret.
         match credentials.iter().find(|c| c.name == credential) {
             Some(existing) if existing.basic != basic => {
                 return Err(format!(
@@ -483,12 +529,60 @@ fn schemes(spec: &OpenAPI) -> Result<(Vec<SchemeRow>, Vec<CredentialRow>), Strin
             name: name.clone(),
             credential,
             place,
-            body_fields,
+            body_fields: body_fields(name, extensions.get("x-sdk-body-fields"))?,
         });
     }
     Ok((rows, credentials))
 }
 
+/// `x-sdk-place` on an apiKey scheme: a form field, a top-level JSON field or the whole
+/// body, which OpenAPI's `in` (header, query, cookie) cannot say.
+fn api_key_place(
+    scheme: &str,
+    location: &APIKeyLocation,
+    key: &str,
+    extension: Option<&Value>,
+) -> Result<Place, String> {
+    match (extension.and_then(Value::as_str), location) {
+        (Some("form-field"), _) => Ok(Place::FormField(key.to_owned())),
+        (Some("json-field"), _) => Ok(Place::JsonField(key.to_owned())),
+        (Some("body"), _) => Ok(Place::Body),
+        (Some(other), _) => Err(format!("security scheme {scheme}: unknown x-sdk-place `{other}`")),
+        (None, APIKeyLocation::Header) => Ok(Place::Header(key.to_owned())),
+        (None, APIKeyLocation::Query) => Ok(Place::Query(key.to_owned())),
+        // progenitor has no cookie jar; a cookie is a header the user sets whole.
+        (None, APIKeyLocation::Cookie) => Err(format!(
+            "security scheme {scheme}: cookies: use `in: header, name: Cookie`"
+        )),
+    }
+}
+
+/// `x-sdk-credential`: the credential (and builder setter) a scheme sends; by default
+/// the scheme's name in snake_case. Schemes that share one send the same secret in
+/// different places (TigerGraph's secret in a query, a JSON field or the body).
+fn credential_name(scheme: &str, extension: Option<&Value>) -> String {
+    extension
+        .and_then(Value::as_str)
+        .map_or_else(|| snake_case(scheme), str::to_owned)
+}
+
+/// `x-sdk-body-fields`: body fields that, all present, carry the scheme's credential
+/// for one call (Fastly's login typed into the form).
+fn body_fields(scheme: &str, extension: Option<&Value>) -> Result<Vec<String>, String> {
+    match extension {
+        None => Ok(Vec::new()),
+        Some(value) => value
+            .as_array()
+            .and_then(|list| list.iter().map(|f| f.as_str().map(str::to_owned)).collect())
+            .ok_or(format!(
+                "security scheme {scheme}: x-sdk-body-fields must be a list of field names"
+            )),
+    }
+}
+
+/// `x-sdk-rust-type`: component schemas that a hand-written type replaces (progenitor's
+/// `with_replacement`), as `(schema, ::path)`; a path that does not parse fails here,
+/// not later in `cargo check`.
 fn replacements(spec: &OpenAPI) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     let Some(components) = &spec.components else {

@@ -15,20 +15,9 @@ use crate::error::{Error, ErrorKind};
 use crate::record::CallRecord;
 use crate::wire::{Api, Operation};
 
+/// The call's result as this crate's: its error is given its category by the caller,
+/// once the rules of every error path apply.
 pub(crate) fn convert<T, E>(
-    api: &'static Api,
-    state: &ClientState,
-    record: CallRecord,
-    result: Result<ResponseValue<T>, progenitor_client::Error<E>>,
-) -> Result<ResponseValue<T>, Error>
-where
-    T: serde::de::DeserializeOwned + Send + Sync + 'static,
-    E: serde::de::DeserializeOwned + Send + Sync + 'static,
-{
-    answer(api, state, record, result).map_err(|error| error.categorized(api.categories))
-}
-
-fn answer<T, E>(
     api: &'static Api,
     state: &ClientState,
     record: CallRecord,

@@ -103,5 +103,5 @@ where
     let Some(record) = record else {
         return Err(Error::new(ErrorKind::Transport, api.vendor, "the call's record was lost").operation(op.id));
     };
-    answer::convert(api, state, record, result)
+    answer::convert(api, state, record, result).map_err(|error| error.categorized(api.categories))
 }

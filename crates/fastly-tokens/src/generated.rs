@@ -2332,152 +2332,43 @@ pub mod wire {
         notes: &[],
     };
 }
-pub use ::api_tokens_runtime::{
-    Category, ErrorKind, RetryPolicy, Secret, Token, TokenSource,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT,
-    DEFAULT_TIMEOUT, http_client_builder,
-};
-/// The `http` crate, whose `Response` a `respond_with` closure returns.
-#[cfg(feature = "test-util")]
-pub use ::api_tokens_runtime::http;
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://api.fastly.com`.
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://api.fastly.com");
-///Configures a [`Client`] for Fastly: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
-///
-/// Defaults: 30 s per attempt ([`DEFAULT_TIMEOUT`]), 60 s per
-/// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
-/// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
-#[derive(Debug)]
-pub struct ClientBuilder {
-    config: ::api_tokens_runtime::ClientConfig,
-}
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+::api_tokens_runtime::client_builder!("Fastly");
 impl ClientBuilder {
-    /// A builder with the defaults.
-    pub fn new() -> Self {
-        Self {
-            config: ::api_tokens_runtime::ClientConfig::new(
-                concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
-            ),
-        }
-    }
-    /// The base URL, for example a mock server or an on-premise host.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.config.base_url = Some(url.into());
-        self
-    }
-    /// Time for one attempt of a request, answer included (default 30 s).
-    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
-        self.config.timeout = timeout;
-        self
-    }
-    /// Total time for one call: every attempt and every wait between them
-    /// (default 60 s, [`DEFAULT_OPERATION_TIMEOUT`]). No retry
-    /// starts a wait that would end past it.
-    pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
-        self.config.operation_timeout = timeout;
-        self
-    }
-    /// Time to establish a connection.
-    pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
-        self.config.connect_timeout = timeout;
-        self
-    }
-    /// The `User-Agent` header.
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.config.user_agent = user_agent.into();
-        self
-    }
-    /// A ready `reqwest::Client` (proxies, TLS roots). Its own connect timeout
-    /// and user agent apply; this builder's attempt and operation timeouts still do.
-    pub fn http_client(mut self, client: ::reqwest::Client) -> Self {
-        self.config.http_client = Some(client);
-        self
-    }
-    /// Retries of a request that could not connect, or of an idempotent request
-    /// answered 429, 502, 503 or 504 (default 2; 0 turns retries off). See
-    /// [`RetryPolicy`] for the waits.
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.config.retry.max_retries = retries;
-        self
-    }
-    /// The whole retry policy.
-    pub fn retry_policy(mut self, policy: ::api_tokens_runtime::RetryPolicy) -> Self {
-        self.config.retry = policy;
-        self
-    }
-    /// The largest successful answer read, in bytes; error answers are capped
-    /// at 64 KiB.
-    pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.config.max_body_bytes = limit;
-        self
-    }
-    /// Answers every request with `respond` instead of sending it, through the
-    /// same decoding and checks as a real answer (feature `test-util`).
-    #[cfg(feature = "test-util")]
-    pub fn respond_with(
-        mut self,
-        respond: impl Fn(
-            &::reqwest::Request,
-        ) -> ::api_tokens_runtime::http::Response<Vec<u8>> + Send + Sync + 'static,
-    ) -> Self {
-        self.config.responder = Some(::std::sync::Arc::new(respond));
-        self
-    }
     ///Credential `token`: A Fastly API token, sent as `Fastly-Key`.
-    pub fn token(mut self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
-        self.config
-            .credential("token", ::api_tokens_runtime::Credential::Token(value.into()));
-        self
+    pub fn token(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
+        self.credential("token", ::api_tokens_runtime::Credential::Token(value.into()))
     }
     ///Credential `username_and_password`: The account's email and password (HTTP Basic); only token creation takes them, as this header or as the form's `username` and `password`.
     pub fn username_and_password(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<::api_tokens_runtime::Secret>,
     ) -> Self {
-        self.config
-            .credential(
-                "username_and_password",
-                ::api_tokens_runtime::Credential::Basic {
-                    username: username.into(),
-                    password: password.into(),
-                },
-            );
-        self
+        self.credential(
+            "username_and_password",
+            ::api_tokens_runtime::Credential::Basic {
+                username: username.into(),
+                password: password.into(),
+            },
+        )
     }
     ///Credential `otp`: The six-digit one-time code of an account with two-factor authentication, sent as `Fastly-OTP` with the user name and password on token creation.
-    pub fn otp(mut self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
-        self.config
-            .credential("otp", ::api_tokens_runtime::Credential::Token(value.into()));
-        self
-    }
-    /// Validates the settings and builds the client. Fails, before anything is
-    /// sent, on a malformed base URL or a credential that could never be sent.
-    pub fn build(self) -> Result<Client, ::api_tokens_runtime::Error> {
-        let (base_url, http, state) = self.config.build(&wire::API, DEFAULT_BASE_URL)?;
-        Ok(Client::new_with_client(&base_url, http, state))
+    pub fn otp(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
+        self.credential("otp", ::api_tokens_runtime::Credential::Token(value.into()))
     }
 }
 impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
     ///A copy of this client with credential `token` replaced (for example a fresh one-time code).
     pub fn with_token(
         &self,
         value: impl Into<::api_tokens_runtime::Secret>,
     ) -> Result<Self, ::api_tokens_runtime::Error> {
-        let credential = ::api_tokens_runtime::Credential::Token(value.into());
-        Ok(Self {
-            inner: self.inner.with_credential(&wire::API, "token", credential)?,
-            ..self.clone()
-        })
+        self.with_credential(
+            "token",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
     }
     ///A copy of this client with credential `username_and_password` replaced (for example a fresh one-time code).
     pub fn with_username_and_password(
@@ -2485,26 +2376,22 @@ impl Client {
         username: impl Into<String>,
         password: impl Into<::api_tokens_runtime::Secret>,
     ) -> Result<Self, ::api_tokens_runtime::Error> {
-        let credential = ::api_tokens_runtime::Credential::Basic {
-            username: username.into(),
-            password: password.into(),
-        };
-        Ok(Self {
-            inner: self
-                .inner
-                .with_credential(&wire::API, "username_and_password", credential)?,
-            ..self.clone()
-        })
+        self.with_credential(
+            "username_and_password",
+            ::api_tokens_runtime::Credential::Basic {
+                username: username.into(),
+                password: password.into(),
+            },
+        )
     }
     ///A copy of this client with credential `otp` replaced (for example a fresh one-time code).
     pub fn with_otp(
         &self,
         value: impl Into<::api_tokens_runtime::Secret>,
     ) -> Result<Self, ::api_tokens_runtime::Error> {
-        let credential = ::api_tokens_runtime::Credential::Token(value.into());
-        Ok(Self {
-            inner: self.inner.with_credential(&wire::API, "otp", credential)?,
-            ..self.clone()
-        })
+        self.with_credential(
+            "otp",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
     }
 }

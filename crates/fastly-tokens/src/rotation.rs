@@ -127,12 +127,4 @@ fn lifetime(meta: &TokenResponse) -> Option<Duration> {
     (meta.expires_at? - meta.created_at?).to_std().ok()
 }
 
-api_tokens_runtime::impl_token_source!(Rotation);
-
-impl std::fmt::Debug for Rotation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rotation")
-            .field("cache", &self.cache)
-            .finish_non_exhaustive()
-    }
-}
+api_tokens_runtime::impl_token_source!(Rotation, debug: [cache]);

@@ -693,186 +693,70 @@ pub mod wire {
         notes: &[],
     };
 }
-pub use ::api_tokens_runtime::{
-    Category, ErrorKind, RetryPolicy, Secret, Token, TokenSource,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT,
-    DEFAULT_TIMEOUT, http_client_builder,
-};
-/// The `http` crate, whose `Response` a `respond_with` closure returns.
-#[cfg(feature = "test-util")]
-pub use ::api_tokens_runtime::http;
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://ica.illumina.com/ica/rest`.
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://ica.illumina.com/ica/rest");
-///Configures a [`Client`] for Illumina Connected Analytics: base URL, timeouts, credentials. Nothing it holds is printed by `Debug`.
-///
-/// Defaults: 30 s per attempt ([`DEFAULT_TIMEOUT`]), 60 s per
-/// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
-/// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
-#[derive(Debug)]
-pub struct ClientBuilder {
-    config: ::api_tokens_runtime::ClientConfig,
-}
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+::api_tokens_runtime::client_builder!("Illumina Connected Analytics");
 impl ClientBuilder {
-    /// A builder with the defaults.
-    pub fn new() -> Self {
-        Self {
-            config: ::api_tokens_runtime::ClientConfig::new(
-                concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
-            ),
-        }
-    }
-    /// The base URL, for example a mock server or an on-premise host.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.config.base_url = Some(url.into());
-        self
-    }
-    /// Time for one attempt of a request, answer included (default 30 s).
-    pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
-        self.config.timeout = timeout;
-        self
-    }
-    /// Total time for one call: every attempt and every wait between them
-    /// (default 60 s, [`DEFAULT_OPERATION_TIMEOUT`]). No retry
-    /// starts a wait that would end past it.
-    pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
-        self.config.operation_timeout = timeout;
-        self
-    }
-    /// Time to establish a connection.
-    pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
-        self.config.connect_timeout = timeout;
-        self
-    }
-    /// The `User-Agent` header.
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.config.user_agent = user_agent.into();
-        self
-    }
-    /// A ready `reqwest::Client` (proxies, TLS roots). Its own connect timeout
-    /// and user agent apply; this builder's attempt and operation timeouts still do.
-    pub fn http_client(mut self, client: ::reqwest::Client) -> Self {
-        self.config.http_client = Some(client);
-        self
-    }
-    /// Retries of a request that could not connect, or of an idempotent request
-    /// answered 429, 502, 503 or 504 (default 2; 0 turns retries off). See
-    /// [`RetryPolicy`] for the waits.
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.config.retry.max_retries = retries;
-        self
-    }
-    /// The whole retry policy.
-    pub fn retry_policy(mut self, policy: ::api_tokens_runtime::RetryPolicy) -> Self {
-        self.config.retry = policy;
-        self
-    }
-    /// The largest successful answer read, in bytes; error answers are capped
-    /// at 64 KiB.
-    pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.config.max_body_bytes = limit;
-        self
-    }
-    /// Answers every request with `respond` instead of sending it, through the
-    /// same decoding and checks as a real answer (feature `test-util`).
-    #[cfg(feature = "test-util")]
-    pub fn respond_with(
-        mut self,
-        respond: impl Fn(
-            &::reqwest::Request,
-        ) -> ::api_tokens_runtime::http::Response<Vec<u8>> + Send + Sync + 'static,
-    ) -> Self {
-        self.config.responder = Some(::std::sync::Arc::new(respond));
-        self
-    }
     ///Credential `jwt`: A JWT from `create_jwt_token`, sent as `Authorization: Bearer`.
-    pub fn jwt(mut self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
-        self.config
-            .credential("jwt", ::api_tokens_runtime::Credential::Token(value.into()));
-        self
+    pub fn jwt(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
+        self.credential("jwt", ::api_tokens_runtime::Credential::Token(value.into()))
     }
     ///Credential `ps_token`: A psToken, sent as `Authorization: Bearer`.
-    pub fn ps_token(mut self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
-        self.config
-            .credential(
-                "ps_token",
-                ::api_tokens_runtime::Credential::Token(value.into()),
-            );
-        self
+    pub fn ps_token(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
+        self.credential(
+            "ps_token",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
     }
     ///Credential `api_key`: An ICA API key, sent as `X-API-Key`.
-    pub fn api_key(mut self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
-        self.config
-            .credential(
-                "api_key",
-                ::api_tokens_runtime::Credential::Token(value.into()),
-            );
-        self
+    pub fn api_key(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
+        self.credential("api_key", ::api_tokens_runtime::Credential::Token(value.into()))
     }
     ///Credential `basic`: The user's email and password (HTTP Basic); not for single sign-on tenants.
     pub fn basic(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<::api_tokens_runtime::Secret>,
     ) -> Self {
-        self.config
-            .credential(
-                "basic",
-                ::api_tokens_runtime::Credential::Basic {
-                    username: username.into(),
-                    password: password.into(),
-                },
-            );
-        self
-    }
-    /// Validates the settings and builds the client. Fails, before anything is
-    /// sent, on a malformed base URL or a credential that could never be sent.
-    pub fn build(self) -> Result<Client, ::api_tokens_runtime::Error> {
-        let (base_url, http, state) = self.config.build(&wire::API, DEFAULT_BASE_URL)?;
-        Ok(Client::new_with_client(&base_url, http, state))
+        self.credential(
+            "basic",
+            ::api_tokens_runtime::Credential::Basic {
+                username: username.into(),
+                password: password.into(),
+            },
+        )
     }
 }
 impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
     ///A copy of this client with credential `jwt` replaced (for example a fresh one-time code).
     pub fn with_jwt(
         &self,
         value: impl Into<::api_tokens_runtime::Secret>,
     ) -> Result<Self, ::api_tokens_runtime::Error> {
-        let credential = ::api_tokens_runtime::Credential::Token(value.into());
-        Ok(Self {
-            inner: self.inner.with_credential(&wire::API, "jwt", credential)?,
-            ..self.clone()
-        })
+        self.with_credential(
+            "jwt",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
     }
     ///A copy of this client with credential `ps_token` replaced (for example a fresh one-time code).
     pub fn with_ps_token(
         &self,
         value: impl Into<::api_tokens_runtime::Secret>,
     ) -> Result<Self, ::api_tokens_runtime::Error> {
-        let credential = ::api_tokens_runtime::Credential::Token(value.into());
-        Ok(Self {
-            inner: self.inner.with_credential(&wire::API, "ps_token", credential)?,
-            ..self.clone()
-        })
+        self.with_credential(
+            "ps_token",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
     }
     ///A copy of this client with credential `api_key` replaced (for example a fresh one-time code).
     pub fn with_api_key(
         &self,
         value: impl Into<::api_tokens_runtime::Secret>,
     ) -> Result<Self, ::api_tokens_runtime::Error> {
-        let credential = ::api_tokens_runtime::Credential::Token(value.into());
-        Ok(Self {
-            inner: self.inner.with_credential(&wire::API, "api_key", credential)?,
-            ..self.clone()
-        })
+        self.with_credential(
+            "api_key",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
     }
     ///A copy of this client with credential `basic` replaced (for example a fresh one-time code).
     pub fn with_basic(
@@ -880,13 +764,12 @@ impl Client {
         username: impl Into<String>,
         password: impl Into<::api_tokens_runtime::Secret>,
     ) -> Result<Self, ::api_tokens_runtime::Error> {
-        let credential = ::api_tokens_runtime::Credential::Basic {
-            username: username.into(),
-            password: password.into(),
-        };
-        Ok(Self {
-            inner: self.inner.with_credential(&wire::API, "basic", credential)?,
-            ..self.clone()
-        })
+        self.with_credential(
+            "basic",
+            ::api_tokens_runtime::Credential::Basic {
+                username: username.into(),
+                password: password.into(),
+            },
+        )
     }
 }

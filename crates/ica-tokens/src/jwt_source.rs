@@ -109,12 +109,4 @@ fn jwt(token: api_tokens_runtime::Secret) -> Result<Token, Error> {
     Ok(Token::new(token, expires_at))
 }
 
-api_tokens_runtime::impl_token_source!(JwtSource);
-
-impl std::fmt::Debug for JwtSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtSource")
-            .field("cache", &self.cache)
-            .finish_non_exhaustive()
-    }
-}
+api_tokens_runtime::impl_token_source!(JwtSource, debug: [cache]);

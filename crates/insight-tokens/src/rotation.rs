@@ -66,10 +66,4 @@ impl Rotation {
     }
 }
 
-api_tokens_runtime::impl_token_source!(Rotation);
-
-impl std::fmt::Debug for Rotation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rotation").finish_non_exhaustive()
-    }
-}
+api_tokens_runtime::impl_token_source!(Rotation, debug: []);

@@ -467,12 +467,4 @@ fn no_current() -> Error {
     )
 }
 
-api_tokens_runtime::impl_token_source!(Connection);
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("cache", &self.cache)
-            .finish_non_exhaustive()
-    }
-}
+api_tokens_runtime::impl_token_source!(Connection, debug: [cache]);

@@ -1,0 +1,220 @@
+//! The code every vendor crate needs from its generated client, written once: the
+//! generated file invokes these, and keeps only what differs per vendor (its spec's
+//! tables, default server and credentials).
+
+/// Implements [`TokenSource`](crate::TokenSource) for a type with an inherent
+/// `async fn token(&self) -> Result<Token, Error>`, as every vendor's lifecycle type has.
+///
+/// With `debug: [field, …]` it also implements `Debug`, showing those fields only: a
+/// lifecycle type holds clients and credentials, whose `Debug` would say more than a
+/// log needs (a [`CachedTokenSource`](crate::CachedTokenSource) shows no secret).
+#[macro_export]
+macro_rules! impl_token_source {
+    ($ty:ident) => {
+        impl $crate::TokenSource for $ty {
+            fn token(&self) -> $crate::TokenFuture<'_> {
+                ::std::boxed::Box::pin(<$ty>::token(self))
+            }
+        }
+    };
+    ($ty:ident, debug: [$($field:ident),* $(,)?]) => {
+        $crate::impl_token_source!($ty);
+
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+/// Implements progenitor's `ClientHooks` for a generated client, wiring this crate's
+/// hooks to it (the client's state knows its `wire::API` table). Generated with
+/// `HooksMode::Expected`, a vendor crate that forgets this does not compile.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_client_hooks {
+    ($client:ty) => {
+        impl ::progenitor_client::ClientHooks<$crate::ClientState> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut ::reqwest::Request,
+                _info: &::progenitor_client::OperationInfo,
+            ) -> ::std::result::Result<(), ::progenitor_client::Error<E>> {
+                let state = ::progenitor_client::ClientInfo::inner(self);
+                // The reason stays in the call's record; progenitor needs no text.
+                if $crate::hooks::pre(state, request) {
+                    Ok(())
+                } else {
+                    Err(::progenitor_client::Error::Custom(::std::string::String::new()))
+                }
+            }
+
+            async fn exec(
+                &self,
+                request: ::reqwest::Request,
+                _info: &::progenitor_client::OperationInfo,
+            ) -> ::reqwest::Result<::reqwest::Response> {
+                let client = ::progenitor_client::ClientInfo::client(self);
+                $crate::hooks::exec(client, ::progenitor_client::ClientInfo::inner(self), request).await
+            }
+        }
+    };
+}
+
+/// A vendor crate's `ClientBuilder` with every setting the vendors share, the re-exports
+/// its users need, and `Client::builder`. Expanded in the generated file, beside the
+/// vendor's `wire::API`, `DEFAULT_BASE_URL` and `Client`; the generated file adds one
+/// setter per credential. `cfg(feature = "test-util")` is the vendor crate's feature.
+///
+/// The names of the methods below are listed in the xtask (`builder::BUILDER_METHODS`),
+/// which refuses a credential of the same name.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! client_builder {
+    ($vendor:literal) => {
+        // What users of the crate need from the runtime, so that no one adds it as a
+        // dependency of their own (the crate's `Error` is re-exported beside this file).
+        /// The `http` crate, whose `Response` a `respond_with` closure returns.
+        #[cfg(feature = "test-util")]
+        pub use $crate::http;
+        pub use $crate::{
+            Category, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT,
+            ErrorKind, RetryPolicy, Secret, Token, TokenSource, http_client_builder,
+        };
+
+        #[doc = concat!(
+                                    "Configures a [`Client`] for ", $vendor,
+                                    ": base URL, timeouts, credentials. Nothing it holds is printed by `Debug`."
+                                )]
+        ///
+        /// Defaults: 30 s per attempt ([`DEFAULT_TIMEOUT`]), 60 s per
+        /// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
+        /// of idempotent requests answered 429/502/503/504, `User-Agent: <crate>/<version>`.
+        #[derive(Debug)]
+        pub struct ClientBuilder {
+            config: $crate::ClientConfig,
+        }
+
+        impl Default for ClientBuilder {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl ClientBuilder {
+            /// A builder with the defaults.
+            pub fn new() -> Self {
+                Self {
+                    config: $crate::ClientConfig::new(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"))),
+                }
+            }
+
+            /// The base URL, for example a mock server or an on-premise host.
+            pub fn base_url(mut self, url: impl Into<String>) -> Self {
+                self.config.base_url = Some(url.into());
+                self
+            }
+
+            /// Time for one attempt of a request, answer included (default 30 s).
+            pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+                self.config.timeout = timeout;
+                self
+            }
+
+            /// Total time for one call: every attempt and every wait between them
+            /// (default 60 s, [`DEFAULT_OPERATION_TIMEOUT`]). No retry
+            /// starts a wait that would end past it.
+            pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+                self.config.operation_timeout = timeout;
+                self
+            }
+
+            /// Time to establish a connection.
+            pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+                self.config.connect_timeout = timeout;
+                self
+            }
+
+            /// The `User-Agent` header.
+            pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+                self.config.user_agent = user_agent.into();
+                self
+            }
+
+            /// A ready `reqwest::Client` (proxies, TLS roots). Its own connect timeout
+            /// and user agent apply; this builder's attempt and operation timeouts still do.
+            pub fn http_client(mut self, client: ::reqwest::Client) -> Self {
+                self.config.http_client = Some(client);
+                self
+            }
+
+            /// Retries of a request that could not connect, or of an idempotent request
+            /// answered 429, 502, 503 or 504 (default 2; 0 turns retries off). See
+            /// [`RetryPolicy`] for the waits.
+            pub fn max_retries(mut self, retries: u32) -> Self {
+                self.config.retry.max_retries = retries;
+                self
+            }
+
+            /// The whole retry policy.
+            pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
+                self.config.retry = policy;
+                self
+            }
+
+            /// The largest successful answer read, in bytes; error answers are capped
+            /// at 64 KiB.
+            pub fn max_body_bytes(mut self, limit: usize) -> Self {
+                self.config.max_body_bytes = limit;
+                self
+            }
+
+            /// Answers every request with `respond` instead of sending it, through the
+            /// same decoding and checks as a real answer (feature `test-util`).
+            #[cfg(feature = "test-util")]
+            pub fn respond_with(
+                mut self,
+                respond: impl Fn(&::reqwest::Request) -> $crate::http::Response<Vec<u8>> + Send + Sync + 'static,
+            ) -> Self {
+                self.config.responder = Some(::std::sync::Arc::new(respond));
+                self
+            }
+
+            /// Validates the settings and builds the client. Fails, before anything is
+            /// sent, on a malformed base URL or a credential that could never be sent.
+            pub fn build(self) -> Result<Client, $crate::Error> {
+                let (base_url, http, state) = self.config.build(&wire::API, DEFAULT_BASE_URL)?;
+                Ok(Client::new_with_client(&base_url, http, state))
+            }
+
+            /// Sets credential `name`; the generated setters call it.
+            fn credential(mut self, name: &'static str, credential: $crate::Credential) -> Self {
+                self.config.credential(name, credential);
+                self
+            }
+        }
+
+        impl Client {
+            /// Starts configuring a client.
+            pub fn builder() -> ClientBuilder {
+                ClientBuilder::new()
+            }
+
+            /// A copy of this client with credential `name` replaced; the generated
+            /// `with_*` methods call it.
+            fn with_credential(
+                &self,
+                name: &'static str,
+                credential: $crate::Credential,
+            ) -> Result<Self, $crate::Error> {
+                Ok(Self {
+                    inner: self.inner.with_credential(&wire::API, name, credential)?,
+                    ..self.clone()
+                })
+            }
+        }
+    };
+}
