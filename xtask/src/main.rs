@@ -366,6 +366,34 @@ mod tests {
     }
 
     #[test]
+    fn a_fixup_that_no_longer_applies_fails_naming_itself() {
+        // A `#fragment`, so that `drop_path_fragments` has something to do too.
+        let yaml = spec(&format!("      operationId: op\n{OK_RESPONSE}"), "").replace("  /t:", "  /t#one:");
+        let spec: openapiv3::OpenAPI = serde_yaml::from_str(&yaml).expect("yaml");
+        let lowered = super::lower::lower(spec, "demo-tokens").expect("lower");
+        // Output of a progenitor that changed shape: nothing any fix-up expects.
+        let mut file: syn::File = syn::parse_quote!(
+            pub struct Client;
+        );
+        let error = super::fixups::apply(&mut file, &lowered).expect_err("nothing to fix");
+        assert!(
+            error.starts_with("fix-up `hide_progenitor_error` no longer applies:"),
+            "{error}"
+        );
+        // Each fix-up alone fails the same way on it.
+        for fixup in super::fixups::FIXUPS {
+            let mut file: syn::File = syn::parse_quote!(
+                pub struct Client;
+            );
+            assert!(
+                (fixup.apply)(&mut file, &lowered).is_err(),
+                "{} accepted output it cannot fix",
+                fixup.name
+            );
+        }
+    }
+
+    #[test]
     fn help_succeeds_and_bad_usage_fails_with_the_usage() {
         assert_eq!(super::run(&["--help".to_owned()]), Ok(()));
         assert_eq!(super::run(&["help".to_owned()]), Ok(()));

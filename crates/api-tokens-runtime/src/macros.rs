@@ -86,9 +86,9 @@ macro_rules! client_builder {
         };
 
         #[doc = concat!(
-                                    "Configures a [`Client`] for ", $vendor,
-                                    ": base URL, timeouts, credentials. Nothing it holds is printed by `Debug`."
-                                )]
+                                            "Configures a [`Client`] for ", $vendor,
+                                            ": base URL, timeouts, credentials. Nothing it holds is printed by `Debug`."
+                                        )]
         ///
         /// Defaults: 30 s per attempt ([`DEFAULT_TIMEOUT`]), 60 s per
         /// call with its retries, 10 s to connect, 8 MiB per successful answer, 2 retries
