@@ -58,22 +58,20 @@ async fn fastly_msg_detail_and_jsonapi_errors() {
     );
 }
 
+/// The `Display` of a failed `create_token` against `server`.
+async fn creation_error(builder: fastly_tokens::ClientBuilder, server: &MockServer) -> String {
+    let client = builder.base_url(server.base_url()).build().expect("client");
+    let form = fastly_tokens::TokenCreateForm::new();
+    let err = client.create_token().body(form).send().await.expect_err("refused");
+    err.to_string()
+}
+
 #[tokio::test]
 async fn fastly_token_creation_codes() {
     let server = serve(POST, 400, "application/json", json!({"code": "2fa.verify"})).await;
-    let client = fastly_tokens::Client::builder()
-        .base_url(server.base_url())
-        .username_and_password("me", "pw-123456")
-        .build()
-        .expect("client");
-    let err = client
-        .create_token()
-        .body(fastly_tokens::TokenCreateForm::new())
-        .send()
-        .await
-        .expect_err("400");
+    let login = fastly_tokens::Client::builder().username_and_password("me", "pw-123456");
     assert_eq!(
-        err.to_string(),
+        creation_error(login, &server).await,
         "Fastly create_token: refused with HTTP 400 Bad Request: 2fa.verify; note: the account uses two-factor authentication; send the current one-time code with Client::with_otp"
     );
     let server = serve(
@@ -83,19 +81,9 @@ async fn fastly_token_creation_codes() {
         json!({"msg": "The format of the date and time supplied to the expires_at parameter is invalid."}),
     )
     .await;
-    let client = fastly_tokens::Client::builder()
-        .base_url(server.base_url())
-        .token("k-123456")
-        .build()
-        .expect("client");
-    let err = client
-        .create_token()
-        .body(fastly_tokens::TokenCreateForm::new())
-        .send()
-        .await
-        .expect_err("422");
+    let key = fastly_tokens::Client::builder().token("k-123456");
     assert_eq!(
-        err.to_string(),
+        creation_error(key, &server).await,
         r#"Fastly create_token: refused with HTTP 422 Unprocessable Entity: "The format of the date and time supplied to the expires_at parameter is invalid.""#
     );
 }

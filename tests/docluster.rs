@@ -19,14 +19,19 @@ fn client(server: &MockServer) -> docluster_tokens::ClientBuilder {
     Client::builder().base_url(format!("{}/api", server.base_url()))
 }
 
+/// Every DoCluster call is a form POST (the server reads no query and no JSON).
+fn form_post(when: httpmock::When, path: &str) -> httpmock::When {
+    when.method(POST)
+        .path(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+}
+
 #[tokio::test]
 async fn login_posts_the_form_and_reads_the_token() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/login")
-                .header("content-type", "application/x-www-form-urlencoded")
+            form_post(when, "/api/login")
                 .header_missing("api-version")
                 .body("password=admin&username=admin");
             answer(
@@ -53,9 +58,7 @@ async fn logout_sends_the_token_as_a_form_field() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/logout")
-                .header("content-type", "application/x-www-form-urlencoded")
+            form_post(when, "/api/logout")
                 .header_missing("authorization")
                 .query_param_missing("access_token")
                 .body(format!("access_token={TOKEN}"));
@@ -135,10 +138,7 @@ async fn check_token_posts_the_saved_token_to_login() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.method(POST)
-                .path("/api/login")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(format!("access_token={TOKEN}"));
+            form_post(when, "/api/login").body(format!("access_token={TOKEN}"));
             answer(then, serde_json::json!({"msg": {}, "status": "success", "error": ""}));
         })
         .await;

@@ -1,8 +1,8 @@
 //! fastly-tokens against a mock Fastly: every operation's exact request and typed answer.
 
 use api_tokens_runtime::ErrorKind;
-use api_tokens_tests::basic;
-use fastly_tokens::{Client, CreateErrorCode, RateLimit, Scope, TokenCreateForm, types};
+use api_tokens_tests::{answering, answering_anything, basic};
+use fastly_tokens::{Client, CreateErrorCode, RateLimit, ResponseValue, Scope, TokenCreateForm, types};
 use httpmock::prelude::*;
 use serde_json::json;
 
@@ -23,6 +23,14 @@ fn token_json(id: &str, scope: &str) -> serde_json::Value {
         "deleted_at": null, "last_used_at": "2016-06-22T03:19:48+00:00",
         "expires_at": "2016-07-28T19:24:50+00:00", "ip": "127.17.202.173", "user_agent": "Mozilla/5.0"
     })
+}
+
+/// `create_token` with `form`, the call most tests here make.
+async fn create(
+    client: &Client,
+    form: TokenCreateForm,
+) -> Result<ResponseValue<types::TokenCreatedResponse>, api_tokens_runtime::Error> {
+    client.create_token().body(form).send().await
 }
 
 #[tokio::test]
@@ -55,12 +63,7 @@ async fn create_token_sends_basic_otp_and_repeated_services() {
         .service("s1")
         .service("s2")
         .expires_at("2016-07-28T19:24:50+00:00");
-    let token = client
-        .with_otp("123456")
-        .expect("otp")
-        .create_token()
-        .body(form)
-        .send()
+    let token = create(&client.with_otp("123456").expect("otp"), form)
         .await
         .expect("created")
         .into_inner();
@@ -93,13 +96,7 @@ async fn create_token_with_a_token_and_login_in_the_form() {
     let form = TokenCreateForm::new()
         .login("me@example.com", "pa55 w=rd")
         .scope(Scope::GlobalRead);
-    let token = client(&server)
-        .create_token()
-        .body(form)
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+    let token = create(&client(&server), form).await.expect("created").into_inner();
     mock.assert_async().await;
     assert!(token.scope.expect("scope").contains(&Scope::GlobalRead));
 }
@@ -126,7 +123,7 @@ async fn create_token_2fa_with_the_login_in_the_form() {
         .build()
         .expect("client");
     let form = TokenCreateForm::new().login("me@example.com", "PASSWORD").name("ci");
-    let token = client.create_token().body(form).send().await.expect("created");
+    let token = create(&client, form).await.expect("created");
     mock.assert_async().await;
     assert_eq!(token.into_inner().id, "t3");
 }
@@ -150,12 +147,7 @@ async fn create_token_2fa_goes_with_the_password_even_beside_an_api_key() {
         .otp("654321")
         .build()
         .expect("client");
-    client
-        .create_token()
-        .body(TokenCreateForm::new())
-        .send()
-        .await
-        .expect("created");
+    create(&client, TokenCreateForm::new()).await.expect("created");
     mock.assert_async().await;
 }
 
@@ -173,10 +165,7 @@ async fn a_one_time_code_that_could_not_be_sent_fails_the_call() {
         .otp("123456")
         .build()
         .expect("client");
-    let error = client
-        .create_token()
-        .body(TokenCreateForm::new().name("ci"))
-        .send()
+    let error = create(&client, TokenCreateForm::new().name("ci"))
         .await
         .expect_err("the code would be dropped");
     assert_eq!(error.kind(), ErrorKind::MissingCredentials);
@@ -187,10 +176,7 @@ async fn a_one_time_code_that_could_not_be_sent_fails_the_call() {
         .username_and_password("me@example.com", "pa55w0rd")
         .build()
         .expect("client");
-    let error = client
-        .create_token()
-        .body(TokenCreateForm::new().login("other@example.com", "PASSWORD"))
-        .send()
+    let error = create(&client, TokenCreateForm::new().login("other@example.com", "PASSWORD"))
         .await
         .expect_err("two logins");
     assert_eq!(error.kind(), ErrorKind::InvalidArgument);
@@ -207,30 +193,15 @@ async fn an_empty_form_is_sent_with_content_length_zero() {
             then.status(200).json_body(json!({"id": "t5", "access_token": "NEW"}));
         })
         .await;
-    client(&server)
-        .create_token()
-        .body(TokenCreateForm::new())
-        .send()
-        .await
-        .expect("created");
+    create(&client(&server), TokenCreateForm::new()).await.expect("created");
     mock.assert_async().await;
 }
 
 #[tokio::test]
 async fn create_token_errors_are_typed() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/tokens");
-            then.status(400).json_body(json!({"code": "2fa.verify"}));
-        })
-        .await;
-    let err = client(&server)
-        .create_token()
-        .body(TokenCreateForm::new())
-        .send()
-        .await
-        .expect_err("400");
+    let mock = answering(&server, POST, "/tokens", 400, json!({"code": "2fa.verify"})).await;
+    let err = create(&client(&server), TokenCreateForm::new()).await.expect_err("400");
     mock.assert_async().await;
     assert_eq!(err.kind(), ErrorKind::Vendor);
     assert_eq!(err.http_status().map(|s| s.as_u16()), Some(400));
@@ -251,10 +222,7 @@ async fn create_token_422_keeps_the_message() {
             );
         })
         .await;
-    let err = client(&server)
-        .create_token()
-        .body(TokenCreateForm::new().expires_at("tomorrow"))
-        .send()
+    let err = create(&client(&server), TokenCreateForm::new().expires_at("tomorrow"))
         .await
         .expect_err("422");
     assert_eq!(
@@ -328,12 +296,7 @@ async fn path_parameters_are_percent_encoded() {
             then.status(200).json_body(token_json("x", "global"));
         })
         .await;
-    let escaped = server
-        .mock_async(|when, then| {
-            when.method(GET).path("/b");
-            then.status(200).json_body(token_json("escaped", "global"));
-        })
-        .await;
+    let escaped = answering(&server, GET, "/b", 200, token_json("escaped", "global")).await;
     let token = client(&server)
         .get_token()
         .token_id("a/../b")
@@ -365,12 +328,14 @@ async fn get_token_current_and_its_errors() {
     assert_eq!(token.id, "self-id");
 
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path("/tokens/self");
-            then.status(401).json_body(json!({"msg": "Missing or expired token."}));
-        })
-        .await;
+    answering(
+        &server,
+        GET,
+        "/tokens/self",
+        401,
+        json!({"msg": "Missing or expired token."}),
+    )
+    .await;
     let err = client(&server).get_token_current().send().await.expect_err("401");
     assert_eq!(
         (err.kind(), err.http_status().map(|s| s.as_u16())),
@@ -410,12 +375,7 @@ async fn list_tokens_user_accepts_multi_scope_tokens() {
 #[tokio::test]
 async fn list_tokens_user_403() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path("/tokens");
-            then.status(403).json_body(json!({"msg": "Invalid token."}));
-        })
-        .await;
+    answering(&server, GET, "/tokens", 403, json!({"msg": "Invalid token."})).await;
     let err = client(&server).list_tokens_user().send().await.expect_err("403");
     assert_eq!(err.http_status().map(|s| s.as_u16()), Some(403));
     assert_eq!(err.vendor_message(), Some("Invalid token."));
@@ -480,12 +440,14 @@ async fn revoke_token_and_revoke_current() {
 #[tokio::test]
 async fn revoke_token_400_is_a_vendor_error() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(DELETE).path("/tokens/t1");
-            then.status(400).json_body(json!({"msg": "Token revocation error."}));
-        })
-        .await;
+    answering(
+        &server,
+        DELETE,
+        "/tokens/t1",
+        400,
+        json!({"msg": "Token revocation error."}),
+    )
+    .await;
     let err = client(&server)
         .revoke_token()
         .token_id("t1")
@@ -526,31 +488,21 @@ async fn bulk_revoke_sends_the_jsonapi_bulk_media_type() {
         .body(body)
         .send()
         .await
-        .expect("revoked");
+        .expect("bulk revocation");
     mock.assert_async().await;
 }
 
 #[tokio::test]
 async fn no_credentials_fail_before_sending() {
     let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).json_body(token_json("x", "global"));
-        })
-        .await;
+    let any = answering_anything(&server, token_json("x", "global")).await;
     let anonymous = Client::builder().base_url(server.base_url()).build().expect("client");
     let err = anonymous.get_token_current().send().await.expect_err("no credentials");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);
     assert!(err.to_string().contains("token"), "{err}");
     // A one-time code alone satisfies no alternative of create_token.
     let otp_only = anonymous.with_otp("123456").expect("otp");
-    let err = otp_only
-        .create_token()
-        .body(TokenCreateForm::new())
-        .send()
-        .await
-        .expect_err("no login");
+    let err = create(&otp_only, TokenCreateForm::new()).await.expect_err("no login");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);
     assert_eq!(any.calls_async().await, 0);
 }

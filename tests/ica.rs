@@ -1,7 +1,7 @@
 //! ica-tokens against a mock ICA: vendor media types, three ways to authenticate, Problems.
 
 use api_tokens_runtime::ErrorKind;
-use api_tokens_tests::basic;
+use api_tokens_tests::{answering_anything, basic};
 use httpmock::prelude::*;
 use ica_tokens::{Client, types};
 use serde_json::json;
@@ -113,12 +113,7 @@ async fn refresh_sends_the_jwt_and_a_literal_colon() {
 #[tokio::test]
 async fn refresh_without_a_jwt_fails_before_sending() {
     let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).json_body(json!({"token": JWT}));
-        })
-        .await;
+    let any = answering_anything(&server, json!({"token": JWT})).await;
     let client = builder(&server).api_key("ica-api-key-1CAk3y").build().expect("client");
     let err = client.refresh_jwt_token().send().await.expect_err("no jwt");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);

@@ -1,6 +1,7 @@
 //! insight-tokens against a mock Insight.io: both API generations, `X-Auth-Token`, 401s.
 
 use api_tokens_runtime::ErrorKind;
+use api_tokens_tests::{answering, answering_anything};
 use httpmock::prelude::*;
 use insight_tokens::Client;
 use serde_json::json;
@@ -215,12 +216,14 @@ async fn authenticate_userpass_posts_a_form() {
 #[tokio::test]
 async fn a_401_is_a_typed_vendor_error() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path("/api/getApiTokens");
-            then.status(401).json_body(json!({"error": "Credentials required"}));
-        })
-        .await;
+    answering(
+        &server,
+        GET,
+        "/api/getApiTokens",
+        401,
+        json!({"error": "Credentials required"}),
+    )
+    .await;
     let err = client(&server)
         .api_token("stale")
         .build()
@@ -244,12 +247,7 @@ async fn a_401_is_a_typed_vendor_error() {
 #[tokio::test]
 async fn no_credentials_fail_before_sending() {
     let server = MockServer::start_async().await;
-    let any = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).json_body(json!({"token": TOKEN}));
-        })
-        .await;
+    let any = answering_anything(&server, json!({"token": TOKEN})).await;
     let client = client(&server).api_token(TOKEN).build().expect("client");
     let err = client.create_api_token().send().await.expect_err("no cookie");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);

@@ -313,14 +313,13 @@ async fn a_thousand_callers_of_a_vendor_source_send_one_request() {
     let seen = Arc::new(Seen::default());
     let client = ica_client(&seen, |b| b.api_key("ica-api-key-123"));
     let source = Arc::new(ica_tokens::JwtSource::new(client));
-    let callers: Vec<_> = (0..1000)
-        .map(|_| {
-            let source = source.clone();
-            tokio::spawn(async move { source.token().await })
-        })
-        .collect();
-    for caller in callers {
-        caller.await.expect("no panic").expect("jwt");
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let source = source.clone();
+        callers.spawn(async move { source.token().await });
+    }
+    while let Some(done) = callers.join_next().await {
+        done.expect("no panic").expect("jwt");
     }
     assert_eq!(seen.creates.load(Ordering::SeqCst), 1);
 }

@@ -273,6 +273,41 @@ impl RawServer {
     }
 }
 
+/// Asserts that each mock was hit exactly once, in the order given.
+pub async fn assert_each_hit_once(mocks: &[&httpmock::Mock<'_>]) {
+    for mock in mocks {
+        mock.assert_async().await;
+    }
+}
+
+/// A mock answering `status` with the JSON `body` to `method path`, whatever else the
+/// request holds: for tests about the answer, not the request.
+pub async fn answering<'a>(
+    server: &'a httpmock::MockServer,
+    method: httpmock::Method,
+    path: &str,
+    status: u16,
+    body: serde_json::Value,
+) -> httpmock::Mock<'a> {
+    server
+        .mock_async(|when, then| {
+            when.method(method).path(path);
+            then.status(status).json_body(body);
+        })
+        .await
+}
+
+/// A catch-all mock answering `body` to anything: tests that prove a call fails before
+/// sending assert it was never hit.
+pub async fn answering_anything(server: &httpmock::MockServer, body: serde_json::Value) -> httpmock::Mock<'_> {
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(body);
+        })
+        .await
+}
+
 /// A base URL where nothing listens.
 pub fn closed_port_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
