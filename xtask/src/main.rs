@@ -394,6 +394,36 @@ mod tests {
     }
 
     #[test]
+    fn spec_errors_name_the_file_and_the_operation() {
+        let dir = std::env::temp_dir().join(format!("xtask-named-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("demo-tokens.yaml");
+        let bad = spec(
+            "      operationId: makeThing\n      responses:\n        default: {description: d}",
+            "",
+        );
+        std::fs::write(&path, bad).expect("spec");
+        let error = super::generate("demo-tokens", &path).expect_err("refused");
+        assert!(
+            error.starts_with("specs/demo-tokens.yaml: operation makeThing: rule \"no default response\""),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_extension_the_xtask_reads_is_defined_in_the_specs_readme() {
+        let root = super::find_root(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).expect("root");
+        let readme = std::fs::read_to_string(root.join("specs/README.md")).expect("specs/README.md");
+        for key in super::lint::EXTENSIONS {
+            assert!(
+                readme.contains(&format!("| `{key}` |")),
+                "{key} has no row in specs/README.md's table"
+            );
+        }
+    }
+
+    #[test]
     fn help_succeeds_and_bad_usage_fails_with_the_usage() {
         assert_eq!(super::run(&["--help".to_owned()]), Ok(()));
         assert_eq!(super::run(&["help".to_owned()]), Ok(()));
