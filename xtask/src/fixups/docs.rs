@@ -9,56 +9,18 @@ use crate::lower::Lowered;
 /// compiles: the arguments are declared with the types the builder's setters take.
 pub fn compile_examples(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
     let krate = l.crate_name.replace('-', "_");
-    let tidy = |tokens: String| {
-        tokens
-            .replace(" :: ", "::")
-            .replace(":: ", "::")
-            .replace(" < ", "<")
-            .replace("< ", "<")
-            .replace(" >", ">")
-            .replace(" ,", ",")
-    };
     // builder name → setter name → the type its value converts into.
     let mut setters: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> =
         Default::default();
-    for item in &file.items {
-        let syn::Item::Mod(m) = item else { continue };
-        if m.ident != "builder" {
-            continue;
-        }
-        for item in m.content.iter().flat_map(|(_, items)| items) {
-            let syn::Item::Impl(imp) = item else { continue };
-            let syn::Type::Path(path) = &*imp.self_ty else { continue };
-            let Some(name) = path.path.segments.last().map(|s| s.ident.to_string()) else {
-                continue;
-            };
-            for f in imp.items.iter().filter_map(|i| match i {
-                syn::ImplItem::Fn(f) => Some(f),
-                _ => None,
-            }) {
-                let Some(clause) = &f.sig.generics.where_clause else {
-                    continue;
-                };
-                let target = clause.predicates.iter().find_map(|p| {
-                    let syn::WherePredicate::Type(t) = p else { return None };
-                    t.bounds.iter().find_map(|b| {
-                        let syn::TypeParamBound::Trait(tr) = b else { return None };
-                        let last = tr.path.segments.last()?;
-                        if last.ident != "TryInto" {
-                            return None;
-                        }
-                        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-                            return None;
-                        };
-                        args.args.first().map(|a| tidy(quote!(#a).to_string()))
-                    })
-                });
-                if let Some(target) = target {
-                    setters
-                        .entry(name.clone())
-                        .or_default()
-                        .insert(f.sig.ident.to_string(), target);
-                }
+    for item in super::module(file, "builder")?.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        let Some(name) = impl_name(imp) else { continue };
+        for f in inherent_fns(imp) {
+            if let Some(target) = setter_target(f) {
+                setters
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(f.sig.ident.to_string(), target);
             }
         }
     }
@@ -368,7 +330,8 @@ fn document_operation_builders(
     Ok(documented)
 }
 
-/// `T` of a setter's `where V: TryInto<T>`, as written (`types::Body`).
+/// `T` of a setter's `where V: TryInto<T>`, as written (`types::Body`,
+/// `::std::string::String`).
 fn setter_target(f: &syn::ImplItemFn) -> Option<String> {
     let clause = f.sig.generics.where_clause.as_ref()?;
     clause.predicates.iter().find_map(|p| {
@@ -380,7 +343,18 @@ fn setter_target(f: &syn::ImplItemFn) -> Option<String> {
                 return None;
             };
             let first = args.args.first()?;
-            (last.ident == "TryInto").then(|| quote!(#first).to_string().replace(' ', ""))
+            (last.ident == "TryInto").then(|| type_text(&quote!(#first).to_string()))
         })
     })
+}
+
+/// A type as a person writes it: `quote!` spaces every token (`:: std :: string`).
+fn type_text(tokens: &str) -> String {
+    tokens
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
 }

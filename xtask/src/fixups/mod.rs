@@ -53,6 +53,18 @@ pub const FIXUPS: &[Fixup] = &[
     },
 ];
 
+/// The items of progenitor's top-level `mod <name>` (`types`, `builder`), or an error
+/// saying it is gone.
+fn module<'a>(file: &'a mut syn::File, name: &str) -> Result<&'a mut Vec<syn::Item>, String> {
+    file.items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
+            _ => None,
+        })
+        .ok_or(format!("progenitor's `mod {name}` was not found"))
+}
+
 /// Runs every fix-up in order.
 pub fn apply(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
     for fixup in FIXUPS {

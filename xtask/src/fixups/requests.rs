@@ -121,18 +121,10 @@ pub fn drop_path_fragments(file: &mut syn::File, l: &Lowered) -> Result<(), Stri
 /// through the runtime's `finish`, which applies the operation's table and returns
 /// `api_tokens_runtime::Error`.
 pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
-    let builder = file
-        .items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-            _ => None,
-        })
-        .ok_or("progenitor's `mod builder` was not found")?;
+    let builder = super::module(file, "builder")?;
     // Field names of every builder struct, to check that the parameters the tables list
     // are the fields progenitor generated.
     let fields: Vec<(String, Vec<String>)> = builder
-        .1
         .iter()
         .filter_map(|item| match item {
             syn::Item::Struct(st) => Some((
@@ -146,7 +138,7 @@ pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
         })
         .collect();
     let mut wrapped = Vec::new();
-    for item in &mut builder.1 {
+    for item in builder.iter_mut() {
         let syn::Item::Impl(imp) = item else { continue };
         let Some(index) = imp
             .items

@@ -81,16 +81,9 @@ pub fn close_answer_types(file: &mut syn::File, l: &Lowered) -> Result<(), Strin
         })
         .map(|(name, _)| name.clone())
         .collect();
-    let types = file
-        .items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-            _ => None,
-        })
-        .ok_or("progenitor's `mod types` was not found")?;
+    let types = super::module(file, "types")?;
     let mut closed = std::collections::BTreeSet::new();
-    for item in &mut types.1 {
+    for item in types.iter_mut() {
         let (name, attrs) = match item {
             syn::Item::Struct(st) if matches!(st.fields, syn::Fields::Named(_)) => {
                 (st.ident.to_string(), &mut st.attrs)
