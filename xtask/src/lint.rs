@@ -237,6 +237,7 @@ fn check_request_body(op: &Operation, say: &mut impl FnMut(&str, String)) {
                 "use an inline requestBody whose schema is a $ref".into(),
             ),
             ReferenceOr::Item(body) => {
+                // progenitor's builder has one `body` setter, of one type.
                 if body.content.len() != 1 {
                     say(
                         "one request media type",
@@ -244,6 +245,8 @@ fn check_request_body(op: &Operation, say: &mut impl FnMut(&str, String)) {
                     );
                 }
                 for (media, content) in &body.content {
+                    // A form's own encoding (Fastly's repeated `services[]`) is a
+                    // hand-written type's job (`x-sdk-rust-type`).
                     if !content.encoding.is_empty() {
                         say(
                             "no form encoding",
@@ -291,6 +294,8 @@ fn check_responses(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
                 format!("{status}: found {}", response.content.len()),
             );
         }
+        // The body's shape, compared below across statuses: `None` for a bodiless answer
+        // (204), the schema's text otherwise.
         let shape = response.content.iter().next().map(|(media, content)| {
             if spec::media_kind(media, content) != MediaKind::Json {
                 say(
@@ -323,9 +328,11 @@ fn check_responses(spec: &OpenAPI, op: &Operation, say: &mut impl FnMut(&str, St
             failure.push(shape)
         }
     }
+    // Without a 2xx progenitor has no success type, and every answer would be an error.
     if success.is_empty() {
         say("a success response", "declare the 2xx answer".into());
     }
+    // All shapes are equal exactly when one remains once repeated neighbours go.
     success.dedup();
     failure.dedup();
     if success.len() > 1 {

@@ -7,6 +7,7 @@ use quote::{format_ident, quote};
 
 use crate::lower::{Lowered, Place, SecretInput};
 
+/// A `wire::Place` literal.
 fn place(p: &Place) -> TokenStream {
     match p {
         Place::Header(h) => quote!(Place::Header(#h)),
@@ -39,6 +40,8 @@ pub fn tables(l: &Lowered) -> TokenStream {
             messages: &[#(#messages),*],
         })
     });
+    // Statics, not one array of values: the generated `send` of each operation names its
+    // own (`wire::CREATE_TOKEN`), so no call looks its table up by name.
     let op_idents: Vec<Ident> = l
         .operations
         .iter()
@@ -53,6 +56,7 @@ pub fn tables(l: &Lowered) -> TokenStream {
             None => quote!(None),
         };
         let (content_type, accept) = (option(&op.content_type), option(&op.accept));
+        // Success values are booleans or strings (`lower::envelope` refuses others).
         let envelope = match &op.envelope {
             None => quote!(None),
             Some(e) => {

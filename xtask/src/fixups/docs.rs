@@ -120,6 +120,8 @@ pub fn document_builders(file: &mut syn::File, l: &Lowered) -> Result<(), String
     Ok(())
 }
 
+/// Whether an item has docs already: progenitor's and typify's own, or the spec's,
+/// always win over the sentences written here.
 fn has_docs(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| a.path().is_ident("doc"))
 }
@@ -142,6 +144,7 @@ fn docs_of(attrs: &[syn::Attribute]) -> String {
     lines.join("\n")
 }
 
+/// Docs go first, before `#[derive]`s and `#[serde]`s, where rustdoc expects them.
 fn add_docs(attrs: &mut Vec<syn::Attribute>, text: &str) {
     attrs.insert(0, syn::parse_quote!(#[doc = #text]));
 }
@@ -160,6 +163,8 @@ fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
     })
 }
 
+/// The type an inherent `impl` block is for (`CreateToken` of `impl<'a> CreateToken<'a>`);
+/// `None` for trait impls, whose methods the trait documents.
 fn impl_name(imp: &syn::ItemImpl) -> Option<String> {
     match &*imp.self_ty {
         syn::Type::Path(p) if imp.trait_.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
@@ -167,6 +172,7 @@ fn impl_name(imp: &syn::ItemImpl) -> Option<String> {
     }
 }
 
+/// The public methods of an `impl` block: private ones (`dispatch`) need no docs.
 fn inherent_fns(imp: &mut syn::ItemImpl) -> impl Iterator<Item = &mut syn::ImplItemFn> {
     imp.items.iter_mut().filter_map(|i| match i {
         syn::ImplItem::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => Some(f),

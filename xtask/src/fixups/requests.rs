@@ -150,6 +150,7 @@ pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
         let syn::ImplItem::Fn(send) = &mut imp.items[index] else {
             continue;
         };
+        // The operation's table is found by the id progenitor wrote, never by position.
         let id = operation_id(send).ok_or("a `send` without `operation_id`")?;
         let Some(op) = l.operations.iter().find(|op| op.id == id) else {
             return Err(format!(
@@ -165,6 +166,8 @@ pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
             .find(|(name, _)| Some(name) == self_name.as_ref())
             .map(|(_, f)| f)
             .ok_or(format!("no builder struct for `{id}`"))?;
+        // Path parameters and required query parameters are checked before sending: an
+        // empty, `.` or `..` value would reach another endpoint than the one called.
         let checked: Vec<Ident> = op
             .path_params
             .iter()
@@ -179,6 +182,7 @@ pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
             .collect::<Result<_, _>>()?;
         let checked_names: Vec<String> = checked.iter().map(ToString::to_string).collect();
         let success = success_type(&send.sig.output).ok_or(format!("`{id}`'s send has an unexpected return type"))?;
+        // progenitor's docs (method and path) move to the public `send`.
         let docs: Vec<syn::Attribute> = send
             .attrs
             .iter()
@@ -209,6 +213,8 @@ pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
         imp.items.push(syn::ImplItem::Fn(wrapper));
         wrapped.push(id);
     }
+    // An operation whose `send` was not wrapped would skip its table: auth, envelopes and
+    // scrubbing alike.
     if wrapped.len() != l.operations.len() {
         return Err(format!(
             "wrapped {} sends for {} operations",
