@@ -25,6 +25,7 @@ pub const EXTENSIONS: [&str; 11] = [
 /// Every `x-sdk-*` key of the document that is not in [`EXTENSIONS`], with where it
 /// stands (`paths./tokens.post`).
 pub fn unknown_extensions(document: &serde_yaml::Value) -> Vec<(String, String)> {
+    /// Every mapping key, with its dotted place (`paths./t.post`).
     fn walk(value: &serde_yaml::Value, at: &str, found: &mut Vec<(String, String)>) {
         match value {
             serde_yaml::Value::Mapping(map) => {
@@ -61,6 +62,7 @@ pub fn unknown_extensions(document: &serde_yaml::Value) -> Vec<(String, String)>
 /// is the operation (by `operationId`) or component the reference sits in, since
 /// progenitor would only panic with the reference itself.
 pub fn dangling_references(document: &serde_yaml::Value) -> Vec<(String, String)> {
+    /// Whether a local reference (`#/components/…`, RFC 6901 escapes) names a node.
     fn resolves(document: &serde_yaml::Value, reference: &str) -> bool {
         let Some(pointer) = reference.strip_prefix("#/") else {
             return false;
@@ -75,6 +77,7 @@ pub fn dangling_references(document: &serde_yaml::Value) -> Vec<(String, String)
         }
         true
     }
+    /// Every `$ref` below `value`, with the operation or component that owns it.
     fn walk(document: &serde_yaml::Value, value: &serde_yaml::Value, owner: &str, found: &mut Vec<(String, String)>) {
         match value {
             serde_yaml::Value::Mapping(map) => {

@@ -92,6 +92,8 @@ pub struct Envelope {
     pub success: Vec<Value>,
 }
 
+/// Lowers a linted spec for `crate_name`: the tables first (they read the spec as
+/// written), then each operation, rewritten in place for progenitor.
 pub fn lower(mut spec: OpenAPI, crate_name: &str) -> Result<Lowered, String> {
     let vendor = spec.info.title.clone();
     // A server with variables (`https://{host}`) is no default: the user must say.

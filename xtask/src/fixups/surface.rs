@@ -120,6 +120,7 @@ pub fn close_answer_types(file: &mut syn::File, l: &Lowered) -> Result<(), Strin
 
 /// The component schemas a request body can hold, directly or nested.
 fn request_schemas(spec: &openapiv3::OpenAPI) -> std::collections::BTreeSet<String> {
+    /// Every component `value` refers to, and theirs in turn (each visited once).
     fn visit(spec: &openapiv3::OpenAPI, value: &serde_json::Value, found: &mut std::collections::BTreeSet<String>) {
         match value {
             serde_json::Value::Object(map) => {
