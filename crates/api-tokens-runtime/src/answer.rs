@@ -13,6 +13,7 @@ use crate::credentials::ClientState;
 use crate::decode::{self, Scrubber, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::record::CallRecord;
+use crate::transport::ERROR_BODY_LIMIT;
 use crate::wire::{Api, Operation};
 
 /// The call's result as this crate's: its error is given its category by the caller,
@@ -35,30 +36,25 @@ where
     let base = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
     let Some(answer) = record.answer else {
         // No answer: the request was never sent, or its sending failed.
-        return Err(match result {
-            Err(P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e)) => {
-                let error = transport(api, op, e);
-                match record.deadline {
-                    Some(deadline) if error.kind() == ErrorKind::Timeout && tokio::time::Instant::now() >= deadline => {
-                        error.with_detail(format!(
-                            "the call took longer than its operation timeout of {:?}, retries included",
-                            state.operation_timeout
-                        ))
-                    }
-                    _ => error,
-                }
-            }
-            Err(P::InvalidRequest(why) | P::Custom(why)) => base(ErrorKind::InvalidArgument, why),
-            _ => base(ErrorKind::Transport, "no answer was received".to_owned()),
+        let Some(error) = result.err().and_then(|e| unanswered(api, op, e)) else {
+            return Err(base(ErrorKind::Transport, "no answer was received".to_owned()));
+        };
+        return Err(match record.deadline {
+            Some(deadline) if error.kind() == ErrorKind::Timeout && tokio::time::Instant::now() >= deadline => error
+                .with_detail(format!(
+                    "the call took longer than its operation timeout of {:?}, retries included",
+                    state.operation_timeout
+                )),
+            _ => error,
         });
     };
     let status = answer.status;
     let answered = |error: Error, headers: Option<HeaderMap>| error.status(status, headers);
     if answer.too_large {
         let limit = if status.is_success() {
-            "the client's body limit"
+            "the client's body limit".to_owned()
         } else {
-            "the 64 KiB error-body limit"
+            format!("the {} KiB error-body limit", ERROR_BODY_LIMIT / 1024)
         };
         return Err(answered(
             base(ErrorKind::BodyTooLarge, format!("larger than {limit}")),
@@ -143,7 +139,6 @@ impl Failure<'_> {
         E: serde::de::DeserializeOwned + Send + Sync + 'static,
     {
         use progenitor_client::Error as P;
-        let base = |kind: ErrorKind, detail: String| Error::new(kind, self.api.vendor, detail).operation(self.op.id);
         match result {
             P::ErrorResponse(_) => self.vendor_error::<E>(error),
             P::UnexpectedResponse(_) => self.vendor_error::<()>(error.with_kind(ErrorKind::UnexpectedStatus)),
@@ -164,10 +159,7 @@ impl Failure<'_> {
                     .with_kind(ErrorKind::InvalidBody)
                     .with_detail(decode::describe(&serde_error, self.body))
             }
-            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-                transport(self.api, self.op, e)
-            }
-            P::InvalidRequest(why) | P::Custom(why) => base(ErrorKind::InvalidArgument, why),
+            other => unanswered(self.api, self.op, other).unwrap_or(error),
         }
     }
 
@@ -194,6 +186,19 @@ impl Failure<'_> {
             Ok(body) => error.body(body),
             Err(_) => error,
         }
+    }
+}
+
+/// The errors progenitor reports without an answer to describe: the request could not
+/// be built, or sending it or reading its answer failed. `None` for the others.
+fn unanswered<E>(api: &'static Api, op: &'static Operation, error: progenitor_client::Error<E>) -> Option<Error> {
+    use progenitor_client::Error as P;
+    match error {
+        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => Some(transport(api, op, e)),
+        P::InvalidRequest(why) | P::Custom(why) => {
+            Some(Error::new(ErrorKind::InvalidArgument, api.vendor, why).operation(op.id))
+        }
+        _ => None,
     }
 }
 

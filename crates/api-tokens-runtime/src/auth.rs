@@ -124,6 +124,9 @@ pub(crate) fn apply(request: &mut Request, prepared: &Prepared) -> Result<(), St
 /// The values of a request's secret fields, read back from what was sent: its query
 /// and its body.
 pub(crate) fn request_secrets(query: Option<&str>, body: &[u8], inputs: &[SecretInput]) -> Vec<String> {
+    // The body is parsed once, as what the first input that reads it needs.
+    let mut form: Option<Vec<(String, String)>> = None;
+    let mut json: Option<Option<serde_json::Value>> = None;
     let mut found = Vec::new();
     for input in inputs {
         match *input {
@@ -132,11 +135,11 @@ pub(crate) fn request_secrets(query: Option<&str>, body: &[u8], inputs: &[Secret
                 found.extend(pairs.filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()));
             }
             SecretInput::FormField(name) => {
-                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-                found.extend(pairs.into_iter().filter(|(k, _)| k == name).map(|(_, v)| v));
+                let pairs = form.get_or_insert_with(|| serde_urlencoded::from_bytes(body).unwrap_or_default());
+                found.extend(pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()));
             }
             SecretInput::JsonPointer(pointer) => {
-                let value = serde_json::from_slice::<serde_json::Value>(body).ok();
+                let value = json.get_or_insert_with(|| serde_json::from_slice::<serde_json::Value>(body).ok());
                 found.extend(
                     value
                         .as_ref()

@@ -79,7 +79,7 @@ impl ClientConfig {
             )
         })?;
         let base_url = normalize_base_url(api, raw, self.http_client.is_some())?;
-        self.credentials.validate(api)?;
+        let prepared = self.credentials.prepare(api)?;
         let http = match self.http_client {
             Some(client) => client,
             None => http_client_builder()
@@ -98,11 +98,9 @@ impl ClientConfig {
                     .source(e.without_url())
                 })?,
         };
-        let prepared = crate::auth::prepare(api, &self.credentials)
-            .map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
         let state = ClientState {
             api,
-            prepared: prepared.into(),
+            prepared,
             credentials: self.credentials.into(),
             max_body_bytes: self.max_body_bytes,
             operation_timeout: self.operation_timeout,

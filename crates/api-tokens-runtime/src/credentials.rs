@@ -62,9 +62,18 @@ impl Credentials {
         })
     }
 
+    /// Every scheme of `api` with its credential ready for requests, once each credential
+    /// is known to be sendable (see [`validate`](Self::validate)).
+    pub(crate) fn prepare(&self, api: &'static Api) -> Result<std::sync::Arc<[Option<Prepared>]>, Error> {
+        self.validate(api)?;
+        let prepared =
+            crate::auth::prepare(api, self).map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
+        Ok(prepared.into())
+    }
+
     /// Refuses what could never be sent: empty values, bytes a header cannot hold,
     /// a colon in a Basic user name, a credential of the wrong shape for its scheme.
-    pub(crate) fn validate(&self, api: &'static Api) -> Result<(), Error> {
+    fn validate(&self, api: &'static Api) -> Result<(), Error> {
         let invalid = |what: String| Err(Error::new(ErrorKind::InvalidArgument, api.vendor, what));
         for (name, credential) in &self.entries {
             for scheme in api.schemes.iter().filter(|s| s.credential == *name) {
@@ -160,12 +169,10 @@ impl ClientState {
     ) -> Result<Self, Error> {
         let mut credentials = Credentials::clone(&self.credentials);
         credentials.set(name, credential);
-        credentials.validate(api)?;
-        let prepared = crate::auth::prepare(api, &credentials)
-            .map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
+        let prepared = credentials.prepare(api)?;
         Ok(ClientState {
             credentials: credentials.into(),
-            prepared: prepared.into(),
+            prepared,
             ..self.clone()
         })
     }

@@ -221,26 +221,19 @@ impl Scrubber {
                 }
             }
         }
+        // Runs of kept and hidden bytes, in turn; a hidden run becomes one `<redacted>`.
         let mut out = String::with_capacity(text.len());
         let mut index = 0;
         while index < text.len() {
-            if !hidden[index] {
-                let end = (index..text.len()).find(|&i| hidden[i]).unwrap_or(text.len());
-                // A run ends on a char boundary unless a match cut a character in two;
-                // then the whole character goes.
-                let end = (end..=text.len())
-                    .find(|&i| text.is_char_boundary(i))
-                    .unwrap_or(text.len());
-                out.push_str(&text[index..end]);
-                index = end;
-            } else {
-                let end = (index..text.len()).find(|&i| !hidden[i]).unwrap_or(text.len());
-                let end = (end..=text.len())
-                    .find(|&i| text.is_char_boundary(i))
-                    .unwrap_or(text.len());
-                out.push_str(REDACTED);
-                index = end;
-            }
+            let hide = hidden[index];
+            let end = (index..text.len()).find(|&i| hidden[i] != hide).unwrap_or(text.len());
+            // A run ends on a char boundary unless a match cut a character in two; then
+            // the whole character goes with the run.
+            let end = (end..=text.len())
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(text.len());
+            out.push_str(if hide { REDACTED } else { &text[index..end] });
+            index = end;
         }
         out
     }

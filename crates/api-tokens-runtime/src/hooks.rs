@@ -12,8 +12,6 @@ use crate::prepare;
 use crate::record::{self, CallRecord};
 use crate::wire::{Api, Operation};
 
-pub use crate::transport::ERROR_BODY_LIMIT;
-
 /// Refuses, before anything is sent, a path parameter that would send the request to
 /// another endpoint (empty, `.` or `..`: URL parsing removes dot segments, so
 /// `/tokens/{id}` with `..` becomes `/`) and an empty required query parameter.

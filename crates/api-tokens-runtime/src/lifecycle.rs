@@ -268,11 +268,11 @@ where
                 Ok(token)
             }
             Err(error) => {
-                let backoff = self
-                    .policy
-                    .initial_backoff
-                    .saturating_mul(1 << flight.failures.min(16))
-                    .min(self.policy.max_backoff);
+                let backoff = crate::retry::exponential_backoff(
+                    self.policy.initial_backoff,
+                    flight.failures,
+                    self.policy.max_backoff,
+                );
                 flight.failures = flight.failures.saturating_add(1);
                 flight.next_try = Instant::now().checked_add(backoff);
                 self.cached(|entry, now| entry.valid(now)).ok_or(error)

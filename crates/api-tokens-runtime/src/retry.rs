@@ -92,13 +92,15 @@ impl RetryPolicy {
         match asked {
             Some(wait) if wait > self.max_wait => None,
             Some(wait) => Some(wait),
-            None => Some(
-                self.initial_backoff
-                    .saturating_mul(1 << attempt.min(16))
-                    .min(self.max_wait),
-            ),
+            None => Some(exponential_backoff(self.initial_backoff, attempt, self.max_wait)),
         }
     }
+}
+
+/// `initial` doubled `attempt` times (0-based), and never more than `max`: the wait
+/// between retries of a request, and between failed refreshes of a token.
+pub(crate) fn exponential_backoff(initial: Duration, attempt: u32, max: Duration) -> Duration {
+    initial.saturating_mul(1 << attempt.min(16)).min(max)
 }
 
 /// A `Retry-After` value: delay seconds, or a date (IMF-fixdate, RFC 850 or asctime)

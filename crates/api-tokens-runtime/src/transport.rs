@@ -11,7 +11,7 @@ use crate::record::{self, Answer};
 
 /// Limit on an error answer's body: enough for any vendor message, small enough that a
 /// hostile or broken server cannot exhaust memory.
-pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Sends `request` and reads its answer: the state's `max_body_bytes` for a 2xx
 /// answer, [`ERROR_BODY_LIMIT`] for any other.

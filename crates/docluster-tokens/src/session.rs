@@ -59,12 +59,7 @@ impl Session {
         username: impl Into<String>,
         password: impl Into<Secret>,
     ) -> Result<Self, Error> {
-        let session = Session {
-            anonymous: client,
-            login: Some((username.into(), password.into())),
-            window: DEFAULT_WINDOW,
-            live: Mutex::new(None),
-        };
+        let session = Session::new(client, Some((username.into(), password.into())));
         let live = session.log_in().await?;
         *session.live.lock().await = Some(live);
         Ok(session)
@@ -78,12 +73,7 @@ impl Session {
         saved: impl Into<Secret>,
         login: Option<(String, Secret)>,
     ) -> Result<Self, Error> {
-        let session = Session {
-            anonymous: client,
-            login,
-            window: DEFAULT_WINDOW,
-            live: Mutex::new(None),
-        };
+        let session = Session::new(client, login);
         let saved = saved.into();
         let checked = session.anonymous.with_access_token(saved.clone())?;
         let live = match checked.check_token().send().await {
@@ -149,18 +139,14 @@ impl Session {
             }
             *live = Some(self.log_in().await?);
         }
-        live.as_ref()
-            .map(|l| l.client.clone())
-            .ok_or_else(|| Error::from_sdk(ErrorKind::MissingCredentials, crate::wire::API.vendor, "no session"))
+        live.as_ref().map(|l| l.client.clone()).ok_or_else(no_session)
     }
 
     /// The token and when it expires if not used again: last use plus the window.
     pub async fn token(&self) -> Result<Token, Error> {
         self.client().await?;
         let live = self.live.lock().await;
-        let live = live
-            .as_ref()
-            .ok_or_else(|| Error::from_sdk(ErrorKind::MissingCredentials, crate::wire::API.vendor, "no session"))?;
+        let live = live.as_ref().ok_or_else(no_session)?;
         let left = live
             .last_use
             .checked_add(self.window)
@@ -176,6 +162,16 @@ impl Session {
         match live {
             Some(live) => live.client.logout().send().await.map(drop),
             None => Ok(()),
+        }
+    }
+
+    /// A session not yet live, with the default window.
+    fn new(anonymous: Client, login: Option<(String, Secret)>) -> Self {
+        Session {
+            anonymous,
+            login,
+            window: DEFAULT_WINDOW,
+            live: Mutex::new(None),
         }
     }
 
@@ -207,6 +203,10 @@ impl Session {
             live.last_use = Instant::now();
         }
     }
+}
+
+fn no_session() -> Error {
+    Error::from_sdk(ErrorKind::MissingCredentials, crate::wire::API.vendor, "no session")
 }
 
 /// Whether the server said the token is no longer good (as opposed to refused).

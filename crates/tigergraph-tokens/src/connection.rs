@@ -350,10 +350,7 @@ impl Shared {
     }
 
     async fn refresh(&self, token: Option<Secret>, lifetime: Option<Duration>) -> Result<Token, Error> {
-        let token = match token {
-            Some(token) => token,
-            None => self.current.lock().await.clone().ok_or_else(no_current)?,
-        };
+        let token = self.given_or_current(token).await?;
         let refreshed = self
             .with_generation(|generation| {
                 let token = token.clone();
@@ -396,10 +393,7 @@ impl Shared {
     }
 
     async fn delete(&self, token: Option<Secret>, skip_missing: bool) -> Result<(), Error> {
-        let token = match token {
-            Some(token) => token,
-            None => self.current.lock().await.clone().ok_or_else(no_current)?,
-        };
+        let token = self.given_or_current(token).await?;
         let deleted = self
             .with_generation(|generation| {
                 let token = token.clone();
@@ -429,6 +423,14 @@ impl Shared {
         match deleted {
             Err(error) if skip_missing && error.category() == Some(Category::NotFound) => Ok(()),
             other => other,
+        }
+    }
+
+    /// `token`, or the current token when `None`.
+    async fn given_or_current(&self, token: Option<Secret>) -> Result<Secret, Error> {
+        match token {
+            Some(token) => Ok(token),
+            None => self.current.lock().await.clone().ok_or_else(no_current),
         }
     }
 
