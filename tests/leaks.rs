@@ -257,14 +257,15 @@ async fn lifecycle_types_never_print_credentials_or_tokens() {
         .basic("tigergraph", calls::TG_PASSWORD);
     let tg_builder = format!("{tg:?} {tg:#?}");
     let tg = tg.build().expect("connection");
-    let docluster = docluster_tokens::Session::resume(
+    let docluster = docluster_tokens::Session::resume_or_login(
         docluster_tokens::Client::builder()
             .base_url("http://dc.invalid/api")
             .respond_with(fakes::docluster(Default::default()))
             .build()
             .expect("client"),
         calls::DOCLUSTER_TOKEN,
-        Some(("admin".to_owned(), calls::DOCLUSTER_PASSWORD.into())),
+        "admin",
+        calls::DOCLUSTER_PASSWORD,
     )
     .await
     .expect("logged in instead");
@@ -274,7 +275,8 @@ async fn lifecycle_types_never_print_credentials_or_tokens() {
             .build()
             .expect("client"),
         calls::INSIGHT_TOKEN,
-    );
+    )
+    .expect("rotation");
     let text = format!(
         "{jwt:?} {jwt:#?} {ica:?} {ica:#?} {tg_builder} {tg:?} {docluster:?} {insight:?} {:?}",
         docluster.token().await.expect("token")

@@ -389,7 +389,8 @@ fn error_fields(spec: &OpenAPI) -> Result<(Vec<String>, Vec<String>), String> {
 /// that put a vendor error in it. Rules are tried in the categories' alphabetical
 /// order (how the extension's map is read), so a spec never depends on key order.
 fn error_categories(spec: &OpenAPI) -> Result<Vec<CategoryRow>, String> {
-    const KNOWN: [(&str, &str); 4] = [
+    const KNOWN: [(&str, &str); 5] = [
+        ("address_bound", "AddressBound"),
         ("not_found", "NotFound"),
         ("expired", "Expired"),
         ("refused", "Refused"),

@@ -93,6 +93,11 @@ impl Credentials {
                         if secret.is_empty() {
                             return invalid(format!("credential `{name}` is empty"));
                         }
+                        // A server (or a proxy) trims header values: the token it would
+                        // judge is not the one given.
+                        if secret.expose().trim() != secret.expose() {
+                            return invalid(format!("credential `{name}` begins or ends with white space"));
+                        }
                         if matches!(place, Place::Header(_) | Place::Bearer)
                             && HeaderValue::from_str(secret.expose()).is_err()
                         {

@@ -31,6 +31,12 @@ pub enum ErrorKind {
     InvalidBody,
     /// The answer's body was larger than the configured limit and was not read.
     BodyTooLarge,
+    /// A token source was given a token that had already expired when it arrived (by
+    /// the server's own clock where the answer tells it): it was not handed out, and
+    /// the source backs off before asking again.
+    TokenExpired,
+    /// The lifecycle has ended (a DoCluster session after `logout`): nothing is sent.
+    Closed,
 }
 
 /// What a vendor error means for a program that keeps tokens, told apart by the spec's
@@ -49,6 +55,10 @@ pub enum Category {
     /// The endpoint does not exist on this server: another server generation, or a wrong
     /// base URL (TigerGraph's HTTP 404 or `REST-1000`).
     EndpointAbsent,
+    /// The token is bound to another client address (DoCluster binds a token to the IP
+    /// address it was created from): this client cannot use it, and waiting does not
+    /// help.
+    AddressBound,
 }
 
 /// An error of an SDK call.
@@ -57,10 +67,15 @@ pub enum Category {
 /// may carry TigerGraph secrets), no request or response body, no header value.
 /// The vendor's own code and message are kept, as [`Error::vendor_code`] and
 /// [`Error::vendor_message`].
+///
+/// It is `Clone` (its vendor body and source are shared), so that one failed load of a
+/// [`CachedTokenSource`](crate::CachedTokenSource) reaches every caller waiting on it.
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     vendor: &'static str,
@@ -73,8 +88,8 @@ struct Inner {
     note: Option<&'static str>,
     category: Option<Category>,
     headers: Option<HeaderMap>,
-    body: Option<Box<dyn Any + Send + Sync>>,
-    source: Option<Box<dyn StdError + Send + Sync>>,
+    body: Option<std::sync::Arc<dyn Any + Send + Sync>>,
+    source: Option<std::sync::Arc<dyn StdError + Send + Sync>>,
 }
 
 impl Error {
@@ -103,6 +118,13 @@ impl Error {
     #[doc(hidden)]
     pub fn from_sdk(kind: ErrorKind, vendor: &'static str, detail: impl Into<String>) -> Self {
         Error::new(kind, vendor, detail)
+    }
+
+    /// The same error, with `detail` said after the vendor's words (what a lifecycle
+    /// type concluded from it): plumbing for the vendor crates, not for users.
+    #[doc(hidden)]
+    pub fn with_sdk_detail(self, detail: impl Into<String>) -> Self {
+        self.with_detail(detail.into())
     }
 
     pub(crate) fn operation(mut self, id: &'static str) -> Self {
@@ -161,12 +183,12 @@ impl Error {
     }
 
     pub(crate) fn body<T: Any + Send + Sync>(mut self, body: T) -> Self {
-        self.inner.body = Some(Box::new(body));
+        self.inner.body = Some(std::sync::Arc::new(body));
         self
     }
 
     pub(crate) fn source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
-        self.inner.source = Some(Box::new(source));
+        self.inner.source = Some(std::sync::Arc::new(source));
         self
     }
 
@@ -265,6 +287,8 @@ impl Error {
             (ErrorKind::Timeout, _) => {
                 "retry, or raise ClientBuilder::timeout (one attempt) or operation_timeout (the whole call)"
             }
+            (ErrorKind::TokenExpired, _) => "check this machine's clock; the source backs off before asking again",
+            (ErrorKind::Closed, _) => "start a new one",
             (ErrorKind::BodyTooLarge, _) => "raise ClientBuilder::max_body_bytes if such an answer is expected",
             (ErrorKind::InvalidBody, _) => {
                 "check that the base URL points at this API and a server version it documents"
@@ -301,6 +325,8 @@ impl fmt::Display for Error {
             (ErrorKind::MissingCredentials, _) => f.write_str(": no usable credentials")?,
             (ErrorKind::Transport, _) => f.write_str(": the request failed in transport")?,
             (ErrorKind::Timeout, _) => f.write_str(": timed out")?,
+            (ErrorKind::TokenExpired, _) => f.write_str(": the token had expired on arrival")?,
+            (ErrorKind::Closed, _) => f.write_str(": the lifecycle has ended")?,
             (kind, _) => write!(f, ": {kind:?}")?,
         }
         if i.code.is_some() || i.message.is_some() {

@@ -29,7 +29,10 @@ pub use config::{
 #[doc(hidden)]
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Category, Error, ErrorKind};
-pub use lifecycle::{CachedTokenSource, RefreshPolicy, Token, TokenFuture, TokenSource, jwt_expires_at};
+pub use lifecycle::{
+    CachedTokenSource, CreatedToken, Expiry, RefreshPolicy, RotationError, RotationStep, ServerClock, Token,
+    TokenFuture, TokenSource, jwt_expires_at,
+};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use time::{Timestamp, UnixMillis, UnixSeconds, rfc3339};

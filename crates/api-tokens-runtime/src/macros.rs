@@ -3,7 +3,8 @@
 //! tables, default server and credentials).
 
 /// Implements [`TokenSource`](crate::TokenSource) for a type with an inherent
-/// `async fn token(&self) -> Result<Token, Error>`, as every vendor's lifecycle type has.
+/// `async fn token(&self) -> Result<Token, Error>` and
+/// `fn report_refused(&self, token: &Token) -> bool`, as every vendor's lifecycle type has.
 ///
 /// With `debug: [field, …]` it also implements `Debug`, showing those fields only: a
 /// lifecycle type holds clients and credentials, whose `Debug` would say more than a
@@ -14,6 +15,10 @@ macro_rules! impl_token_source {
         impl $crate::TokenSource for $ty {
             fn token(&self) -> $crate::TokenFuture<'_> {
                 ::std::boxed::Box::pin(<$ty>::token(self))
+            }
+
+            fn report_refused(&self, token: &$crate::Token) -> bool {
+                <$ty>::report_refused(self, token)
             }
         }
     };
@@ -82,7 +87,8 @@ macro_rules! client_builder {
         pub use $crate::http;
         pub use $crate::{
             Category, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT,
-            ErrorKind, RetryPolicy, Secret, Token, TokenSource, http_client_builder,
+            CreatedToken, ErrorKind, Expiry, RetryPolicy, RotationError, RotationStep, Secret, Token, TokenSource,
+            http_client_builder,
         };
 
         #[doc = concat!(

@@ -1054,6 +1054,14 @@ pub mod wire {
         operations: &[&LOGIN, &CHECK_TOKEN, &LOGOUT, &LIST_TOKENS],
         categories: &[
             CategoryRule {
+                category: ::api_tokens_runtime::Category::AddressBound,
+                statuses: &[],
+                codes: &[],
+                messages: &[
+                    "The token is not important for this IP address, please log in.",
+                ],
+            },
+            CategoryRule {
                 category: ::api_tokens_runtime::Category::EndpointAbsent,
                 statuses: &[],
                 codes: &[],
@@ -1078,7 +1086,6 @@ pub mod wire {
                 messages: &[
                     "Wrong password.",
                     "Username not found, please log in.",
-                    "The token is not important for this IP address, please log in.",
                     "access denied",
                 ],
             },

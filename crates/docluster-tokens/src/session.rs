@@ -1,37 +1,46 @@
-//! [`Session`]: a DoCluster login kept alive, with its sliding expiry tracked and a new
-//! login, once, when the server says the token is gone.
+//! [`Session`]: a DoCluster login kept alive, with its sliding expiry tracked and one new
+//! login, shared by every caller, when the server says the token is gone.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use api_tokens_runtime::{Category, Error, ErrorKind, Secret, Token};
-use tokio::sync::Mutex;
-use tokio::time::Instant;
+use api_tokens_runtime::{CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture};
 
 use crate::Client;
 
 /// How long a token lives after its last use, by the seed docs. The server's own
-/// configuration said 60 s (2022-04-28) and 300 s later: set yours with
-/// [`Session::window`]. A session never relies on it alone: it reacts to the server's
-/// "expired" answer too.
+/// configuration said 60 s (2022-04-28) and 300 s later (vendors.md §3.1, §6): set
+/// yours with [`Session::window`]. A session never relies on it alone: it reacts to
+/// the server's "expired" and "not found" answers too.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(600);
 
-struct Live {
-    client: Client,
-    token: Secret,
-    last_use: Instant,
+type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
+
+/// What the loader needs: the login, the window, and whether the session has ended.
+struct Shared {
+    anonymous: Client,
+    login: Option<(String, Secret)>,
+    window_ms: AtomicU64,
+    closed: AtomicBool,
 }
 
 /// A DoCluster session: a token bound to this client's IP address, sliding `window`
 /// from each use.
 ///
-/// - [`Session::login`] logs in; [`Session::resume`] reuses a saved token after checking
-///   it with the server (and logs in when it is refused, given a login).
-/// - [`Session::run`] makes a call with the session's client; when the server answers
-///   that the token expired or is unknown, the session logs in again, once, and repeats
-///   the call. Each success pushes the tracked expiry back.
+/// - [`Session::login`] logs in; [`Session::resume`] and [`Session::resume_or_login`]
+///   reuse a saved token after checking it with the server.
+/// - [`Session::run`] makes a call with the session's client. When the server answers
+///   that the token expired or is unknown, the session logs in again and repeats the
+///   call, once. Any number of concurrent calls refused with the same token cause
+///   **one** login (a single flight shared by every caller, which a caller giving up
+///   does not stop); a failed login is backed off, not repeated per call.
 /// - A token refused because it is bound to another IP address is an error with
-///   `Category::Refused` and a note that says so: logging in again would not help.
+///   [`Category::AddressBound`]: logging in again from here would give a token bound to
+///   whichever address the server sees next, so the session does not loop.
+/// - [`Session::logout`] is final: afterwards every call is an [`ErrorKind::Closed`]
+///   error, never a silent new login.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), docluster_tokens::Error> {
@@ -46,10 +55,8 @@ struct Live {
 /// # }
 /// ```
 pub struct Session {
-    anonymous: Client,
-    login: Option<(String, Secret)>,
-    window: Duration,
-    live: Mutex<Option<Live>>,
+    shared: Arc<Shared>,
+    cache: CachedTokenSource<Loader>,
 }
 
 impl Session {
@@ -59,128 +66,194 @@ impl Session {
         username: impl Into<String>,
         password: impl Into<Secret>,
     ) -> Result<Self, Error> {
-        let session = Session::new(client, Some((username.into(), password.into())));
-        let live = session.log_in().await?;
-        *session.live.lock().await = Some(live);
+        let session = Session::new(client, Some((username.into(), password.into())))?;
+        session.cache.token().await?;
         Ok(session)
     }
 
-    /// Reuses `saved` after checking it with the server (a check also keeps it alive).
-    /// When the server refuses it as expired or unknown, logs in with `login` if given;
-    /// otherwise that refusal is the error.
-    pub async fn resume(
+    /// Reuses `saved` after checking it with the server (a check also keeps it alive);
+    /// a refusal is the error.
+    pub async fn resume(client: Client, saved: impl Into<Secret>) -> Result<Self, Error> {
+        Session::resume_checked(Session::new(client, None)?, saved.into()).await
+    }
+
+    /// Reuses `saved` after checking it with the server; when the server refuses it in
+    /// any of the ways it refuses a dead token (expired, not found, bound to another IP
+    /// address), logs in with `username` and `password` instead, which are kept to log
+    /// in again when needed.
+    pub async fn resume_or_login(
         client: Client,
         saved: impl Into<Secret>,
-        login: Option<(String, Secret)>,
+        username: impl Into<String>,
+        password: impl Into<Secret>,
     ) -> Result<Self, Error> {
-        let session = Session::new(client, login);
-        let saved = saved.into();
-        let checked = session.anonymous.with_access_token(saved.clone())?;
-        let live = match checked.check_token().send().await {
-            Ok(_) => Live {
-                client: checked,
-                token: saved,
-                last_use: Instant::now(),
-            },
-            Err(error) if gone(&error) && session.login.is_some() => session.log_in().await?,
-            Err(error) => return Err(error),
-        };
-        *session.live.lock().await = Some(live);
-        Ok(session)
+        let session = Session::new(client, Some((username.into(), password.into())))?;
+        Session::resume_checked(session, saved.into()).await
     }
 
     /// The same session, tracking `window` as the token's sliding lifetime.
-    pub fn window(mut self, window: Duration) -> Self {
-        self.window = window;
+    pub fn window(self, window: Duration) -> Self {
+        let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        self.shared.window_ms.store(millis, Ordering::SeqCst);
+        if let Some(token) = self.cache.cached() {
+            self.slide(&token);
+        }
         self
     }
 
     /// Runs `call` with the session's client. If the server answers that the token has
-    /// expired or is unknown, logs in again (once) and runs `call` again.
+    /// expired or is unknown, logs in again (one login for all callers refused with the
+    /// same token) and runs `call` again, once.
     pub async fn run<T, F, Fut>(&self, call: F) -> Result<T, Error>
     where
         F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        let client = self.client().await?;
-        match call(client).await {
-            Ok(value) => {
-                self.used().await;
-                Ok(value)
+        let mut retried = false;
+        loop {
+            let token = self.token().await?;
+            let client = self.shared.anonymous.with_access_token(token.secret().clone())?;
+            match call(client).await {
+                Ok(value) => {
+                    self.slide(&token);
+                    return Ok(value);
+                }
+                Err(error) if gone(&error) && !retried && self.shared.login.is_some() => {
+                    self.cache.report_refused(&token);
+                    retried = true;
+                }
+                Err(error) => return Err(error),
             }
-            Err(error) if gone(&error) && self.login.is_some() => {
-                let live = self.log_in().await?;
-                let client = live.client.clone();
-                *self.live.lock().await = Some(live);
-                let value = call(client).await?;
-                self.used().await;
-                Ok(value)
-            }
-            Err(error) => Err(error),
         }
     }
 
     /// A client with a token that is, as far as the tracked window says, alive; past the
     /// window it logs in again first (given a login).
     pub async fn client(&self) -> Result<Client, Error> {
-        let mut live = self.live.lock().await;
-        let expired = live.as_ref().is_none_or(|l| {
-            l.last_use
-                .checked_add(self.window)
-                .is_some_and(|end| Instant::now() >= end)
-        });
-        if expired {
-            if self.login.is_none() {
-                return Err(Error::from_sdk(
-                    ErrorKind::MissingCredentials,
-                    crate::wire::API.vendor,
-                    "the session's token outlived its window and the session has no login to get another",
-                ));
-            }
-            *live = Some(self.log_in().await?);
-        }
-        live.as_ref().map(|l| l.client.clone()).ok_or_else(no_session)
+        let token = self.token().await?;
+        self.shared.anonymous.with_access_token(token.into_secret())
     }
 
     /// The token and when it expires if not used again: last use plus the window.
     pub async fn token(&self) -> Result<Token, Error> {
-        self.client().await?;
-        let live = self.live.lock().await;
-        let live = live.as_ref().ok_or_else(no_session)?;
-        let left = live
-            .last_use
-            .checked_add(self.window)
-            .map(|end| end.saturating_duration_since(Instant::now()));
-        let expires_at = left.and_then(|left| SystemTime::now().checked_add(left));
-        Ok(Token::new(live.token.clone(), expires_at))
+        self.shared.open()?;
+        self.cache.token().await
+    }
+
+    /// Reports that the server refused `token` as expired or unknown (for calls made
+    /// outside [`Session::run`]): if it is the session's token, the next call logs in
+    /// again. Returns whether it was the session's token.
+    pub fn report_refused(&self, token: &Token) -> bool {
+        self.cache.report_refused(token)
     }
 
     /// Logs out. The server invalidates the token even when it answers
-    /// `Cluster not created` (the error's note says so); the session is over either way.
+    /// `Cluster not created` (the error's note says so); the session is over either way,
+    /// and every later call is an [`ErrorKind::Closed`] error.
     pub async fn logout(&self) -> Result<(), Error> {
-        let live = self.live.lock().await.take();
-        match live {
-            Some(live) => live.client.logout().send().await.map(drop),
+        if self.shared.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let token = self.cache.cached();
+        self.cache.invalidate();
+        match token {
+            Some(token) => self
+                .shared
+                .anonymous
+                .with_access_token(token.into_secret())?
+                .logout()
+                .send()
+                .await
+                .map(drop),
             None => Ok(()),
         }
     }
 
     /// A session not yet live, with the default window.
-    fn new(anonymous: Client, login: Option<(String, Secret)>) -> Self {
-        Session {
+    fn new(anonymous: Client, login: Option<(String, Secret)>) -> Result<Self, Error> {
+        if let Some((username, password)) = &login
+            && (username.is_empty() || password.is_empty())
+        {
+            return Err(Error::from_sdk(
+                ErrorKind::InvalidArgument,
+                crate::wire::API.vendor,
+                "a login needs a user name and a password, neither empty",
+            ));
+        }
+        let shared = Arc::new(Shared {
             anonymous,
             login,
-            window: DEFAULT_WINDOW,
-            live: Mutex::new(None),
-        }
+            window_ms: AtomicU64::new(DEFAULT_WINDOW.as_millis() as u64),
+            closed: AtomicBool::new(false),
+        });
+        let loader = shared.clone();
+        let load: Loader = Box::new(move |_| {
+            let shared = loader.clone();
+            Box::pin(async move { shared.log_in().await })
+        });
+        // No refresh ahead: a new login leaves the old token live until it expires, so
+        // the session logs in only when its token is gone.
+        let policy = RefreshPolicy::new(Duration::ZERO).backoff(Duration::from_secs(1), Duration::from_secs(30));
+        Ok(Session {
+            cache: CachedTokenSource::new(crate::wire::API.vendor, policy, load),
+            shared,
+        })
     }
 
-    async fn log_in(&self) -> Result<Live, Error> {
+    async fn resume_checked(session: Session, saved: Secret) -> Result<Self, Error> {
+        let checked = session.shared.anonymous.with_access_token(saved.clone())?;
+        match checked.check_token().send().await {
+            Ok(_) => session.cache.store(session.shared.fresh(saved)),
+            Err(error) if dead(&error) && session.shared.login.is_some() => {
+                session.cache.token().await?;
+            }
+            Err(error) => return Err(error),
+        }
+        Ok(session)
+    }
+
+    /// Pushes the tracked expiry of `token` back by the window (a use slides it).
+    fn slide(&self, token: &Token) {
+        if self
+            .cache
+            .cached()
+            .is_some_and(|cached| cached.secret() == token.secret())
+        {
+            self.cache.store(self.shared.fresh(token.secret().clone()));
+        }
+    }
+}
+
+impl Shared {
+    fn open(&self) -> Result<(), Error> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::from_sdk(
+                ErrorKind::Closed,
+                crate::wire::API.vendor,
+                "the session was logged out",
+            ));
+        }
+        Ok(())
+    }
+
+    fn window(&self) -> Duration {
+        Duration::from_millis(self.window_ms.load(Ordering::SeqCst))
+    }
+
+    /// `token`, just used: it expires a window from now.
+    fn fresh(&self, token: Secret) -> Token {
+        let now = SystemTime::now();
+        let token = Token::new(token, now.checked_add(self.window()));
+        token.with_issued_at(now)
+    }
+
+    async fn log_in(&self) -> Result<Token, Error> {
+        self.open()?;
         let Some((username, password)) = &self.login else {
             return Err(Error::from_sdk(
                 ErrorKind::MissingCredentials,
                 crate::wire::API.vendor,
-                "the session has no login",
+                "the session's token is gone and the session was resumed without a login to get another",
             ));
         };
         let answer = self
@@ -190,23 +263,8 @@ impl Session {
             .send()
             .await?
             .into_inner();
-        let token = answer.msg.access_token;
-        Ok(Live {
-            client: self.anonymous.with_access_token(token.clone())?,
-            token,
-            last_use: Instant::now(),
-        })
+        Ok(self.fresh(answer.msg.access_token))
     }
-
-    async fn used(&self) {
-        if let Some(live) = self.live.lock().await.as_mut() {
-            live.last_use = Instant::now();
-        }
-    }
-}
-
-fn no_session() -> Error {
-    Error::from_sdk(ErrorKind::MissingCredentials, crate::wire::API.vendor, "no session")
 }
 
 /// Whether the server said the token is no longer good (as opposed to refused).
@@ -214,13 +272,20 @@ fn gone(error: &Error) -> bool {
     matches!(error.category(), Some(Category::Expired | Category::NotFound))
 }
 
+/// Whether a saved token is of no use here: gone, or bound to another address.
+fn dead(error: &Error) -> bool {
+    gone(error) || error.category() == Some(Category::AddressBound)
+}
+
 api_tokens_runtime::impl_token_source!(Session);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("window", &self.window)
-            .field("has_login", &self.login.is_some())
+            .field("window", &self.shared.window())
+            .field("has_login", &self.shared.login.is_some())
+            .field("closed", &self.shared.closed.load(Ordering::SeqCst))
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }

@@ -18,7 +18,7 @@ pub use error_code::CreateErrorCode;
 pub use form::TokenCreateForm;
 pub use generated::*;
 pub use rate_limit::RateLimit;
-pub use rotation::{DEFAULT_ROTATE_BEFORE, Rotation};
+pub use rotation::{DEFAULT_ROTATE_BEFORE, OneTimeCodeFuture, Rotation};
 pub use scopes::{Scope, Scopes};
 
 api_tokens_runtime::impl_client_hooks!(Client);

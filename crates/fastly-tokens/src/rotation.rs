@@ -1,8 +1,13 @@
 //! [`Rotation`]: a Fastly API token replaced before it expires, safely.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use api_tokens_runtime::{CachedTokenSource, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture};
+use api_tokens_runtime::{
+    CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, Token, TokenFuture,
+};
 use tokio::sync::Mutex;
 
 use crate::types::TokenResponse;
@@ -13,21 +18,39 @@ pub const DEFAULT_ROTATE_BEFORE: Duration = Duration::from_secs(24 * 3600);
 
 type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 
+/// The future of a one-time code provider.
+pub type OneTimeCodeFuture = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send>>;
+
+/// Gives a fresh one-time code (`Fastly-OTP`) for each token creation on an account with
+/// two-factor authentication.
+type OneTimeCodes = Arc<dyn Fn() -> OneTimeCodeFuture + Send + Sync>;
+
 /// A Fastly API token, rotated: a replacement is created with the same name, scope and
 /// services (and, for an expiring token, the same lifetime), confirmed to work (the
-/// replacement reads itself back with `get_token_current`), and only then is the old
-/// token revoked. If creation or confirmation fails, nothing is revoked and the old token
-/// stays current.
+/// replacement reads itself back with `get_token_current`, and must name the id Fastly
+/// gave it), and only then is the old token revoked.
 ///
-/// As a [`TokenSource`](crate::TokenSource) it rotates [`DEFAULT_ROTATE_BEFORE`] ahead of `expires_at`
-/// (tokens without one are only rotated by [`Rotation::rotate`]).
+/// Whatever step fails, no live token is lost track of ([`RotationError`]):
+/// - before the new token exists, nothing changes;
+/// - when the new token cannot be confirmed, it is revoked; if that fails too, the
+///   error hands it back with its id ([`RotationError::unrevoked_new`]), and
+///   [`Rotation::unrevoked`] keeps it; the old token stays current;
+/// - when only the old token's revocation fails, the new token is current, the error
+///   names the old one's id, and the next rotation tries that revocation again.
 ///
-/// Creating a token takes the account's login (Fastly's API key alone cannot, per its
-/// recordings): `login` is a client with `username_and_password` (and a fresh one-time
-/// code with `with_otp` on accounts with two-factor authentication).
+/// As a [`TokenSource`](crate::TokenSource) it rotates [`DEFAULT_ROTATE_BEFORE`] ahead of
+/// `expires_at` (at half its life for a token made to live less than that; tokens
+/// without an expiry are only rotated by [`Rotation::rotate`]), with every guarantee
+/// of [`CachedTokenSource`]: one rotation for any number of callers, failures backed
+/// off, so at most one token is minted per backoff step.
+///
+/// Creating a token takes the account's login (vendors.md §6: no recording shows an API
+/// key alone creating one): `login` is a client with `username_and_password`. On an
+/// account with two-factor authentication, give a one-time code provider with
+/// [`Rotation::one_time_codes`], so that rotations run unattended.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), fastly_tokens::Error> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let login = fastly_tokens::Client::builder()
 ///     .username_and_password("me@example.com", "pw")
 ///     .build()?;
@@ -38,17 +61,23 @@ type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 /// # }
 /// ```
 pub struct Rotation {
-    shared: std::sync::Arc<Shared>,
+    shared: Arc<Shared>,
     cache: CachedTokenSource<Loader>,
 }
 
 struct Shared {
     login: Client,
     current: Mutex<Secret>,
+    codes: std::sync::Mutex<Option<OneTimeCodes>>,
+    /// Tokens created and neither confirmed nor revoked.
+    unrevoked_new: std::sync::Mutex<Vec<CreatedToken>>,
+    /// Ids of old tokens whose revocation failed, tried again by the next rotation.
+    unrevoked_old: std::sync::Mutex<Vec<String>>,
 }
 
 impl Rotation {
-    /// Starts from `token`, reading its expiry from Fastly.
+    /// Starts from `token`, reading its expiry and creation time from Fastly (the token
+    /// is checked as a header value before anything is sent).
     pub async fn new(login: Client, token: impl Into<Secret>) -> Result<Self, Error> {
         let token = token.into();
         let meta = login
@@ -57,25 +86,55 @@ impl Rotation {
             .send()
             .await?
             .into_inner();
-        let shared = std::sync::Arc::new(Shared {
+        let shared = Arc::new(Shared {
             login,
             current: Mutex::new(token.clone()),
+            codes: std::sync::Mutex::new(None),
+            unrevoked_new: std::sync::Mutex::default(),
+            unrevoked_old: std::sync::Mutex::default(),
         });
         let loader_shared = shared.clone();
         let load: Loader = Box::new(move |_| {
             let shared = loader_shared.clone();
-            Box::pin(async move { shared.rotate().await })
+            Box::pin(async move {
+                match shared.rotate().await {
+                    Ok(token) => Ok(token),
+                    // Rotated when the error has a current token: only the old token's
+                    // revocation is left, for the next rotation.
+                    Err(error) => error.current().cloned().ok_or_else(|| error.into_error()),
+                }
+            })
         });
         let cache = CachedTokenSource::new(crate::wire::API.vendor, RefreshPolicy::new(DEFAULT_ROTATE_BEFORE), load);
-        cache.store(Token::new(token, meta.expires_at.map(SystemTime::from)));
+        cache.store(token_of(token, &meta));
         Ok(Rotation { shared, cache })
     }
 
+    /// Gets a one-time code from `codes` for each token creation (accounts with
+    /// two-factor authentication): an async callback, for example reading a TOTP
+    /// generator.
+    pub fn one_time_codes<F, Fut>(self, codes: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Secret, Error>> + Send + 'static,
+    {
+        let codes: OneTimeCodes = Arc::new(move || Box::pin(codes()));
+        *lock(&self.shared.codes) = Some(codes);
+        self
+    }
+
     /// Replaces the current token now; returns the new one.
-    pub async fn rotate(&self) -> Result<Token, Error> {
-        let token = self.shared.rotate().await?;
-        self.cache.store(token.clone());
-        Ok(token)
+    pub async fn rotate(&self) -> Result<Token, RotationError> {
+        let rotated = self.shared.rotate().await;
+        match &rotated {
+            Ok(token) => self.cache.store(token.clone()),
+            Err(error) => {
+                if let Some(token) = error.current() {
+                    self.cache.store(token.clone());
+                }
+            }
+        }
+        rotated
     }
 
     /// The current token, rotated first when it is due.
@@ -83,18 +142,45 @@ impl Rotation {
         self.cache.token().await
     }
 
+    /// Reports that Fastly refused `token`: if it is the current token, the next call
+    /// rotates (which needs the old token to read its details: a revoked token cannot
+    /// be rotated, and the error says so). Returns whether it was the current token.
+    pub fn report_refused(&self, token: &Token) -> bool {
+        self.cache.report_refused(token)
+    }
+
     /// A client sending the current token.
     pub async fn client(&self) -> Result<Client, Error> {
         let current = self.shared.current.lock().await.clone();
         self.shared.login.with_token(current)
     }
+
+    /// Tokens rotations created and could neither confirm nor revoke: revoke them
+    /// yourself (by id), or use them.
+    pub fn unrevoked(&self) -> Vec<CreatedToken> {
+        lock(&self.shared.unrevoked_new).clone()
+    }
+
+    /// Ids of replaced tokens whose revocation failed; the next rotation tries again.
+    pub fn unrevoked_old_ids(&self) -> Vec<String> {
+        lock(&self.shared.unrevoked_old).clone()
+    }
 }
 
 impl Shared {
-    async fn rotate(&self) -> Result<Token, Error> {
+    async fn rotate(&self) -> Result<Token, RotationError> {
         let mut current = self.current.lock().await;
-        let old = self.login.with_token(current.clone())?;
-        let meta = old.get_token_current().send().await?.into_inner();
+        let old = self
+            .login
+            .with_token(current.clone())
+            .map_err(|e| RotationError::new(RotationStep::ReadCurrent, e))?;
+        self.retry_revocations(&old).await;
+        let meta = old
+            .get_token_current()
+            .send()
+            .await
+            .map_err(|e| RotationError::new(RotationStep::ReadCurrent, e))?
+            .into_inner();
         let mut form = TokenCreateForm::new();
         form.name = meta.name.clone();
         form.scope = meta.scope.clone();
@@ -102,23 +188,98 @@ impl Shared {
         form.expires_at = lifetime(&meta)
             .and_then(|lifetime| SystemTime::now().checked_add(lifetime))
             .and_then(api_tokens_runtime::rfc3339);
-        let created = self.login.create_token().body(form).send().await?.into_inner();
+        let login = self.login_with_code().await?;
+        let created = login
+            .create_token()
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| RotationError::new(RotationStep::Create, e))?
+            .into_inner();
+        let new_token = Token::new(created.access_token.clone(), created.expires_at.map(SystemTime::from));
         // Confirm before revoking anything: the new token must read itself back.
-        let new = self.login.with_token(created.access_token.clone())?;
+        let confirmed = self.confirm(&created.id, &created.access_token).await;
+        if let Err(error) = confirmed {
+            return Err(self.undo(error, created.id, new_token).await);
+        }
+        let revoked = old.revoke_token_current().send().await;
+        *current = created.access_token.clone();
+        match revoked {
+            Ok(_) => Ok(new_token),
+            Err(error) => {
+                lock(&self.unrevoked_old).push(meta.id.clone());
+                Err(RotationError::new(RotationStep::RevokeOld, error).with_unrevoked_old(Some(meta.id), new_token))
+            }
+        }
+    }
+
+    /// The login client, with a fresh one-time code when a provider is set.
+    async fn login_with_code(&self) -> Result<Client, RotationError> {
+        let codes = lock(&self.codes).clone();
+        let Some(codes) = codes else {
+            return Ok(self.login.clone());
+        };
+        let code = codes()
+            .await
+            .map_err(|e| RotationError::new(RotationStep::OneTimeCode, e))?;
+        self.login
+            .with_otp(code)
+            .map_err(|e| RotationError::new(RotationStep::OneTimeCode, e))
+    }
+
+    /// Whether the new token reads itself back under the id it was created with.
+    async fn confirm(&self, id: &str, token: &Secret) -> Result<(), Error> {
+        let new = self.login.with_token(token.clone())?;
         let confirmed = new.get_token_current().send().await?.into_inner();
-        if confirmed.id != created.id {
+        if confirmed.id != id {
             return Err(Error::from_sdk(
-                ErrorKind::InvalidBody,
+                api_tokens_runtime::ErrorKind::InvalidBody,
                 crate::wire::API.vendor,
-                "the new token did not read itself back; the old one was not revoked",
+                "the new token read itself back under another id than the one it was created with",
             ));
         }
-        old.revoke_token_current().send().await?;
-        *current = created.access_token.clone();
-        Ok(Token::new(
-            created.access_token,
-            created.expires_at.map(SystemTime::from),
-        ))
+        Ok(())
+    }
+
+    /// Revokes a new token that failed confirmation, or keeps it to hand back.
+    async fn undo(&self, error: Error, id: String, token: Token) -> RotationError {
+        let failed = RotationError::new(RotationStep::Confirm, error);
+        let revoked = match self.login.with_token(token.secret().clone()) {
+            Ok(new) => new.revoke_token_current().send().await.is_ok(),
+            Err(_) => false,
+        };
+        if revoked {
+            return failed;
+        }
+        let created = CreatedToken { id: Some(id), token };
+        lock(&self.unrevoked_new).push(created.clone());
+        failed.with_unrevoked_new(created)
+    }
+
+    /// Tries again to revoke old tokens whose revocation failed, with `client`.
+    async fn retry_revocations(&self, client: &Client) {
+        let pending = std::mem::take(&mut *lock(&self.unrevoked_old));
+        for id in pending {
+            let revoked = client.revoke_token().token_id(id.clone()).send().await;
+            // Gone already (404) counts as revoked.
+            if revoked.is_err_and(|e| e.category() != Some(api_tokens_runtime::Category::NotFound)) {
+                lock(&self.unrevoked_old).push(id);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The token with its expiry, and its creation time so that a long-lived token near its
+/// end rotates at once.
+fn token_of(secret: Secret, meta: &TokenResponse) -> Token {
+    let token = Token::new(secret, meta.expires_at.map(SystemTime::from));
+    match meta.created_at {
+        Some(created) => token.with_issued_at(created.into()),
+        None => token,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Token, TokenFuture, jwt_expires_at,
+    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, ServerClock, Token, TokenFuture,
 };
 
 use crate::Client;
@@ -24,8 +24,14 @@ pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
 ///   or it has expired.
 ///
 /// The expiry is the JWT's `exp` claim, read without checking the signature (ICA judges
-/// the token on every use). Concurrent callers share one request; a failed refresh
-/// serves the current JWT while it is valid (see [`CachedTokenSource`]).
+/// the token on every use), on ICA's terms: converted to this machine's clock with the
+/// answer's `Date` (or the JWT's `iat`, when it lies ahead of this clock; see
+/// [`ServerClock`]). Everything [`CachedTokenSource`] promises holds: concurrent callers
+/// share one request, also when it fails or hangs; a caller that gives up does not stop
+/// it; failures back off; a JWT that arrives expired is an
+/// [`ErrorKind::TokenExpired`] error, never handed out; a due JWT is served while
+/// one refresh runs behind. When ICA refuses a JWT elsewhere, say so with
+/// [`JwtSource::report_refused`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), ica_tokens::Error> {
@@ -67,7 +73,10 @@ impl JwtSource {
                 if let (true, Some(current)) = (refreshable, valid) {
                     let answer = client.with_jwt(current.into_secret())?.refresh_jwt_token().send().await;
                     match answer {
-                        Ok(answer) => return jwt(answer.into_inner().token),
+                        Ok(answer) => {
+                            let clock = ServerClock::from_headers(answer.headers());
+                            return jwt(answer.into_inner().token, clock);
+                        }
                         // Refused (a psToken JWT past its refresh limit): create one.
                         Err(error) if error.category() == Some(Category::Refused) => {}
                         Err(error) => return Err(error),
@@ -77,7 +86,9 @@ impl JwtSource {
                 if let Some(tenant) = tenant {
                     create = create.tenant(tenant);
                 }
-                jwt(create.send().await?.into_inner().token)
+                let answer = create.send().await?;
+                let clock = ServerClock::from_headers(answer.headers());
+                jwt(answer.into_inner().token, clock)
             })
         });
         JwtSource {
@@ -91,13 +102,21 @@ impl JwtSource {
         self.cache.token().await
     }
 
-    /// Forgets the JWT (for example after ICA refused it): the next call gets a new one.
+    /// Forgets the JWT, whichever it is: the next call gets a new one.
     pub fn invalidate(&self) {
         self.cache.invalidate();
     }
+
+    /// Reports that ICA refused `token` (HTTP 401 on another endpoint): if it is the
+    /// current JWT it is forgotten and the next call gets a new one; a report of an
+    /// older JWT does nothing (compare-and-invalidate), so many callers reporting one
+    /// refusal cause one request. Returns whether it was forgotten.
+    pub fn report_refused(&self, token: &Token) -> bool {
+        self.cache.report_refused(token)
+    }
 }
 
-fn jwt(token: api_tokens_runtime::Secret) -> Result<Token, Error> {
+fn jwt(token: api_tokens_runtime::Secret, clock: ServerClock) -> Result<Token, Error> {
     if token.is_empty() {
         return Err(Error::from_sdk(
             ErrorKind::InvalidBody,
@@ -105,8 +124,7 @@ fn jwt(token: api_tokens_runtime::Secret) -> Result<Token, Error> {
             "the answer holds an empty JWT",
         ));
     }
-    let expires_at = jwt_expires_at(token.expose());
-    Ok(Token::new(token, expires_at))
+    Ok(Token::from_jwt(token, clock))
 }
 
 api_tokens_runtime::impl_token_source!(JwtSource, debug: [cache]);

@@ -1,69 +1,164 @@
 //! [`Rotation`]: an Insight.io API token replaced safely.
 
-use api_tokens_runtime::{Error, Secret, Token};
+use std::sync::Arc;
+use std::time::Duration;
+
+use api_tokens_runtime::{
+    CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, Token, TokenFuture,
+};
 use tokio::sync::Mutex;
 
 use crate::Client;
 
+type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
+
 /// An Insight.io API token, rotated: a new token is created (with the session cookie or
-/// the login token `creator` holds), confirmed to work (it lists the user's tokens), and
-/// only then is the old one revoked. If creation or confirmation fails, nothing is
-/// revoked and the old token stays current.
+/// the login token `creator` holds), confirmed to work (it lists the user's tokens),
+/// and only then is the old one revoked.
 ///
-/// Insight.io tokens live until revoked, so as a [`TokenSource`](crate::TokenSource) this hands out the
-/// current token with no expiry; rotate on your own schedule.
+/// Whatever step fails, no live token is lost track of ([`RotationError`]): before the
+/// new token exists nothing changes; a new token that cannot be confirmed is revoked,
+/// or, if that fails too, handed back in the error and kept in [`Rotation::unrevoked`]
+/// (the old token stays current); when only the old token's revocation fails, the new
+/// token is current and the error says so.
+///
+/// Insight.io tokens live until revoked (vendors.md §5.2), so as a
+/// [`TokenSource`](crate::TokenSource) this hands out the current token with no expiry;
+/// rotate on your own schedule. When Insight.io refuses it,
+/// [`Rotation::report_refused`] makes the next call create a new one.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), insight_tokens::Error> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let creator = insight_tokens::Client::builder()
 ///     .session_cookie("PLAY_SESSION=...")
 ///     .build()?;
-/// let rotation = insight_tokens::Rotation::new(creator, "CURRENT-TOKEN");
+/// let rotation = insight_tokens::Rotation::new(creator, "CURRENT-TOKEN")?;
 /// let fresh = rotation.rotate().await?;
 /// # let _ = fresh;
 /// # Ok(())
 /// # }
 /// ```
 pub struct Rotation {
+    shared: Arc<Shared>,
+    cache: CachedTokenSource<Loader>,
+}
+
+struct Shared {
     creator: Client,
     current: Mutex<Secret>,
+    unrevoked: std::sync::Mutex<Vec<CreatedToken>>,
 }
 
 impl Rotation {
-    /// Starts from `token`; `creator` is a client that may create tokens.
-    pub fn new(creator: Client, token: impl Into<Secret>) -> Self {
-        Rotation {
+    /// Starts from `token`; `creator` is a client that may create tokens. The token is
+    /// checked as a header value here, before anything is sent (an empty token, or one
+    /// with a line break or another control character, is an `InvalidArgument` error).
+    pub fn new(creator: Client, token: impl Into<Secret>) -> Result<Self, Error> {
+        let token = token.into();
+        creator.with_api_token(token.clone())?;
+        let shared = Arc::new(Shared {
             creator,
-            current: Mutex::new(token.into()),
-        }
+            current: Mutex::new(token.clone()),
+            unrevoked: std::sync::Mutex::default(),
+        });
+        let loader_shared = shared.clone();
+        let load: Loader = Box::new(move |_| {
+            let shared = loader_shared.clone();
+            Box::pin(async move {
+                match shared.rotate().await {
+                    Ok(token) => Ok(token),
+                    // Rotated; only the old token's revocation failed.
+                    Err(error) => error.current().cloned().ok_or_else(|| error.into_error()),
+                }
+            })
+        });
+        let policy = RefreshPolicy::new(Duration::ZERO);
+        let cache = CachedTokenSource::new(crate::wire::API.vendor, policy, load);
+        cache.store(Token::new(token, None));
+        Ok(Rotation { shared, cache })
     }
 
     /// Replaces the current token now; returns the new one.
-    pub async fn rotate(&self) -> Result<Token, Error> {
-        let mut current = self.current.lock().await;
-        let created = self.creator.create_token().send().await?.into_inner().token;
-        // Confirm before revoking anything: the new token must be accepted.
-        let new = self.creator.with_api_token(created.clone())?;
-        new.list_tokens().send().await?;
-        self.creator
-            .with_api_token(current.clone())?
-            .delete_token()
-            .send()
-            .await?;
-        *current = created.clone();
-        Ok(Token::new(created, None))
+    pub async fn rotate(&self) -> Result<Token, RotationError> {
+        let rotated = self.shared.rotate().await;
+        if let Some(token) = rotated.as_ref().ok().or_else(|| rotated.as_ref().err()?.current()) {
+            self.cache.store(token.clone());
+        }
+        rotated
     }
 
-    /// The current token (Insight.io tokens do not expire).
+    /// The current token (Insight.io tokens do not expire); a new one when the current
+    /// one was reported refused.
     pub async fn token(&self) -> Result<Token, Error> {
-        Ok(Token::new(self.current.lock().await.clone(), None))
+        self.cache.token().await
+    }
+
+    /// Reports that Insight.io refused `token`: if it is the current one, the next call
+    /// to [`Rotation::token`] creates a new one. Returns whether it was.
+    pub fn report_refused(&self, token: &Token) -> bool {
+        self.cache.report_refused(token)
     }
 
     /// A client sending the current token.
     pub async fn client(&self) -> Result<Client, Error> {
-        let current = self.current.lock().await.clone();
-        self.creator.with_api_token(current)
+        let current = self.shared.current.lock().await.clone();
+        self.shared.creator.with_api_token(current)
+    }
+
+    /// Tokens rotations created and could neither confirm nor revoke.
+    pub fn unrevoked(&self) -> Vec<CreatedToken> {
+        lock(&self.shared.unrevoked).clone()
     }
 }
 
-api_tokens_runtime::impl_token_source!(Rotation, debug: []);
+impl Shared {
+    async fn rotate(&self) -> Result<Token, RotationError> {
+        let mut current = self.current.lock().await;
+        let old = self
+            .creator
+            .with_api_token(current.clone())
+            .map_err(|e| RotationError::new(RotationStep::ReadCurrent, e))?;
+        let created = self
+            .creator
+            .create_token()
+            .send()
+            .await
+            .map_err(|e| RotationError::new(RotationStep::Create, e))?
+            .into_inner()
+            .token;
+        let new_token = Token::new(created.clone(), None);
+        // Confirm before revoking anything: the new token must be accepted.
+        let new = match self.creator.with_api_token(created.clone()) {
+            Ok(new) => new,
+            Err(error) => return Err(self.undo(error, None, new_token).await),
+        };
+        if let Err(error) = new.list_tokens().send().await {
+            return Err(self.undo(error, Some(new), new_token).await);
+        }
+        let revoked = old.delete_token().send().await;
+        *current = created;
+        match revoked {
+            Ok(_) => Ok(new_token),
+            Err(error) => Err(RotationError::new(RotationStep::RevokeOld, error).with_unrevoked_old(None, new_token)),
+        }
+    }
+
+    /// Revokes a new token that failed confirmation, or keeps it to hand back.
+    async fn undo(&self, error: Error, new: Option<Client>, token: Token) -> RotationError {
+        let failed = RotationError::new(RotationStep::Confirm, error);
+        if let Some(new) = new
+            && new.delete_token().send().await.is_ok()
+        {
+            return failed;
+        }
+        let created = CreatedToken { id: None, token };
+        lock(&self.unrevoked).push(created.clone());
+        failed.with_unrevoked_new(created)
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+api_tokens_runtime::impl_token_source!(Rotation, debug: [cache]);

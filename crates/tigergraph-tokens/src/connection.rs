@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture, jwt_expires_at,
+    CachedTokenSource, Category, Error, ErrorKind, Expiry, RefreshPolicy, Secret, ServerClock, Token, TokenFuture,
 };
 use tokio::sync::Mutex;
 
@@ -42,6 +42,7 @@ pub struct ConnectionBuilder {
     basic: Option<(String, Secret)>,
     graph: Option<String>,
     generation: Option<Generation>,
+    lifetime: Option<Duration>,
     configure: Box<dyn Fn(ClientBuilder) -> ClientBuilder + Send + Sync>,
 }
 
@@ -54,6 +55,7 @@ impl std::fmt::Debug for ConnectionBuilder {
             .field("basic", &self.basic.as_ref().map(|_| "<redacted>"))
             .field("graph", &self.graph)
             .field("generation", &self.generation)
+            .field("lifetime", &self.lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +95,14 @@ impl ConnectionBuilder {
     /// The server's generation, known: no detection.
     pub fn generation(mut self, generation: Generation) -> Self {
         self.generation = Some(generation);
+        self
+    }
+
+    /// The lifetime to ask for when the connection gets or refreshes a token by itself
+    /// (as a [`TokenSource`](crate::TokenSource)); without it, the lifetime last given to
+    /// [`Connection::get`], else the server's default (30 days on 3.x, 7 days on 4.x).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = Some(lifetime);
         self
     }
 
@@ -141,19 +151,23 @@ impl ConnectionBuilder {
             graph: self.graph,
             generation: Mutex::new(self.generation),
             current: Mutex::new(None),
+            lifetime: std::sync::Mutex::new(self.lifetime),
         });
         let loader_state = state.clone();
         let load: Loader = Box::new(move |current| {
             let state = loader_state.clone();
             Box::pin(async move {
+                let lifetime = state.lifetime();
                 let valid = current.filter(|t| t.is_valid_at(SystemTime::now()));
                 match valid {
-                    Some(token) => match state.refresh(Some(token.secret().clone()), None).await {
+                    Some(token) => match state.refresh(Some(token.secret().clone()), lifetime).await {
                         Ok(token) => Ok(token),
-                        Err(error) if error.category() == Some(Category::Refused) => state.get(None).await,
+                        Err(error) if matches!(error.category(), Some(Category::Refused | Category::NotFound)) => {
+                            state.get(lifetime).await
+                        }
                         Err(error) => Err(error),
                     },
-                    None => state.get(None).await,
+                    None => state.get(lifetime).await,
                 }
             })
         });
@@ -180,17 +194,41 @@ struct Shared {
     graph: Option<String>,
     generation: Mutex<Option<Generation>>,
     current: Mutex<Option<Secret>>,
+    /// The lifetime automatic gets and refreshes ask for.
+    lifetime: std::sync::Mutex<Option<Duration>>,
 }
 
 /// A TigerGraph server's tokens, as a pyTigerGraph connection handles them, on any
 /// generation: [`get`](Connection::get), [`refresh`](Connection::refresh),
 /// [`delete`](Connection::delete), and [`TokenSource`](crate::TokenSource).
 ///
-/// The generation is detected on the first call from the server's answers (4.x, then
-/// 3.5+, then 3.0–3.4; an endpoint a server lacks answers with
-/// `Category::EndpointAbsent`) and remembered; [`ConnectionBuilder::generation`] skips
-/// detection. Lifetimes are `Duration`s, sent in seconds to 3.x and in milliseconds to
-/// 4.x (pyTigerGraph sends seconds to 4.x, which reads milliseconds).
+/// The generation is detected on the first call and remembered;
+/// [`ConnectionBuilder::generation`] skips detection. Detection decides on what the
+/// servers' docs guarantee, never on one guessed error code:
+/// 1. 4.x: `/gsql/v1/tokens` answers; a 3.x server answers HTTP 404 there (nginx's page,
+///    vendors.md §6) or REST-1000.
+/// 2. 3.5+: `/requesttoken` takes the JSON form. When it is refused, whatever the
+///    answer, one probe without any credential, `GET /requesttoken`, which 3.5 dropped
+///    (§1.2 B), tells a 3.5+ server that refused the secret (its refusal is the error,
+///    `Category::Refused`) from a 3.0–3.4 server that read the JSON as a wrong secret
+///    (the 3.0 form is sent next).
+/// 3. Neither token endpoint: REST++ authentication is not enabled; the error keeps
+///    REST++'s REST-1000 and message, `Category::EndpointAbsent`.
+///
+/// At most one probe is sent; transport failures and timeouts end detection at once.
+///
+/// Lifetimes are `Duration`s, sent in seconds to 3.x and in milliseconds to 4.x
+/// (pyTigerGraph sends seconds to 4.x, which reads milliseconds). Expiries are read on
+/// the server's terms (its `Date`, a JWT's `iat`); an `expiration` that is no time (`0`,
+/// `-1`) is the lifetime asked for from now, or unknown when none was asked for (then
+/// refreshed after [`RefreshPolicy::unknown_expiry_refresh`]), never "forever".
+///
+/// As a [`TokenSource`](crate::TokenSource) it gets a token, then refreshes it
+/// [`DEFAULT_REFRESH_BEFORE`] ahead of expiry (3.x extends the same token; 4.x has no
+/// refresh, so a new JWT is created and the one it replaces is dropped, unless the two
+/// are identical, which happens within one second since 4.x JWTs carry no unique claim,
+/// §6). Automatic gets and refreshes ask for [`ConnectionBuilder::lifetime`], else the
+/// lifetime last given to [`Connection::get`].
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -223,6 +261,7 @@ impl Connection {
             basic: None,
             graph: None,
             generation: None,
+            lifetime: None,
             configure: Box::new(|builder| builder),
         }
     }
@@ -233,15 +272,20 @@ impl Connection {
     }
 
     /// Requests a token (`lifetime`: the server's default when `None`), keeps it as the
-    /// current token and returns it with its expiry.
+    /// current token and returns it with its expiry. A lifetime given here is also what
+    /// automatic refreshes ask for (unless [`ConnectionBuilder::lifetime`] is set).
     pub async fn get(&self, lifetime: Option<Duration>) -> Result<Token, Error> {
+        if lifetime.is_some() {
+            self.shared.remember(lifetime);
+        }
         let token = self.shared.get(lifetime).await?;
         self.cache.store(token.clone());
         Ok(token)
     }
 
     /// Extends `token` (the current token when `None`) to `lifetime`. 4.x has no refresh
-    /// endpoint: there a new token is created, and becomes the current one.
+    /// endpoint: there a new token is created, becomes the current one, and the one it
+    /// replaces is dropped.
     pub async fn refresh(&self, token: Option<Secret>, lifetime: Option<Duration>) -> Result<Token, Error> {
         let token = self.shared.refresh(token, lifetime).await?;
         self.cache.store(token.clone());
@@ -250,7 +294,8 @@ impl Connection {
 
     /// Deletes `token` (the current token when `None`). With `skip_missing`, a token
     /// that does not exist counts as deleted (pyTigerGraph's `skipNA`). On 4.x a delete
-    /// adds the JWT to a block list, which never reports it missing.
+    /// adds the JWT to a block list, which never reports it missing. Deleting the
+    /// current token forgets it: the next [`Connection::token`] gets a new one.
     pub async fn delete(&self, token: Option<Secret>, skip_missing: bool) -> Result<(), Error> {
         let deleted = self.shared.delete(token.clone(), skip_missing).await;
         if deleted.is_ok() {
@@ -268,10 +313,31 @@ impl Connection {
     pub async fn token(&self) -> Result<Token, Error> {
         self.cache.token().await
     }
+
+    /// Reports that the server refused `token` (REST-10016, HTTP 401): if it is the
+    /// current token, the next call gets a new one. Returns whether it was.
+    pub fn report_refused(&self, token: &Token) -> bool {
+        self.cache.report_refused(token)
+    }
+}
+
+/// Whether a server said it has no such endpoint.
+fn absent(error: &Error) -> bool {
+    error.category() == Some(Category::EndpointAbsent)
+}
+
+/// Whether the server answered at all (as opposed to a transport failure, a timeout, or
+/// a request refused before sending).
+fn answered(error: &Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::Vendor | ErrorKind::UnexpectedStatus | ErrorKind::InvalidBody
+    )
 }
 
 impl Shared {
-    /// The generation, detected by trying `attempt` on each in turn.
+    /// The generation, detected by trying `attempt` on each in turn (see
+    /// [`Connection`]).
     async fn with_generation<T, F, Fut>(&self, attempt: F) -> Result<T, Error>
     where
         F: Fn(Generation) -> Fut,
@@ -281,27 +347,53 @@ impl Shared {
         if let Some(generation) = *known {
             return attempt(generation).await;
         }
-        let mut first_error = None;
-        for generation in [Generation::V4, Generation::V3_5, Generation::V3_0] {
-            match attempt(generation).await {
-                Ok(value) => {
-                    *known = Some(generation);
-                    return Ok(value);
-                }
-                // Another generation's endpoint; on a 3.0–3.4 server a JSON body reads
-                // as a wrong secret, so a refusal of the 3.5 form tries 3.0's too.
-                Err(error)
-                    if error.category() == Some(Category::EndpointAbsent)
-                        || (generation == Generation::V3_5 && error.category() == Some(Category::Refused)) =>
-                {
-                    first_error.get_or_insert(error);
-                }
-                Err(error) => return Err(error),
+        match attempt(Generation::V4).await {
+            Ok(value) => {
+                *known = Some(Generation::V4);
+                return Ok(value);
             }
+            Err(error) if absent(&error) => {}
+            Err(error) => return Err(error),
         }
-        Err(first_error.unwrap_or_else(|| {
-            Error::from_sdk(ErrorKind::Transport, crate::wire::API.vendor, "no generation answered")
-        }))
+        let refused = match attempt(Generation::V3_5).await {
+            Ok(value) => {
+                *known = Some(Generation::V3_5);
+                return Ok(value);
+            }
+            Err(error) if absent(&error) => {
+                return Err(error.with_sdk_detail(
+                    "no server generation's token endpoint answered (neither /gsql/v1/tokens nor REST++'s /requesttoken): \
+                     REST++ authentication is probably not enabled",
+                ));
+            }
+            Err(error) if !answered(&error) => return Err(error),
+            Err(error) => error,
+        };
+        // Refused: a 3.5+ server refusing the secret, or a 3.0–3.4 server reading the
+        // JSON body as one. 3.5 dropped `GET /requesttoken`: ask it, with no credential.
+        match self.restpp.request_token_probe().send().await {
+            Err(probe) if absent(&probe) => {
+                *known = Some(Generation::V3_5);
+                return Err(refused);
+            }
+            Err(probe) if !answered(&probe) => return Err(refused),
+            _ => {}
+        }
+        *known = Some(Generation::V3_0);
+        attempt(Generation::V3_0).await
+    }
+
+    /// The lifetime automatic gets and refreshes ask for.
+    fn lifetime(&self) -> Option<Duration> {
+        *self.lifetime.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers `lifetime` for automatic refreshes, unless the builder set one.
+    fn remember(&self, lifetime: Option<Duration>) {
+        let mut kept = self.lifetime.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.is_none() {
+            *kept = lifetime;
+        }
     }
 
     async fn get(&self, lifetime: Option<Duration>) -> Result<Token, Error> {
@@ -316,7 +408,8 @@ impl Shared {
                             .body_map(|b| b.graph(self.graph.clone()).lifetime(lifetime.map(Seconds::from)))
                             .send()
                             .await?;
-                        restpp_token(&answer.into_inner(), None)
+                        let clock = ServerClock::from_headers(answer.headers());
+                        restpp_token(&answer.into_inner(), None, lifetime, clock)
                     }
                     Generation::V3_0 => {
                         let seconds = lifetime.map(|l| l.as_secs());
@@ -340,7 +433,8 @@ impl Shared {
                             };
                             call.send().await?
                         };
-                        restpp_token(&answer.into_inner(), None)
+                        let clock = ServerClock::from_headers(answer.headers());
+                        restpp_token(&answer.into_inner(), None, lifetime, clock)
                     }
                 }
             })
@@ -357,7 +451,21 @@ impl Shared {
                 async move {
                     match generation {
                         // No refresh endpoint on 4.x: a new token instead.
-                        Generation::V4 => self.create_jwt(lifetime).await,
+                        Generation::V4 => {
+                            let new = self.create_jwt(lifetime).await?;
+                            // Identical JWTs (same second, no unique claim: vendors.md
+                            // §6) are one token: dropping the old would drop the new.
+                            if *new.secret() != token {
+                                // Best effort: the old JWT expires by itself anyway.
+                                let _ = self
+                                    .gsql
+                                    .drop_jwts()
+                                    .body_map(|b| b.tokens(TokenList(vec![token])))
+                                    .send()
+                                    .await;
+                            }
+                            Ok(new)
+                        }
                         Generation::V3_5 => {
                             let answer = self
                                 .restpp
@@ -365,7 +473,8 @@ impl Shared {
                                 .body_map(|b| b.token(token.clone()).lifetime(lifetime.map(Seconds::from)))
                                 .send()
                                 .await?;
-                            restpp_token(&answer.into_inner(), Some(&token))
+                            let clock = ServerClock::from_headers(answer.headers());
+                            restpp_token(&answer.into_inner(), Some(&token), lifetime, clock)
                         }
                         Generation::V3_0 => {
                             let call = self.restpp.refresh_token_query().token(token.clone());
@@ -374,15 +483,20 @@ impl Shared {
                                 None => call,
                             };
                             let answer = call.send().await?.into_inner();
-                            // 3.0–3.4 answer the lifetime, not the expiry (a known bug).
-                            let lifetime = answer
+                            // 3.0–3.4 answer the lifetime, not the expiry (a known bug):
+                            // a lifetime counts from now, on this machine's clock.
+                            let answered = answer
                                 .expiration
                                 .and_then(|s| u64::try_from(s).ok())
+                                .filter(|s| *s > 0)
                                 .map(Duration::from_secs);
-                            Ok(Token::new(
-                                answer.token().cloned().unwrap_or(token),
-                                lifetime.and_then(|l| SystemTime::now().checked_add(l)),
-                            ))
+                            let life = shortest(answered, lifetime);
+                            let now = SystemTime::now();
+                            let expiry = life
+                                .and_then(|l| now.checked_add(l))
+                                .map_or(Expiry::Unknown, Expiry::At);
+                            let secret = answer.token().cloned().unwrap_or(token);
+                            Ok(Token::with_expiry(secret, expiry).with_issued_at(now))
                         }
                     }
                 }
@@ -440,17 +554,51 @@ impl Shared {
             .create_jwt()
             .body_map(|b| b.graph(self.graph.clone()).lifetime(lifetime.map(Milliseconds::from)))
             .send()
-            .await?
-            .into_inner();
+            .await?;
+        let clock = ServerClock::from_headers(answer.headers());
+        let answer = answer.into_inner();
         let secret = answer.token.clone().ok_or_else(no_token)?;
-        let expires_at = answer.expires_at().or_else(|| jwt_expires_at(secret.expose()));
-        Ok(Token::new(secret, expires_at))
+        let token = Token::from_jwt(secret, clock);
+        if token.expiry() != Expiry::Unknown {
+            return Ok(token);
+        }
+        // No readable `exp`: the Java date beside it, then the lifetime asked for.
+        let expiry = answer
+            .expires_at()
+            .and_then(|at| clock.to_local(at))
+            .or_else(|| lifetime.and_then(|l| SystemTime::now().checked_add(l)))
+            .map_or(Expiry::Unknown, Expiry::At);
+        Ok(Token::with_expiry(token.into_secret(), expiry))
     }
 }
 
-fn restpp_token(answer: &RestppTokenResponse, sent: Option<&Secret>) -> Result<Token, Error> {
+/// The shorter of two lifetimes, either of which may be unknown.
+fn shortest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A REST++ token answer as a token: its expiry converted with `clock`, and never later
+/// than the lifetime asked for; an `expiration` that is no time (`0`, `-1`) is that
+/// lifetime from now, or unknown.
+fn restpp_token(
+    answer: &RestppTokenResponse,
+    sent: Option<&Secret>,
+    lifetime: Option<Duration>,
+    clock: ServerClock,
+) -> Result<Token, Error> {
     let secret = answer.token().or(sent).cloned().ok_or_else(no_token)?;
-    Ok(Token::new(secret, answer.expires_at()))
+    let now = SystemTime::now();
+    let asked = lifetime.and_then(|l| now.checked_add(l));
+    let stated = answer.expires_at().and_then(|at| clock.to_local(at));
+    let expiry = match (stated, asked) {
+        (Some(stated), Some(asked)) => Expiry::At(stated.min(asked)),
+        (Some(at), None) | (None, Some(at)) => Expiry::At(at),
+        (None, None) => Expiry::Unknown,
+    };
+    Ok(Token::with_expiry(secret, expiry).with_issued_at(now))
 }
 
 fn no_token() -> Error {
@@ -463,9 +611,9 @@ fn no_token() -> Error {
 
 fn no_current() -> Error {
     Error::from_sdk(
-        ErrorKind::MissingCredentials,
+        ErrorKind::InvalidArgument,
         crate::wire::API.vendor,
-        "no token given and no current token: call `get` first",
+        "no token given, and the connection has no current token: call `get` first, or pass the token",
     )
 }
 

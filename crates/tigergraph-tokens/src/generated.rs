@@ -1027,6 +1027,25 @@ let response = client.delete_token_query()
     pub fn delete_token_query(&self) -> builder::DeleteTokenQuery<'_> {
         builder::DeleteTokenQuery::new(self)
     }
+    /**Which REST++ generation answers: 3.0–3.4 serve `GET /requesttoken`, 3.5+ dropped it
+
+Sends no credential and no parameter. A 3.0–3.4 server answers with its error envelope (no secret given); 3.5 and later answer REST-1000 "Endpoint is not found", as the 3.5 release notes drop `GET /requesttoken` (vendors.md §1.2 B). `Connection` uses it to tell a 3.0–3.4 server from a 3.5+ one that refused a secret, whatever either says to the other's request.
+
+Sends a `GET` request to `/requesttoken`
+
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client) -> Result<(), Error> {
+let response = client.request_token_probe()
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn request_token_probe(&self) -> builder::RequestTokenProbe<'_> {
+        builder::RequestTokenProbe::new(self)
+    }
     /**3.0–3.4: request a token, the secret sent as the raw request body
 
 The same answer as `request_token_query`, with the secret kept out of the URL and so out of access logs; prefer it on 3.0–3.4 servers.
@@ -1440,6 +1459,62 @@ pub mod builder {
             if let Ok(value) = &self.token {
                 ::api_tokens_runtime::hooks::check_argument(api, op, "token", value)?;
             }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::request_token_probe`]
+
+[`Client::request_token_probe`]: super::Client::request_token_probe*/
+    #[derive(Debug, Clone)]
+    pub struct RequestTokenProbe<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> RequestTokenProbe<'a> {
+        ///Starts the request on `client`, as [`Client::request_token_probe`](super::Client::request_token_probe) does.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<ResponseValue<types::RestppTokenResponse>, Error<()>> {
+            let Self { client } = self;
+            let url = format!("{}/requesttoken", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::new();
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "request_token_probe",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/requesttoken`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::RestppTokenResponse>,
+            ::api_tokens_runtime::Error,
+        > {
+            let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN_PROBE);
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
                 .await
@@ -2144,6 +2219,7 @@ pub mod wire {
             &REQUEST_TOKEN_QUERY,
             &REFRESH_TOKEN_QUERY,
             &DELETE_TOKEN_QUERY,
+            &REQUEST_TOKEN_PROBE,
             &REQUEST_TOKEN_RAW,
             &REFRESH_TOKEN,
             &REQUEST_TOKEN,
@@ -2222,6 +2298,23 @@ pub mod wire {
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
         secret_inputs: &[SecretInput::Query("token")],
+        notes: &[],
+    };
+    ///`GET /requesttoken`
+    pub static REQUEST_TOKEN_PROBE: Operation = Operation {
+        id: "request_token_probe",
+        method: "GET",
+        path: "/requesttoken",
+        path_params: &[],
+        required_query: &[],
+        security: &[],
+        content_type: None,
+        accept: None,
+        envelope: Some(Envelope {
+            field: "/error",
+            success: &[Literal::Bool(false), Literal::Str("false")],
+        }),
+        secret_inputs: &[],
         notes: &[],
     };
     ///`POST /requesttoken`

@@ -28,7 +28,7 @@ pub async fn tour() -> Result<(), Failure> {
     let creator = builder.session_cookie(cookie).build()?;
     let created = creator.create_token().send().await?.into_inner().token;
     step("insight", format!("created a token {}", shown(&created)));
-    let rotation = Rotation::new(creator.clone(), created);
+    let rotation = Rotation::new(creator.clone(), created)?;
     let steps = async {
         let tokens = rotation.client().await?.list_tokens().send().await?.into_inner();
         step("insight", format!("used it: the user has {} tokens", tokens.len()));

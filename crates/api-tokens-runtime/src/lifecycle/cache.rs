@@ -1,0 +1,430 @@
+//! The cache's mechanism: one load at a time, run apart from the callers that wait on
+//! it, its outcome (token or error) shared with all of them. When a token is due and
+//! how long to back off is the policy's (`policy.rs`).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::SystemTime;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::policy::{RefreshPolicy, Schedule};
+use super::source::{TokenFuture, TokenSource};
+use super::token::Token;
+use crate::error::{Error, ErrorKind};
+
+/// What a load ends with, shared by every caller waiting on it.
+type Outcome = Result<Token, Error>;
+
+/// A loader wrapped in a cache that refreshes ahead of expiry, built for the bad
+/// moments.
+///
+/// - **A cache hit** takes a read lock and clones the token (see the `token_cache`
+///   benchmark).
+/// - **Single flight, apart from the callers.** A load runs as a task of its own: any
+///   number of concurrent callers without a valid token wait for the same load, which
+///   runs once, and each gets its outcome, success or error. A caller that gives up
+///   (a timeout, a dropped future) does not stop the load: it finishes for whoever
+///   still waits, and its token is cached, so that a token the server created is
+///   never lost. Needs a tokio runtime (an error otherwise, never a panic).
+/// - **Refresh ahead without waiting** (stale-while-revalidate): while the cached token
+///   is valid but due ([`RefreshPolicy`]), callers get it at once and one refresh runs
+///   behind them.
+/// - **Failures back off**, whether or not a token is cached: after a failed load, no
+///   other starts before the backoff ([`RefreshPolicy::backoff`], doubling) has passed.
+///   Meanwhile callers get the still-valid token, or, without one, the last error at
+///   once, without a request. A load slower than [`RefreshPolicy::load_timeout`] fails
+///   with [`ErrorKind::Timeout`].
+/// - **Never an expired token.** A loaded token that had already expired when it
+///   arrived (by the server's clock, see [`ServerClock`](crate::ServerClock)) is not
+///   handed out: the load fails with [`ErrorKind::TokenExpired`] and backs off like any
+///   failure. A token just loaded is never due before half of what it has left, so a
+///   server handing out short-lived tokens causes no load per call.
+/// - **Refusal reports** ([`CachedTokenSource::report_refused`]) forget only the token
+///   refused: N reports of one token cause one load; a report of a replaced token
+///   does nothing.
+pub struct CachedTokenSource<L> {
+    inner: Arc<Inner<L>>,
+}
+
+struct Inner<L> {
+    name: &'static str,
+    policy: RefreshPolicy,
+    load: L,
+    entry: RwLock<Option<Entry>>,
+    state: Mutex<State>,
+}
+
+/// The cached token and its times on tokio's clock.
+struct Entry {
+    token: Token,
+    schedule: Schedule,
+}
+
+impl Entry {
+    fn valid(&self, now: Instant) -> bool {
+        self.schedule.expires_at.is_none_or(|at| now < at)
+    }
+
+    fn due(&self, now: Instant) -> bool {
+        self.schedule.refresh_at.is_some_and(|at| now >= at)
+    }
+}
+
+/// The load in flight, if any, and the failures behind it.
+#[derive(Default)]
+struct State {
+    /// Where the load in flight will put its outcome.
+    flight: Option<watch::Receiver<Option<Outcome>>>,
+    /// Failed loads in a row.
+    failures: u32,
+    /// No load starts before this, after a failure.
+    retry_at: Option<Instant>,
+    /// The last failure, for callers inside the backoff.
+    last_error: Option<Error>,
+    /// Counts tokens stored from outside ([`CachedTokenSource::store`]): a load that
+    /// started before one does not overwrite it.
+    stored: u64,
+}
+
+impl<L, F> CachedTokenSource<L>
+where
+    L: Fn(Option<Token>) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<Token, Error>> + Send + 'static,
+{
+    /// A cache around `load`, which gets the token it replaces (valid or not; `None`
+    /// the first time, and after the token was refused or invalidated) so that it can
+    /// refresh rather than create; `name` (the vendor's) is used in its errors.
+    pub fn new(name: &'static str, policy: RefreshPolicy, load: L) -> Self {
+        CachedTokenSource {
+            inner: Arc::new(Inner {
+                name,
+                policy,
+                load,
+                entry: RwLock::new(None),
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// A token valid now; see the type's documentation for when it loads.
+    pub async fn token(&self) -> Result<Token, Error> {
+        let now = Instant::now();
+        if let Some((token, due)) = self.inner.valid(now) {
+            if due {
+                self.inner.refresh_behind(now);
+            }
+            return Ok(token);
+        }
+        let flight = match self.inner.join_or_start(now) {
+            Ok(Joined::Flight(flight)) => flight,
+            Ok(Joined::Token(token)) => return Ok(token),
+            Err(error) => return Err(error),
+        };
+        wait(flight, self.inner.name).await
+    }
+}
+
+impl<L> CachedTokenSource<L> {
+    /// The refresh policy.
+    pub fn policy(&self) -> &RefreshPolicy {
+        &self.inner.policy
+    }
+
+    /// The cached token, if it is valid now; never loads.
+    pub fn cached(&self) -> Option<Token> {
+        self.inner.valid(Instant::now()).map(|(token, _)| token)
+    }
+
+    /// Forgets the cached token, whichever it is: the next call loads a new one.
+    pub fn invalidate(&self) {
+        *write(&self.inner.entry) = None;
+    }
+
+    /// Reports that the server refused `token`: it is forgotten if it is the cached one
+    /// (compare-and-invalidate), so the next call loads another. Returns whether it was.
+    pub fn report_refused(&self, token: &Token) -> bool {
+        let mut entry = write(&self.inner.entry);
+        let refused = entry.as_ref().is_some_and(|e| e.token.secret() == token.secret());
+        if refused {
+            *entry = None;
+        }
+        refused
+    }
+
+    /// Puts `token`, obtained elsewhere (a login, a rotation the user asked for), in the
+    /// cache, and ends any backoff. A load already in flight does not overwrite it.
+    pub fn store(&self, token: Token) {
+        let schedule = self
+            .inner
+            .policy
+            .schedule(&token, Instant::now(), SystemTime::now(), false);
+        let mut state = lock(&self.inner.state);
+        state.stored = state.stored.wrapping_add(1);
+        state.failures = 0;
+        state.retry_at = None;
+        state.last_error = None;
+        *write(&self.inner.entry) = Some(Entry { token, schedule });
+    }
+}
+
+/// What a caller without a valid token waits on.
+enum Joined {
+    /// A token cached while the caller looked.
+    Token(Token),
+    /// The load in flight.
+    Flight(watch::Receiver<Option<Outcome>>),
+}
+
+impl<L> Inner<L> {
+    /// The cached token if valid at `now`, and whether it is due.
+    fn valid(&self, now: Instant) -> Option<(Token, bool)> {
+        let entry = self.entry.read().unwrap_or_else(PoisonError::into_inner);
+        let entry = entry.as_ref()?;
+        entry.valid(now).then(|| (entry.token.clone(), entry.due(now)))
+    }
+
+    /// Records a load's outcome, and returns what its waiters get.
+    fn land(&self, stored: u64, outcome: Outcome) -> Outcome {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let mut state = lock(&self.state);
+        state.flight = None;
+        let outcome = outcome.and_then(|token| {
+            let schedule = self.policy.schedule(&token, now, wall, true);
+            match schedule.expires_at {
+                Some(at) if at <= now => Err(self.expired_on_arrival(&token, wall)),
+                _ => Ok((token, schedule)),
+            }
+        });
+        match outcome {
+            Ok((token, schedule)) => {
+                state.failures = 0;
+                state.retry_at = None;
+                state.last_error = None;
+                if state.stored == stored {
+                    *write(&self.entry) = Some(Entry {
+                        token: token.clone(),
+                        schedule,
+                    });
+                }
+                Ok(token)
+            }
+            Err(error) => {
+                state.failures = state.failures.saturating_add(1);
+                state.retry_at = now.checked_add(self.policy.backoff_after(state.failures));
+                state.last_error = Some(error.clone());
+                // A token stored while the load ran serves its waiters better.
+                self.valid(now).map(|(token, _)| token).ok_or(error)
+            }
+        }
+    }
+
+    fn expired_on_arrival(&self, token: &Token, wall: SystemTime) -> Error {
+        let ago = token
+            .expires_at()
+            .and_then(|at| wall.duration_since(at).ok())
+            .unwrap_or_default();
+        Error::new(
+            ErrorKind::TokenExpired,
+            self.name,
+            format!(
+                "the token loaded had expired {} s before it arrived (its expiry on this machine's clock); it was not handed out",
+                ago.as_secs()
+            ),
+        )
+    }
+}
+
+impl<L, F> Inner<L>
+where
+    L: Fn(Option<Token>) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<Token, Error>> + Send + 'static,
+{
+    /// Starts a refresh nobody waits for, unless one is in flight or backing off.
+    fn refresh_behind(self: &Arc<Self>, now: Instant) {
+        let mut state = lock(&self.state);
+        if state.flight.is_some() || state.retry_at.is_some_and(|at| now < at) {
+            return;
+        }
+        // Without a runtime there is no refresh ahead; the token is still valid.
+        if let Ok((_, launch)) = self.start(&mut state) {
+            drop(state);
+            launch.spawn();
+        }
+    }
+
+    /// The load a caller without a valid token waits on: the one in flight, or a new
+    /// one; inside a backoff, the last error.
+    fn join_or_start(self: &Arc<Self>, now: Instant) -> Result<Joined, Error> {
+        let mut state = lock(&self.state);
+        // A load may have landed since the caller looked.
+        if let Some((token, _)) = self.valid(now) {
+            return Ok(Joined::Token(token));
+        }
+        if let Some(flight) = &state.flight {
+            return Ok(Joined::Flight(flight.clone()));
+        }
+        if state.retry_at.is_some_and(|at| now < at) {
+            return Err(state.last_error.clone().unwrap_or_else(|| self.abandoned()));
+        }
+        let (flight, launch) = self.start(&mut state)?;
+        // Spawned with the state unlocked: a task dropped at once (a runtime shutting
+        // down) lands its outcome, which takes the lock.
+        drop(state);
+        launch.spawn();
+        Ok(Joined::Flight(flight))
+    }
+
+    /// Prepares a load: its outcome will land in the cache and in the returned channel
+    /// once the [`Launch`] is spawned.
+    fn start(self: &Arc<Self>, state: &mut State) -> Result<(watch::Receiver<Option<Outcome>>, Launch), Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                self.name,
+                "a token source loads on a tokio runtime, and none is running",
+            )
+        })?;
+        let current = self
+            .entry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|e| e.token.clone());
+        let (sender, receiver) = watch::channel(None);
+        let mut flight = Flight {
+            inner: Arc::clone(self),
+            stored: state.stored,
+            sender,
+            landed: false,
+        };
+        let load = (self.load)(current);
+        let timeout = self.policy.load_timeout;
+        state.flight = Some(receiver.clone());
+        let task = Box::pin(async move {
+            let outcome = match tokio::time::timeout(timeout, load).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::new(
+                    ErrorKind::Timeout,
+                    flight.inner.name,
+                    format!("loading a token took longer than {timeout:?}"),
+                )),
+            };
+            flight.land(outcome);
+        });
+        Ok((receiver, Launch { runtime, task }))
+    }
+}
+
+/// A load ready to run as a task of its own.
+struct Launch {
+    runtime: tokio::runtime::Handle,
+    task: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl Launch {
+    fn spawn(self) {
+        // The handle is not needed: the load lands its outcome itself.
+        drop(self.runtime.spawn(self.task));
+    }
+}
+
+impl<L> Inner<L> {
+    fn abandoned(&self) -> Error {
+        Error::new(
+            ErrorKind::Transport,
+            self.name,
+            "the token load ended without an outcome (its task was stopped)",
+        )
+    }
+}
+
+/// A load in flight: lands its outcome once, also when its task is dropped or its
+/// loader panics, so that no caller waits forever and the next call may load again.
+struct Flight<L> {
+    inner: Arc<Inner<L>>,
+    stored: u64,
+    sender: watch::Sender<Option<Outcome>>,
+    landed: bool,
+}
+
+impl<L> Flight<L> {
+    fn land(&mut self, outcome: Outcome) {
+        self.landed = true;
+        let outcome = self.inner.land(self.stored, outcome);
+        self.sender.send_replace(Some(outcome));
+    }
+}
+
+impl<L> Drop for Flight<L> {
+    fn drop(&mut self) {
+        if !self.landed {
+            let error = self.inner.abandoned();
+            self.land(Err(error));
+        }
+    }
+}
+
+/// The outcome of the load `flight` leads to.
+async fn wait(mut flight: watch::Receiver<Option<Outcome>>, name: &'static str) -> Outcome {
+    loop {
+        if let Some(outcome) = flight.borrow_and_update().as_ref() {
+            return outcome.clone();
+        }
+        if flight.changed().await.is_err() {
+            return flight.borrow().clone().unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::Transport,
+                    name,
+                    "the token load ended without an outcome",
+                ))
+            });
+        }
+    }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write(entry: &RwLock<Option<Entry>>) -> std::sync::RwLockWriteGuard<'_, Option<Entry>> {
+    entry.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<L, F> TokenSource for CachedTokenSource<L>
+where
+    L: Fn(Option<Token>) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<Token, Error>> + Send + 'static,
+{
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(CachedTokenSource::token(self))
+    }
+
+    fn report_refused(&self, token: &Token) -> bool {
+        CachedTokenSource::report_refused(self, token)
+    }
+}
+
+impl<L> fmt::Debug for CachedTokenSource<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let expiry = self
+            .inner
+            .entry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|e| e.token.expiry());
+        let failures = lock(&self.inner.state).failures;
+        f.debug_struct("CachedTokenSource")
+            .field("name", &self.inner.name)
+            .field("policy", &self.inner.policy)
+            .field("cached_expiry", &expiry)
+            .field("failures", &failures)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,24 @@
+//! Token lifecycles: a token with its expiry ([`Token`]), anything that hands out a
+//! token valid now ([`TokenSource`]), and the cache every vendor's lifecycle type is
+//! built on ([`CachedTokenSource`]).
+//!
+//! The cache is split as smithy-rs splits its identity cache: a **mechanism**
+//! (`cache`: one load at a time, detached from the callers, its outcome shared with all
+//! of them) and a **policy** (`policy`: when a token is due, how long to back off).
+//! Expiries are read on the server's terms (`server_time`: a JWT's `iat`/`exp`, the
+//! answer's `Date`) and kept on the local clock. Its clock is tokio's, so tests move
+//! time instead of sleeping.
+
+mod cache;
+mod policy;
+mod rotation;
+mod server_time;
+mod source;
+mod token;
+
+pub use cache::CachedTokenSource;
+pub use policy::RefreshPolicy;
+pub use rotation::{CreatedToken, RotationError, RotationStep};
+pub use server_time::{ServerClock, jwt_expires_at};
+pub use source::{TokenFuture, TokenSource};
+pub use token::{Expiry, Token};

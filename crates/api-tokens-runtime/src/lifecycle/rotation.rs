@@ -1,0 +1,169 @@
+//! [`RotationError`]: a rotation that failed part-way, and the tokens it left live.
+//!
+//! A rotation creates a token, confirms it, then revokes the old one. Whatever step
+//! fails after the new token exists, nothing live is lost: the new token is revoked
+//! (best effort) or handed back here with its id, and an old token that could not be
+//! revoked is named here for a later retry.
+
+use std::fmt;
+
+use super::token::Token;
+use crate::error::Error;
+
+/// The steps of a rotation, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RotationStep {
+    /// Reading the current token's details (name, scope, lifetime) to copy them.
+    ReadCurrent,
+    /// Getting a one-time code for the login.
+    OneTimeCode,
+    /// Creating the new token.
+    Create,
+    /// Confirming that the new token works.
+    Confirm,
+    /// Revoking the old token.
+    RevokeOld,
+}
+
+impl fmt::Display for RotationStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RotationStep::ReadCurrent => "reading the current token",
+            RotationStep::OneTimeCode => "getting a one-time code",
+            RotationStep::Create => "creating the new token",
+            RotationStep::Confirm => "confirming the new token",
+            RotationStep::RevokeOld => "revoking the old token",
+        })
+    }
+}
+
+/// A token a rotation created and could not get rid of: its vendor id (where the vendor
+/// has one) and the token itself.
+#[derive(Clone, Debug)]
+pub struct CreatedToken {
+    /// The vendor's id of the token (Fastly's token id), if it has one.
+    pub id: Option<String>,
+    /// The token (its `Debug` shows no secret).
+    pub token: Token,
+}
+
+/// A rotation that failed at one step, with what it left live.
+///
+/// - Failed before the new token existed ([`RotationStep::ReadCurrent`],
+///   [`RotationStep::OneTimeCode`], [`RotationStep::Create`]): nothing changed.
+/// - Failed to confirm the new token: it was revoked; if that failed too, it is
+///   [`RotationError::unrevoked_new`], and the old token stays current.
+/// - Failed only to revoke the old token: the new token **is** current (and in
+///   [`RotationError::current`]); the old one's id is [`RotationError::unrevoked_old_id`],
+///   for a later retry.
+///
+/// Converts into the crate's [`Error`] (the step's error) for `?`.
+#[derive(Clone)]
+pub struct RotationError {
+    step: RotationStep,
+    error: Error,
+    unrevoked_new: Option<CreatedToken>,
+    unrevoked_old_id: Option<String>,
+    current: Option<Token>,
+}
+
+impl RotationError {
+    /// A failure at `step`.
+    pub fn new(step: RotationStep, error: Error) -> Self {
+        RotationError {
+            step,
+            error,
+            unrevoked_new: None,
+            unrevoked_old_id: None,
+            current: None,
+        }
+    }
+
+    /// The same, with a new token that could be neither confirmed nor revoked.
+    pub fn with_unrevoked_new(mut self, created: CreatedToken) -> Self {
+        self.unrevoked_new = Some(created);
+        self
+    }
+
+    /// The same, with the new token current and the old one's id left to revoke.
+    pub fn with_unrevoked_old(mut self, old_id: Option<String>, current: Token) -> Self {
+        self.unrevoked_old_id = old_id;
+        self.current = Some(current);
+        self
+    }
+
+    /// The step that failed.
+    pub fn step(&self) -> RotationStep {
+        self.step
+    }
+
+    /// Why it failed.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// A new token left live: created, not confirmed, and not revoked.
+    pub fn unrevoked_new(&self) -> Option<&CreatedToken> {
+        self.unrevoked_new.as_ref()
+    }
+
+    /// The id of the old token, when only its revocation failed.
+    pub fn unrevoked_old_id(&self) -> Option<&str> {
+        self.unrevoked_old_id.as_deref()
+    }
+
+    /// The new current token, when the rotation went through but for the old token's
+    /// revocation.
+    pub fn current(&self) -> Option<&Token> {
+        self.current.as_ref()
+    }
+
+    /// The step's error.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
+impl fmt::Display for RotationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rotation failed {}: {}", self.step, self.error)?;
+        if let Some(created) = &self.unrevoked_new {
+            match &created.id {
+                Some(id) => write!(f, "; the new token (id {id}) is live and could not be revoked")?,
+                None => f.write_str("; the new token is live and could not be revoked")?,
+            }
+        }
+        if self.current.is_some() {
+            f.write_str("; the new token is current")?;
+            if let Some(id) = &self.unrevoked_old_id {
+                write!(f, ", the old one (id {id}) is still live")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RotationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RotationError")
+            .field("step", &self.step)
+            .field("error", &self.error)
+            .field("unrevoked_new", &self.unrevoked_new)
+            .field("unrevoked_old_id", &self.unrevoked_old_id)
+            .field("current", &self.current)
+            .finish()
+    }
+}
+
+impl std::error::Error for RotationError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<RotationError> for Error {
+    fn from(error: RotationError) -> Self {
+        error.error
+    }
+}
