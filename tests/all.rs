@@ -3,6 +3,7 @@
 mod arguments;
 mod categories;
 mod display;
+mod failures;
 mod docluster;
 mod fastly;
 mod fuzz;

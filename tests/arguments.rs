@@ -48,7 +48,7 @@ fn recording(call: &Call) -> (Target, Arc<std::sync::Mutex<Vec<String>>>) {
         }
         let mut response = http::Response::new(body.clone().into_bytes());
         *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
-        response
+        Box::pin(async move { response }) as api_tokens_runtime::ResponseFuture
     }));
     (target, seen)
 }

@@ -95,7 +95,7 @@ fn decode_everywhere(
         let target = Target::Respond(Arc::new(move |_| {
             let mut response = http::Response::new(answer.1.clone());
             *response.status_mut() = http::StatusCode::from_u16(answer.0).unwrap_or(http::StatusCode::OK);
-            response
+            Box::pin(async move { response }) as api_tokens_runtime::ResponseFuture
         }));
         let outcome = runtime.block_on(call.run(target, Duration::from_secs(5)));
         if let Err(e) = outcome.result {

@@ -3,6 +3,7 @@
 //! rendering (`Display`, `{:#}`, `Debug`, `{:#?}`, the `source()` chain) and the `Debug`
 //! of clients, request builders and response values.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use api_tokens_runtime::ErrorKind;
@@ -244,10 +245,11 @@ fn base_urls_with_credentials_or_queries_are_refused() {
 #[tokio::test]
 async fn lifecycle_types_never_print_credentials_or_tokens() {
     use api_tokens_tests::fakes;
+    let ica_server = Arc::new(fakes::Ica::new().api_key(calls::ICA_API_KEY));
     let ica = ica_tokens::JwtSource::new(
         ica_tokens::Client::builder()
             .api_key(calls::ICA_API_KEY)
-            .respond_with(fakes::ica(Default::default()))
+            .respond_with(fakes::responder(&ica_server))
             .build()
             .expect("client"),
     );
@@ -260,7 +262,9 @@ async fn lifecycle_types_never_print_credentials_or_tokens() {
     let docluster = docluster_tokens::Session::resume_or_login(
         docluster_tokens::Client::builder()
             .base_url("http://dc.invalid/api")
-            .respond_with(fakes::docluster(Default::default()))
+            .respond_with(fakes::responder(&Arc::new(
+                fakes::DoCluster::new().user("admin", calls::DOCLUSTER_PASSWORD),
+            )))
             .build()
             .expect("client"),
         calls::DOCLUSTER_TOKEN,

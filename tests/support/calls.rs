@@ -133,7 +133,7 @@ macro_rules! aim {
                 .base_url("http://responder.invalid")
                 .http_client(shared_client())
                 .max_retries(0)
-                .respond_with(move |r| respond(r)),
+                .respond_with_async(move |r| respond(r)),
         }
     };
 }

@@ -13,6 +13,7 @@ use crate::lower::Lowered;
 const BUILDER_METHODS: &[&str] = &[
     "new",
     "respond_with",
+    "respond_with_async",
     "max_retries",
     "retry_policy",
     "base_url",

@@ -37,9 +37,14 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use time::{Timestamp, UnixMillis, UnixSeconds, rfc3339};
 
-/// Answers a request in place of the network (feature `test-util`).
+/// Answers a request in place of the network (feature `test-util`): the answer may take
+/// its time (on tokio's clock, which a test can pause and move).
 #[cfg(feature = "test-util")]
-pub type Responder = std::sync::Arc<dyn Fn(&reqwest::Request) -> http::Response<Vec<u8>> + Send + Sync>;
+pub type Responder = std::sync::Arc<dyn Fn(&reqwest::Request) -> ResponseFuture + Send + Sync>;
+
+/// The answer of a [`Responder`] (feature `test-util`).
+#[cfg(feature = "test-util")]
+pub type ResponseFuture = std::pin::Pin<Box<dyn std::future::Future<Output = http::Response<Vec<u8>>> + Send>>;
 
 /// The `http` crate, whose `Response` a [`Responder`] returns.
 #[cfg(feature = "test-util")]

@@ -185,7 +185,28 @@ macro_rules! client_builder {
                 mut self,
                 respond: impl Fn(&::reqwest::Request) -> $crate::http::Response<Vec<u8>> + Send + Sync + 'static,
             ) -> Self {
-                self.config.responder = Some(::std::sync::Arc::new(respond));
+                self.config.responder = Some(::std::sync::Arc::new(move |request: &::reqwest::Request| {
+                    let response = respond(request);
+                    ::std::boxed::Box::pin(async move { response }) as $crate::ResponseFuture
+                }));
+                self
+            }
+
+            /// Answers every request with the future `respond` returns instead of sending
+            /// it (feature `test-util`): an answer that takes its time, on tokio's clock
+            /// (a slow or hanging server in a test with paused time). `respond` sees the
+            /// request; the future it returns owns what it needs.
+            #[cfg(feature = "test-util")]
+            pub fn respond_with_async<F>(
+                mut self,
+                respond: impl Fn(&::reqwest::Request) -> F + Send + Sync + 'static,
+            ) -> Self
+            where
+                F: ::std::future::Future<Output = $crate::http::Response<Vec<u8>>> + Send + 'static,
+            {
+                self.config.responder = Some(::std::sync::Arc::new(move |request: &::reqwest::Request| {
+                    ::std::boxed::Box::pin(respond(request)) as $crate::ResponseFuture
+                }));
                 self
             }
 

@@ -137,7 +137,7 @@ async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Opti
 async fn send(client: &reqwest::Client, state: &ClientState, request: Request) -> reqwest::Result<Response> {
     #[cfg(feature = "test-util")]
     if let Some(respond) = &state.responder {
-        return Ok(Response::from(respond(&request)));
+        return Ok(Response::from(respond(&request).await));
     }
     let _ = state;
     client.execute(request).await
