@@ -139,17 +139,31 @@ const TLS: bool = cfg!(any(
 /// client of your own (proxies, extra root certificates) given to
 /// `ClientBuilder::http_client`.
 ///
-/// Build such clients from here rather than `reqwest::Client::builder()`: with the
-/// default `rustls` feature (rustls with ring) reqwest has no crypto provider of its own,
-/// so this installs ring as the process's default rustls provider, unless the program
-/// installed one already.
+/// With the default `rustls` feature this is `reqwest::Client::builder()`. With
+/// `rustls-ring` alone (reqwest then has no crypto provider of its own), the builder
+/// carries a TLS configuration on ring with the platform's certificate verifier, so
+/// that the client works without any process-wide provider; nothing is installed.
 pub fn http_client_builder() -> reqwest::ClientBuilder {
-    #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc")))]
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race with another thread's install is fine: one provider is set.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc"), not(feature = "native-tls")))]
+    if let Some(tls) = ring_tls() {
+        return reqwest::Client::builder().tls_backend_preconfigured(tls);
     }
     reqwest::Client::builder()
+}
+
+/// rustls on ring with the platform's verifier; `None` when the platform's roots cannot
+/// be read (the client then fails to build, saying why, rather than this panicking).
+#[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc"), not(feature = "native-tls")))]
+fn ring_tls() -> Option<rustls::ClientConfig> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_platform_verifier()
+        .ok()?
+        .with_no_client_auth();
+    Some(config)
 }
 
 /// Refuses base URLs that cannot work or would leak: other schemes, user info, a query
