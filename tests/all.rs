@@ -3,8 +3,8 @@
 mod arguments;
 mod categories;
 mod display;
-mod failures;
 mod docluster;
+mod failures;
 mod fastly;
 mod fuzz;
 mod ica;

@@ -150,7 +150,11 @@ async fn a_failing_create_is_one_request_for_all_waiters_then_backed_off() {
         assert_eq!(error.http_status().map(|s| s.as_u16()), Some(503), "{error}");
     }
     assert_eq!(server.creates(), 1);
-    assert_eq!(started.elapsed(), 200 * MS, "the last caller waited for one request only");
+    assert_eq!(
+        started.elapsed(),
+        200 * MS,
+        "the last caller waited for one request only"
+    );
     for _ in 0..5 {
         assert!(source.token().await.is_err());
     }
@@ -183,7 +187,10 @@ async fn a_hanging_create_fails_every_waiter_once_with_a_timeout() {
     let source = Arc::new(server.source());
     let started = tokio::time::Instant::now();
     for outcome in concurrently(&source, 10, 100 * MS).await {
-        assert_eq!(outcome.expect_err("hangs").kind(), api_tokens_runtime::ErrorKind::Timeout);
+        assert_eq!(
+            outcome.expect_err("hangs").kind(),
+            api_tokens_runtime::ErrorKind::Timeout
+        );
     }
     assert_eq!(server.creates(), 1);
     // The client's attempt timeout (30 s) ends the one request; nobody waited twice.
@@ -241,7 +248,11 @@ async fn clock_skew_either_way_neither_serves_a_dead_jwt_nor_refreshes_in_a_loop
         );
         let source = server.source();
         let token = source.token().await.expect("jwt");
-        let left = token.expires_at().expect("expiry").duration_since(SystemTime::now()).expect("future");
+        let left = token
+            .expires_at()
+            .expect("expiry")
+            .duration_since(SystemTime::now())
+            .expect("future");
         assert!(
             (3590..=3601).contains(&left.as_secs()),
             "skew {skew}: {left:?} left on our clock"
@@ -289,10 +300,17 @@ async fn tenant_is_sent_on_every_create() {
     let client = ica_tokens::Client::builder()
         .basic("me@example.com", "pw")
         .respond_with(move |request| {
-            seen.lock().expect("lock").push(request.url().query().map(str::to_owned));
+            seen.lock()
+                .expect("lock")
+                .push(request.url().query().map(str::to_owned));
             let now = SystemTime::now();
             let token = jwt(now, now + Duration::from_secs(3600), 0);
-            reply(200, "application/vnd.illumina.v3+json", format!(r#"{{"token": "{token}"}}"#), now)
+            reply(
+                200,
+                "application/vnd.illumina.v3+json",
+                format!(r#"{{"token": "{token}"}}"#),
+                now,
+            )
         })
         .build()
         .expect("client");
@@ -356,7 +374,9 @@ impl Cluster {
 
     fn answer(&self, path: &str, token: Option<String>, password: Option<String>) -> serde_json::Value {
         let fail = |error: &str| serde_json::json!({"msg": {}, "status": "error", "error": error});
-        let live = token.as_ref().is_some_and(|t| self.live.lock().expect("lock").contains(t));
+        let live = token
+            .as_ref()
+            .is_some_and(|t| self.live.lock().expect("lock").contains(t));
         // A login without a token logs in; with one, the token is checked first (§3.3:
         // CheckToken runs on every request).
         if path.ends_with("/login") && token.is_none() {
@@ -458,7 +478,12 @@ async fn logout_is_final() {
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_saved_token_leads_to_a_login_when_one_was_given() {
-    for unknown in [Unknown::NotFound, Unknown::Expired, Unknown::Wrong, Unknown::OtherAddress] {
+    for unknown in [
+        Unknown::NotFound,
+        Unknown::Expired,
+        Unknown::Wrong,
+        Unknown::OtherAddress,
+    ] {
         let cluster = Arc::new(Cluster::default());
         *cluster.unknown.lock().expect("lock") = Some(unknown);
         let session = docluster_tokens::Session::resume_or_login(cluster.client(MS), "SAVEDTOKEN", "admin", "admin")
@@ -492,7 +517,11 @@ async fn a_failing_login_is_backed_off_not_repeated_per_call() {
             .expect_err("login refused");
         assert_eq!(error.category(), Some(api_tokens_runtime::Category::Refused), "{error}");
     }
-    assert_eq!(cluster.logins.load(Ordering::SeqCst), 1, "the refused logins are not counted as minted");
+    assert_eq!(
+        cluster.logins.load(Ordering::SeqCst),
+        1,
+        "the refused logins are not counted as minted"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -526,12 +555,24 @@ const V3_0_TO_JSON: &[(u16, &str, &str)] = &[
         "application/json",
         r#"{"code":"REST-10016","error":true,"message":"Access Denied because the input secret is invalid."}"#,
     ),
-    (200, "application/json", r#"{"code":"REST-30000","error":true,"message":"Invalid parameter."}"#),
-    (200, "application/json", r#"{"code":"REST-2001","error":true,"message":"Invalid JSON payload."}"#),
+    (
+        200,
+        "application/json",
+        r#"{"code":"REST-30000","error":true,"message":"Invalid parameter."}"#,
+    ),
+    (
+        200,
+        "application/json",
+        r#"{"code":"REST-2001","error":true,"message":"Invalid JSON payload."}"#,
+    ),
     (401, "application/json", r#"{"error":true,"message":"Unauthorized"}"#),
     (400, "text/plain", "Bad Request"),
     (500, "text/html", "<html><body>Internal Server Error</body></html>"),
-    (200, "application/json", r#"{"error":"true","message":"secret is not valid"}"#),
+    (
+        200,
+        "application/json",
+        r#"{"error":"true","message":"secret is not valid"}"#,
+    ),
 ];
 
 struct Tiger {
@@ -578,7 +619,10 @@ fn tiger_v3_0(tiger: Arc<Tiger>, to_json: (u16, &'static str, &'static str), exp
 }
 
 /// A connection with the secret `s3cr3t`, answered by `respond`, of `generation` if given.
-fn tiger_connection(respond: Respond, generation: Option<tigergraph_tokens::Generation>) -> tigergraph_tokens::Connection {
+fn tiger_connection(
+    respond: Respond,
+    generation: Option<tigergraph_tokens::Generation>,
+) -> tigergraph_tokens::Connection {
     let mut builder = tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
         .secret("s3cr3t")
         .configure(move |b| {
@@ -662,7 +706,9 @@ async fn restpp_authentication_disabled_is_endpoint_absent_with_rest_1000() {
     assert_eq!(error.category(), Some(api_tokens_runtime::Category::EndpointAbsent));
     assert_eq!(error.vendor_code(), Some("REST-1000"));
     assert!(
-        error.vendor_message().is_some_and(|m| m.contains("Endpoint is not found")),
+        error
+            .vendor_message()
+            .is_some_and(|m| m.contains("Endpoint is not found")),
         "{error}"
     );
     assert!(error.to_string().contains("REST++ authentication"), "{error}");
@@ -698,10 +744,7 @@ async fn a_wrong_secret_on_3_5_is_that_servers_refusal() {
     let error = connection.get(None).await.expect_err("wrong secret");
     assert_eq!(error.category(), Some(api_tokens_runtime::Category::Refused), "{error}");
     assert_eq!(error.operation_id(), Some("request_token"), "{error}");
-    assert_eq!(
-        connection.generation().await,
-        Some(tigergraph_tokens::Generation::V3_5)
-    );
+    assert_eq!(connection.generation().await, Some(tigergraph_tokens::Generation::V3_5));
     assert_eq!(requests.lock().expect("lock").len(), 3, "one probe, no 3.0 request");
     // The generation is remembered: the next call sends no probe.
     connection.get(None).await.expect_err("still wrong");
@@ -716,7 +759,10 @@ async fn automatic_refreshes_ask_for_the_lifetime_the_user_asked_for() {
     let respond: Respond = Arc::new(move |request: &reqwest::Request| {
         let body: serde_json::Value =
             serde_json::from_slice(request.body().and_then(|b| b.as_bytes()).unwrap_or_default()).unwrap_or_default();
-        let lifetime: u64 = body["lifetime"].as_str().and_then(|l| l.parse().ok()).unwrap_or(2_592_000);
+        let lifetime: u64 = body["lifetime"]
+            .as_str()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(2_592_000);
         seen.lock()
             .expect("lock")
             .push((request.method().to_string(), body["lifetime"].clone()));
@@ -741,7 +787,11 @@ async fn automatic_refreshes_ask_for_the_lifetime_the_user_asked_for() {
     tokio::time::advance(Duration::from_secs(1)).await;
     let lifetimes = lifetimes.lock().expect("lock").clone();
     assert_eq!(lifetimes.len(), 2, "{lifetimes:?}");
-    assert_eq!(lifetimes[1], ("PUT".to_owned(), serde_json::json!("3600")), "a refresh, never a create");
+    assert_eq!(
+        lifetimes[1],
+        ("PUT".to_owned(), serde_json::json!("3600")),
+        "a refresh, never a create"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -870,7 +920,13 @@ async fn a_fastly_rotation_failing_at_each_step_loses_no_live_token() {
             .await
             .expect("rotation");
         let outcome = rotation.rotate().await;
-        let live: Vec<String> = account.live.lock().expect("lock").iter().map(|(k, _)| k.clone()).collect();
+        let live: Vec<String> = account
+            .live
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
         let current = rotation.client().await.expect("client");
         let current_key = current.get_token_current().send().await.map(|t| t.into_inner().id);
         match breaks {
@@ -936,7 +992,10 @@ async fn a_fastly_token_near_its_end_rotates_unattended_with_one_time_codes() {
     let served = TokenSource::token(&rotation).await.expect("served");
     assert_eq!(served.secret().expose(), "key0", "served while the rotation runs");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(TokenSource::token(&rotation).await.expect("rotated").secret().expose(), "key1");
+    assert_eq!(
+        TokenSource::token(&rotation).await.expect("rotated").secret().expose(),
+        "key1"
+    );
     assert_eq!(*account.otps.lock().expect("lock"), [Some("100000".to_owned())]);
     assert_eq!(account.creates.load(Ordering::SeqCst), 1);
 }
@@ -954,7 +1013,11 @@ async fn a_rotating_source_mints_at_most_one_token_per_backoff_step() {
         tokio::time::advance(100 * MS).await;
     }
     // 5 s of calls: backoff 1 s, 2 s, (4 s): at most three rotations.
-    assert!(account.creates.load(Ordering::SeqCst) <= 3, "{}", account.creates.load(Ordering::SeqCst));
+    assert!(
+        account.creates.load(Ordering::SeqCst) <= 3,
+        "{}",
+        account.creates.load(Ordering::SeqCst)
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -975,7 +1038,12 @@ async fn an_insight_rotation_whose_confirmation_fails_revokes_nothing_old() {
                 .unwrap_or_default()
                 .to_owned();
             match request.method().as_str() {
-                "POST" => reply(200, "application/json", format!(r#"{{"token":"{}"}}"#, "a".repeat(256)), now),
+                "POST" => reply(
+                    200,
+                    "application/json",
+                    format!(r#"{{"token":"{}"}}"#, "a".repeat(256)),
+                    now,
+                ),
                 // The new token is refused (§5.2: 401 Credentials required).
                 "GET" => reply(401, "application/json", r#"{"error":"Credentials required"}"#, now),
                 _ => {
@@ -989,7 +1057,11 @@ async fn an_insight_rotation_whose_confirmation_fails_revokes_nothing_old() {
     let rotation = insight_tokens::Rotation::new(creator, "old-token").expect("rotation");
     let error = rotation.rotate().await.expect_err("confirmation fails");
     assert_eq!(error.step(), api_tokens_runtime::RotationStep::Confirm);
-    assert_eq!(*revoked.lock().expect("lock"), ["a".repeat(256)], "only the new token was revoked");
+    assert_eq!(
+        *revoked.lock().expect("lock"),
+        ["a".repeat(256)],
+        "only the new token was revoked"
+    );
     assert_eq!(rotation.token().await.expect("current").secret().expose(), "old-token");
 }
 
@@ -1016,6 +1088,8 @@ async fn lifecycle_constructors_refuse_what_could_never_be_sent() {
         .respond_with(|_| panic!("nothing may be sent"))
         .build()
         .expect("client");
-    let error = docluster_tokens::Session::login(client, "", "pw").await.expect_err("refused");
+    let error = docluster_tokens::Session::login(client, "", "pw")
+        .await
+        .expect_err("refused");
     assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::InvalidArgument);
 }

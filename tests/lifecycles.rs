@@ -1,318 +1,225 @@
-//! Token lifecycles against in-process servers, on tokio's paused clock: no test sleeps.
+//! Token lifecycles against the fakes of `tests/support/fakes.rs`, which answer as
+//! `shared/vendors.md` documents the vendors' servers (not as our code expects), on
+//! tokio's paused clock where time matters: the fakes' clocks move with it.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use api_tokens_tests::fakes::{Account, Cluster, Insight, Seen, Tiger, docluster, fastly, ica, rfc3339_in, tigergraph};
+use api_tokens_runtime::{Category, ErrorKind, RotationStep, Secret};
+use api_tokens_tests::fakes::{
+    self, DoCluster, Fastly, FastlyFaults, FastlySeed, FastlySelfRead, FastlyToken, Ica, IcaArrival, IcaCreate,
+    Insight, TgBadSecret, TgMissingToken, TgRawPost, TgServer, TigerGraph,
+};
 
-/// An ICA client with one credential, answered by the fake.
+/// How far `at` is from now (this machine's clock), either way.
+fn off(at: SystemTime, from_now: Duration) -> Duration {
+    let expected = SystemTime::now() + from_now;
+    at.max(expected).duration_since(at.min(expected)).expect("ordered")
+}
+
+/// Calls `token` until it differs from `old` (a refresh ahead of expiry may run behind
+/// the callers it serves), sleeping a second of tokio's clock between tries.
+async fn changed<F, Fut>(old: &api_tokens_runtime::Token, token: F) -> api_tokens_runtime::Token
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<api_tokens_runtime::Token, api_tokens_runtime::Error>>,
+{
+    for _ in 0..10 {
+        let now = token().await.expect("token");
+        if now != *old {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("the token was never replaced");
+}
+
+// ----------------------------------------------------------------------------- ICA
+
+const ICA_KEY: &str = "ica-api-key-123";
+const ICA_PS_TOKEN: &str = "ps-token-123456";
+
+fn ica_server() -> Arc<Ica> {
+    Arc::new(Ica::new().api_key(ICA_KEY).ps_token(ICA_PS_TOKEN))
+}
+
+/// An ICA client with one credential, answered by `ica`.
 fn ica_client(
-    seen: &Arc<Seen>,
+    ica: &Arc<Ica>,
     credential: impl FnOnce(ica_tokens::ClientBuilder) -> ica_tokens::ClientBuilder,
 ) -> ica_tokens::Client {
     credential(ica_tokens::Client::builder())
-        .respond_with(ica(seen.clone()))
+        .respond_with(fakes::responder(ica))
         .build()
         .expect("client")
 }
 
 #[tokio::test(start_paused = true)]
 async fn ica_jwt_from_an_api_key_is_created_again_before_exp() {
-    let seen = Arc::new(Seen::default());
-    let client = ica_client(&seen, |b| b.api_key("ica-api-key-123"));
-    let source = ica_tokens::JwtSource::new(client);
+    let ica = ica_server();
+    let source = ica_tokens::JwtSource::new(ica_client(&ica, |b| b.api_key(ICA_KEY)));
     let first = source.token().await.expect("jwt");
-    assert!(first.expires_at().is_some(), "the exp claim is read");
+    let expires = first.expires_at().expect("the exp claim is read");
+    assert!(off(expires, Duration::from_secs(3600)) < Duration::from_secs(5));
     source.token().await.expect("cached");
-    assert_eq!(seen.creates.load(Ordering::SeqCst), 1);
-    // Five minutes before exp: created again, never refreshed.
+    assert_eq!(ica.creates(), 1);
+    // Five minutes before exp: created again, never refreshed (ICA refuses to refresh
+    // a JWT made from an API key).
     tokio::time::advance(Duration::from_secs(3301)).await;
-    let second = source.token().await.expect("jwt");
+    let second = changed(&first, || source.token()).await;
     assert_ne!(first, second);
-    assert_eq!(
-        (
-            seen.creates.load(Ordering::SeqCst),
-            seen.refreshes.load(Ordering::SeqCst)
-        ),
-        (2, 0)
-    );
+    assert_eq!((ica.creates(), ica.refreshes()), (2, 0));
 }
 
 #[tokio::test(start_paused = true)]
 async fn ica_jwt_from_a_ps_token_is_refreshed_then_created_when_refused() {
-    let seen = Arc::new(Seen::default());
-    let client = ica_client(&seen, |b| b.ps_token("ps-token-123456"));
-    let source = ica_tokens::JwtSource::new(client);
+    let ica = ica_server();
+    let source = ica_tokens::JwtSource::new(ica_client(&ica, |b| b.ps_token(ICA_PS_TOKEN)));
     let first = source.token().await.expect("jwt");
     tokio::time::advance(Duration::from_secs(3301)).await;
-    let refreshed = source.token().await.expect("refreshed");
-    assert_eq!(seen.refreshes.load(Ordering::SeqCst), 1);
+    let refreshed = changed(&first, || source.token()).await;
+    assert_eq!(ica.refreshes(), 1);
     // The refresh sent the JWT it replaces.
-    let bearers = seen.bearers.lock().expect("lock").clone();
-    assert_eq!(bearers, [format!("Bearer {}", first.secret().expose())]);
+    assert_eq!(ica.refresh_bearers(), [format!("Bearer {}", first.secret().expose())]);
     // ICA refuses the next refresh: a new JWT is created instead.
-    seen.refused.store(true, Ordering::SeqCst);
+    ica.refuse_refreshes(true);
     tokio::time::advance(Duration::from_secs(3301)).await;
-    let created = source.token().await.expect("created");
+    let created = changed(&refreshed, || source.token()).await;
     assert_ne!(created, refreshed);
-    assert_eq!(
-        (
-            seen.creates.load(Ordering::SeqCst),
-            seen.refreshes.load(Ordering::SeqCst)
-        ),
-        (2, 2)
-    );
-}
-
-fn cluster_client(cluster: &Arc<Cluster>) -> docluster_tokens::Client {
-    docluster_tokens::Client::builder()
-        .base_url("http://cluster.invalid:3033/api")
-        .respond_with(docluster(cluster.clone()))
-        .build()
-        .expect("client")
-}
-
-#[tokio::test(start_paused = true)]
-async fn docluster_session_logs_in_again_once_when_the_token_expired() {
-    let cluster = Arc::new(Cluster::default());
-    let session = docluster_tokens::Session::login(cluster_client(&cluster), "admin", "admin")
-        .await
-        .expect("login");
-    let list = |c: docluster_tokens::Client| async move { c.list_tokens().send().await };
-    session.run(list).await.expect("listed");
-    assert_eq!(cluster.logins.load(Ordering::SeqCst), 1);
-    // The server forgets the token (its own, shorter window): one transparent login.
-    cluster.valid.lock().expect("lock").clear();
-    session.run(list).await.expect("listed after a new login");
-    assert_eq!(cluster.logins.load(Ordering::SeqCst), 2);
-    // Past the tracked window, the session logs in before the call.
-    tokio::time::advance(docluster_tokens::DEFAULT_WINDOW + Duration::from_secs(1)).await;
-    let token = session.token().await.expect("token");
-    assert_eq!(cluster.logins.load(Ordering::SeqCst), 3);
-    assert!(token.expires_at().is_some_and(|at| at > SystemTime::now()));
-    // A token bound to another IP is refused, and logging in again would not help.
-    cluster.foreign.store(true, Ordering::SeqCst);
-    let error = session.run(list).await.expect_err("foreign IP");
-    assert_eq!(error.category(), Some(docluster_tokens::Category::Refused));
-    assert!(error.vendor_note().is_some());
-    assert_eq!(cluster.logins.load(Ordering::SeqCst), 3);
-    cluster.foreign.store(false, Ordering::SeqCst);
-    session.logout().await.expect("logged out");
-    assert_eq!(cluster.logged_out.lock().expect("lock").len(), 1);
-}
-
-#[tokio::test(start_paused = true)]
-async fn docluster_session_resumes_a_saved_token_after_checking_it() {
-    let cluster = Arc::new(Cluster::default());
-    let saved = format!("TOKEN{:0>55}", 0);
-    cluster.valid.lock().expect("lock").push(saved.clone());
-    let session = docluster_tokens::Session::resume(cluster_client(&cluster), saved.as_str(), None)
-        .await
-        .expect("saved token is good");
-    assert_eq!(
-        (
-            cluster.logins.load(Ordering::SeqCst),
-            cluster.calls.load(Ordering::SeqCst)
-        ),
-        (0, 1)
-    );
-    assert_eq!(session.token().await.expect("token").secret().expose(), saved);
-    // A stale saved token with a login: logs in.
-    let login = Some(("admin".to_owned(), docluster_tokens::Secret::new("admin")));
-    docluster_tokens::Session::resume(cluster_client(&cluster), "STALE", login)
-        .await
-        .expect("logged in instead");
-    assert_eq!(cluster.logins.load(Ordering::SeqCst), 1);
-    // Without a login, the refusal is the answer, typed.
-    let error = docluster_tokens::Session::resume(cluster_client(&cluster), "STALE", None)
-        .await
-        .expect_err("stale");
-    assert_eq!(error.category(), Some(docluster_tokens::Category::Expired));
-}
-
-async fn tiger_connection(generation: tigergraph_tokens::Generation) -> (Arc<Tiger>, tigergraph_tokens::Connection) {
-    let tiger = Arc::new(Tiger {
-        generation,
-        secret: "tg-secret-0123456789",
-        live: Mutex::default(),
-        requests: Mutex::default(),
-    });
-    let server = tiger.clone();
-    let connection = tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
-        .secret("tg-secret-0123456789")
-        .configure(move |builder| builder.respond_with(tigergraph(server.clone())))
-        .build()
-        .expect("connection");
-    (tiger, connection)
+    assert_eq!((ica.creates(), ica.refreshes()), (2, 2));
 }
 
 #[tokio::test]
-async fn tigergraph_connection_detects_each_generation_and_remembers_it() {
-    use tigergraph_tokens::Generation;
-    for generation in [Generation::V4, Generation::V3_5, Generation::V3_0] {
-        let (tiger, tg) = tiger_connection(generation).await;
-        // The seed task: get with a lifetime, its expiry, refresh, delete skipping missing.
-        let token = tg.get(Some(Duration::from_secs(3600))).await.expect("token");
-        let expires = token.expires_at().expect("an expiry");
-        let in_an_hour = SystemTime::now() + Duration::from_secs(3600);
-        let off = expires
-            .max(in_an_hour)
-            .duration_since(expires.min(in_an_hour))
-            .expect("ordered");
-        assert!(
-            off < Duration::from_secs(5),
-            "{generation:?}: the lifetime is an hour, in the server's unit"
-        );
-        assert_eq!(tg.generation().await, Some(generation));
-        let refreshed = tg
-            .refresh(None, Some(Duration::from_secs(7200)))
-            .await
-            .expect("refreshed");
-        assert!(refreshed.expires_at() > token.expires_at(), "{generation:?}");
-        tg.delete(None, true).await.expect("deleted");
-        // Deleting again: missing, and skipped only when asked (4.x's block list never
-        // reports a token missing).
-        let again = tg.delete(Some(refreshed.secret().clone()), false).await;
-        if generation != Generation::V4 {
-            let error = again.expect_err("gone");
-            assert_eq!(error.category(), Some(tigergraph_tokens::Category::NotFound));
-            tg.delete(Some(refreshed.secret().clone()), true)
-                .await
-                .expect("skip missing");
-        }
-        // Detection happened once: later calls go straight to the generation's endpoints.
-        let requests = tiger.requests.lock().expect("lock").clone();
-        let probes = requests.iter().filter(|r| r.ends_with("/gsql/v1/tokens")).count();
-        let expected = match generation {
-            Generation::V4 => requests.iter().filter(|r| r.contains("gsql")).count(),
-            _ => 1,
-        };
-        assert_eq!(probes, expected, "{generation:?}: {requests:?}");
+async fn ica_refuses_wrong_credentials_and_refreshes_of_api_key_jwts() {
+    let ica = ica_server();
+    let client = ica_client(&ica, |b| b.api_key(ICA_KEY));
+    let jwt = client.create_jwt_token().send().await.expect("jwt").into_inner().token;
+    // vendors.md §2.2: "Refreshing the JWT is not possible if it has been created using
+    // an API-key."
+    let refused = client
+        .with_jwt(jwt)
+        .expect("client")
+        .refresh_jwt_token()
+        .send()
+        .await
+        .expect_err("an API-key JWT");
+    assert_eq!(refused.category(), Some(Category::Refused));
+    for wrong in [
+        ica_client(&ica, |b| b.api_key("ica-api-key-999")),
+        ica_client(&ica, |b| b.ps_token("ps-token-999999")),
+        ica_client(&ica, |b| b.basic("me@example.com", "not-the-password")),
+    ] {
+        let error = wrong.create_jwt_token().send().await.expect_err("wrong credential");
+        assert_eq!(error.http_status().map(|s| s.as_u16()), Some(401));
+        assert_eq!(error.category(), Some(Category::Refused));
     }
 }
 
-#[tokio::test]
-async fn tigergraph_connection_is_a_token_source() {
-    let (_tiger, tg) = tiger_connection(tigergraph_tokens::Generation::V3_5).await;
-    let sources: Vec<Arc<dyn api_tokens_runtime::TokenSource>> = vec![Arc::new(tg)];
-    let token = sources[0].token().await.expect("token");
-    assert!(token.expires_at().is_some());
-}
-
-/// An account whose token `key0` was made a day ago to live `lifetime`.
-fn fastly_account_with(lifetime: Duration) -> (Arc<Account>, fastly_tokens::Client) {
-    let account = Arc::new(Account::default());
-    let day = Duration::from_secs(86_400);
-    let created = chrono::DateTime::<chrono::Utc>::from(SystemTime::now() - day).to_rfc3339();
-    account.tokens.lock().expect("lock").push((
-        "key0".to_owned(),
-        serde_json::json!({"id": "id0", "name": "deploy", "scope": "purge_select purge_all",
-            "services": ["s1", "s2"], "created_at": created,
-            "expires_at": rfc3339_in(lifetime.saturating_sub(day))}),
-    ));
-    let login = fastly_tokens::Client::builder()
-        .base_url("http://fastly.invalid")
-        .username_and_password("me@example.com", "password-123")
-        .max_retries(0)
-        .respond_with(fastly(account.clone()))
-        .build()
-        .expect("client");
-    (account, login)
-}
-
-fn fastly_account() -> (Arc<Account>, fastly_tokens::Client) {
-    fastly_account_with(Duration::from_secs(90 * 86_400))
-}
-
-#[tokio::test]
-async fn fastly_rotation_creates_confirms_then_revokes() {
-    let (account, login) = fastly_account();
-    let rotation = fastly_tokens::Rotation::new(login, "key0").await.expect("rotation");
-    let fresh = rotation.rotate().await.expect("rotated");
-    assert_eq!(fresh.secret().expose(), "key1");
-    let tokens = account.tokens.lock().expect("lock").clone();
-    assert_eq!(tokens.len(), 1, "the old token is revoked");
-    let meta = &tokens[0].1;
-    assert_eq!(
-        (meta["name"].as_str(), meta["scope"].as_str()),
-        (Some("deploy"), Some("purge_select purge_all"))
-    );
-    assert_eq!(meta["services"], serde_json::json!(["s1", "s2"]));
-    assert!(
-        meta["expires_at"].as_str().is_some(),
-        "an expiring token is replaced by an expiring one"
-    );
-    let log = account.log.lock().expect("lock").clone();
-    let create = log.iter().position(|l| l == "POST /tokens").expect("created");
-    let revoke = log.iter().position(|l| l == "DELETE /tokens/self").expect("revoked");
-    assert!(create < revoke, "{log:?}");
-}
-
-#[tokio::test]
-async fn fastly_rotation_revokes_nothing_when_creation_or_confirmation_fails() {
-    let (account, login) = fastly_account();
-    let rotation = fastly_tokens::Rotation::new(login, "key0").await.expect("rotation");
-    account.fail_create.store(true, Ordering::SeqCst);
-    rotation.rotate().await.expect_err("creation fails");
-    account.fail_create.store(false, Ordering::SeqCst);
-    account.refuse_new.store(true, Ordering::SeqCst);
-    rotation.rotate().await.expect_err("confirmation fails");
-    let log = account.log.lock().expect("lock").clone();
-    assert!(!log.iter().any(|l| l.starts_with("DELETE")), "{log:?}");
-    assert_eq!(rotation.token().await.expect("old").secret().expose(), "key0");
-}
-
-#[tokio::test]
-async fn insight_rotation_creates_confirms_then_revokes() {
-    let insight = Arc::new(Insight::default());
-    let old = format!("{:0>64}", 0);
-    insight.live.lock().expect("lock").push(old.clone());
-    let creator = insight_tokens::Client::builder()
-        .session_cookie("PLAY_SESSION=abcdef123")
-        .respond_with(api_tokens_tests::fakes::insight(insight.clone()))
-        .build()
-        .expect("client");
-    let rotation = insight_tokens::Rotation::new(creator, old.as_str());
-    let fresh = rotation.rotate().await.expect("rotated");
-    let new = fresh.secret().expose().to_owned();
-    let log = insight.log.lock().expect("lock").clone();
-    assert_eq!(
-        log,
-        [
-            "POST /api/token -".to_owned(),
-            format!("GET /api/token {new}"),
-            format!("DELETE /api/token {old}")
-        ]
-    );
-    assert_eq!(*insight.live.lock().expect("lock"), [new]);
+#[tokio::test(start_paused = true)]
+async fn ica_source_never_hands_out_a_jwt_expired_on_arrival() {
+    for arrival in [IcaArrival::AlreadyExpired, IcaArrival::ExpiresNow] {
+        let ica = ica_server();
+        ica.set_arrival(arrival);
+        let source = ica_tokens::JwtSource::new(ica_client(&ica, |b| b.api_key(ICA_KEY)));
+        let error = source.token().await.expect_err("expired on arrival");
+        assert_eq!(error.kind(), ErrorKind::TokenExpired, "{arrival:?}");
+        // Asked again at once: backed off, not sent.
+        source.token().await.expect_err("backing off");
+        assert_eq!(ica.creates(), 1, "{arrival:?}");
+        // The server mends: after the backoff, a JWT that is valid.
+        ica.set_arrival(IcaArrival::Fresh);
+        tokio::time::advance(Duration::from_secs(600)).await;
+        let jwt = source.token().await.expect("fresh");
+        assert!(jwt.expires_at().is_some_and(|at| at > SystemTime::now()), "{arrival:?}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
-async fn fastly_rotation_as_a_token_source_rotates_before_expiry() {
-    // Made a day ago to live a day and two hours: two hours left.
-    let (account, login) = fastly_account_with(Duration::from_secs(26 * 3600));
-    let rotation = fastly_tokens::Rotation::new(login, "key0").await.expect("rotation");
-    assert_eq!(rotation.token().await.expect("current").secret().expose(), "key0");
-    // Half of what is left: rotated then, without being asked to.
-    tokio::time::advance(Duration::from_secs(3601)).await;
-    let token = rotation.token().await.expect("rotated");
-    assert_eq!(token.secret().expose(), "key1");
-    // The replacement lives as long as the old one was made to (26 h).
-    let left = token
-        .expires_at()
-        .expect("expiry")
-        .duration_since(SystemTime::now())
-        .expect("future");
-    assert!(left > Duration::from_secs(25 * 3600), "{left:?}");
-    assert_eq!(account.tokens.lock().expect("lock").len(), 1);
+async fn ica_source_reads_expiry_on_the_servers_clock() {
+    // Ten minutes ahead: the JWT says `exp` = our now + 70 min, yet lives an hour.
+    let ica = ica_server();
+    ica.set_skew(600);
+    let source = ica_tokens::JwtSource::new(ica_client(&ica, |b| b.api_key(ICA_KEY)));
+    let first = source.token().await.expect("jwt");
+    let expires = first.expires_at().expect("exp");
+    assert!(
+        off(expires, Duration::from_secs(3600)) < Duration::from_secs(5),
+        "{expires:?}"
+    );
+    tokio::time::advance(Duration::from_secs(3301)).await;
+    changed(&first, || source.token()).await;
+    assert_eq!(ica.creates(), 2);
+    // Two hours behind: the JWT's `exp` is in our past, yet it has an hour to live.
+    let ica = ica_server();
+    ica.set_skew(-7200);
+    let source = ica_tokens::JwtSource::new(ica_client(&ica, |b| b.api_key(ICA_KEY)));
+    let jwt = source.token().await.expect("valid by the server's clock");
+    let expires = jwt.expires_at().expect("exp");
+    assert!(
+        off(expires, Duration::from_secs(3600)) < Duration::from_secs(5),
+        "{expires:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ica_slow_failing_create_is_one_request_for_all_callers() {
+    let ica = ica_server();
+    ica.set_create(IcaCreate::Unavailable {
+        after: Duration::from_secs(20),
+    });
+    let client = ica_tokens::Client::builder()
+        .api_key(ICA_KEY)
+        .max_retries(0)
+        .respond_with_async(fakes::async_responder(&ica))
+        .build()
+        .expect("client");
+    let source = Arc::new(ica_tokens::JwtSource::new(client));
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let source = source.clone();
+        callers.spawn(async move { source.token().await });
+    }
+    while let Some(done) = callers.join_next().await {
+        let error = done.expect("no panic").expect_err("503");
+        assert_eq!(error.http_status().map(|s| s.as_u16()), Some(503));
+    }
+    assert_eq!(ica.creates(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ica_source_serves_its_jwt_while_a_slow_create_fails() {
+    let ica = ica_server();
+    let client = ica_tokens::Client::builder()
+        .api_key(ICA_KEY)
+        .max_retries(0)
+        .respond_with_async(fakes::async_responder(&ica))
+        .build()
+        .expect("client");
+    let source = ica_tokens::JwtSource::new(client);
+    let first = source.token().await.expect("jwt");
+    ica.set_create(IcaCreate::Unavailable {
+        after: Duration::from_secs(20),
+    });
+    // Due for replacement, still valid: the JWT keeps being served while ICA fails.
+    tokio::time::advance(Duration::from_secs(3301)).await;
+    for _ in 0..5 {
+        assert_eq!(source.token().await.expect("still valid"), first);
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    // Past `exp` with ICA still failing: an error, never the expired JWT.
+    tokio::time::advance(Duration::from_secs(300)).await;
+    source.token().await.expect_err("expired and ICA fails");
+    // ICA mends: a new JWT after the backoff.
+    ica.set_create(IcaCreate::Mint);
+    tokio::time::advance(Duration::from_secs(600)).await;
+    let next = source.token().await.expect("new jwt");
+    assert_ne!(next, first);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_thousand_callers_of_a_vendor_source_send_one_request() {
-    let seen = Arc::new(Seen::default());
-    let client = ica_client(&seen, |b| b.api_key("ica-api-key-123"));
-    let source = Arc::new(ica_tokens::JwtSource::new(client));
+    let ica = ica_server();
+    let source = Arc::new(ica_tokens::JwtSource::new(ica_client(&ica, |b| b.api_key(ICA_KEY))));
     let mut callers = tokio::task::JoinSet::new();
     for _ in 0..1000 {
         let source = source.clone();
@@ -321,5 +228,714 @@ async fn a_thousand_callers_of_a_vendor_source_send_one_request() {
     while let Some(done) = callers.join_next().await {
         done.expect("no panic").expect("jwt");
     }
-    assert_eq!(seen.creates.load(Ordering::SeqCst), 1);
+    assert_eq!(ica.creates(), 1);
+}
+
+// ----------------------------------------------------------------------- DoCluster
+
+fn cluster_client(cluster: &Arc<DoCluster>) -> docluster_tokens::Client {
+    docluster_tokens::Client::builder()
+        .base_url("http://cluster.invalid:3033/api")
+        .respond_with(fakes::responder(cluster))
+        .build()
+        .expect("client")
+}
+
+async fn list(
+    client: docluster_tokens::Client,
+) -> Result<docluster_tokens::types::TokensAnswer, docluster_tokens::Error> {
+    client.list_tokens().send().await.map(|answer| answer.into_inner())
+}
+
+#[tokio::test(start_paused = true)]
+async fn docluster_session_logs_in_again_once_when_the_server_forgot_the_token() {
+    let cluster = Arc::new(DoCluster::new());
+    let session = docluster_tokens::Session::login(cluster_client(&cluster), "admin", "admin")
+        .await
+        .expect("login");
+    let listed = session.run(list).await.expect("listed");
+    // The server lists the session's token, bound to this client's address.
+    let token = session.token().await.expect("token");
+    let live = cluster.live_tokens();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].token, token.secret().expose());
+    let (listed_token, owner) = &listed.msg.tokens.0[0];
+    assert_eq!(listed_token.expose(), live[0].token);
+    assert_eq!((owner.username.as_str(), owner.ip.as_str()), ("admin", "127.0.0.1"));
+    // The server restarts and forgets its tokens ("Token not found"): one new login.
+    cluster.restart();
+    session.run(list).await.expect("listed after a new login");
+    assert_eq!(cluster.logins(), 2);
+    // The token is bound to another address now: refused, and logging in again would
+    // not help.
+    cluster.set_client_ip("10.9.8.7");
+    let error = session.run(list).await.expect_err("another address");
+    assert_eq!(error.category(), Some(Category::AddressBound));
+    assert_eq!(cluster.logins(), 2);
+    cluster.set_client_ip("127.0.0.1");
+    session.logout().await.expect("logged out");
+    assert!(cluster.live_tokens().is_empty(), "the server ended the token");
+    let after = session.token().await.expect_err("logout is final");
+    assert_eq!(after.kind(), ErrorKind::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn docluster_session_slides_the_servers_window_and_logs_in_after_it() {
+    let cluster = Arc::new(DoCluster::new());
+    let session = docluster_tokens::Session::login(cluster_client(&cluster), "admin", "admin")
+        .await
+        .expect("login");
+    // Used every 50 s for ten minutes: each use pushes the server's 60 s back.
+    for _ in 0..12 {
+        tokio::time::advance(Duration::from_secs(50)).await;
+        session.run(list).await.expect("still live");
+    }
+    assert_eq!(cluster.logins(), 1);
+    // Idle past the server's window (60 s, not the seed doc's 10 minutes): the server
+    // says "Token expired please log in.", and the session logs in once.
+    tokio::time::advance(Duration::from_secs(61)).await;
+    session.run(list).await.expect("listed after a new login");
+    assert_eq!(cluster.logins(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn docluster_session_resumes_a_saved_token_after_checking_it() {
+    let cluster = Arc::new(DoCluster::new());
+    let saved = cluster.issue("admin");
+    let session = docluster_tokens::Session::resume(cluster_client(&cluster), saved.as_str())
+        .await
+        .expect("saved token is good");
+    assert_eq!(cluster.logins(), 0);
+    assert_eq!(cluster.log(), ["POST /api/login +token"]);
+    assert_eq!(session.token().await.expect("token").secret().expose(), saved);
+    // A check is a login carrying the token: for a dead token (never issued, or past
+    // the server's window) the login itself runs, without fields, and its refusal is
+    // the answer (vendors.md §3.4), not a word about the token.
+    let expired = cluster.issue("admin");
+    tokio::time::advance(Duration::from_secs(61)).await;
+    for dead in ["STALE", expired.as_str()] {
+        let error = docluster_tokens::Session::resume(cluster_client(&cluster), dead)
+            .await
+            .expect_err("dead");
+        assert_eq!(error.vendor_message(), Some("Username not found, please log in."));
+        assert_eq!(error.category(), Some(Category::Refused));
+    }
+}
+
+// FAILS until the lifecycle rebuild: `resume_or_login` logs in only when the check
+// answers expired / not found / bound to another address, but the server answers a
+// check of a dead token with the login's own refusal, "Username not found, please log
+// in." (status "false", vendors.md §3.4), so the saved dead token ends the call.
+#[ignore = "lifecycle rebuild"]
+#[tokio::test(start_paused = true)]
+async fn docluster_session_resume_or_login_logs_in_instead_of_a_dead_token() {
+    let cluster = Arc::new(DoCluster::new());
+    let expired = cluster.issue("admin");
+    tokio::time::advance(Duration::from_secs(61)).await;
+    for dead in ["STALE", expired.as_str()] {
+        docluster_tokens::Session::resume_or_login(cluster_client(&cluster), dead, "admin", "admin")
+            .await
+            .expect("logged in instead");
+    }
+    assert_eq!(cluster.logins(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn docluster_a_dead_token_is_expired_once_then_not_found() {
+    // vendors.md §3.3: the entry is read before the purge, so the first use after
+    // expiry or logout says "expired", later ones "not found".
+    let cluster = Arc::new(DoCluster::new());
+    let idle = cluster.issue("admin");
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let client = cluster_client(&cluster).with_access_token(idle).expect("client");
+    let first = list(client.clone()).await.expect_err("expired");
+    assert_eq!(first.category(), Some(Category::Expired));
+    let again = list(client).await.expect_err("purged");
+    assert_eq!(again.category(), Some(Category::NotFound));
+    let session = docluster_tokens::Session::login(cluster_client(&cluster), "admin", "admin")
+        .await
+        .expect("login");
+    let token = session.token().await.expect("token");
+    session.logout().await.expect("logged out");
+    let client = cluster_client(&cluster)
+        .with_access_token(token.secret().clone())
+        .expect("client");
+    let first = list(client.clone()).await.expect_err("logged out");
+    assert_eq!(first.category(), Some(Category::Expired));
+    let again = list(client).await.expect_err("purged");
+    assert_eq!(again.category(), Some(Category::NotFound));
+}
+
+#[tokio::test(start_paused = true)]
+async fn docluster_failed_logins_are_refused_once_each() {
+    let cluster = Arc::new(DoCluster::new());
+    for (user, password) in [("admin", "not-admin"), ("nobody", "admin")] {
+        let error = docluster_tokens::Session::login(cluster_client(&cluster), user, password)
+            .await
+            .expect_err("refused");
+        assert_eq!(error.category(), Some(Category::Refused), "{user}");
+    }
+    assert_eq!(cluster.logins(), 0);
+    assert_eq!(cluster.log(), ["POST /api/login", "POST /api/login"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn docluster_logout_without_a_cluster_still_ends_the_token() {
+    let cluster = Arc::new(DoCluster::new());
+    let session = docluster_tokens::Session::login(cluster_client(&cluster), "admin", "admin")
+        .await
+        .expect("login");
+    cluster.set_cluster_created(false);
+    // vendors.md §3.4: "Cluster not created", yet the token is invalidated.
+    let error = session.logout().await.expect_err("Cluster not created");
+    assert!(error.vendor_note().is_some(), "{error}");
+    assert!(cluster.live_tokens().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn docluster_rewrite_says_wrong_token_and_the_session_logs_in_again() {
+    // vendors.md §3.5: "wrong token" for every dead token, "access denied" for a failed
+    // login, a 300 s window, and no /api/tokens.
+    let cluster = Arc::new(DoCluster::rewrite());
+    let session = docluster_tokens::Session::login(cluster_client(&cluster), "admin", "admin")
+        .await
+        .expect("login");
+    let token = session.token().await.expect("token");
+    tokio::time::advance(Duration::from_secs(301)).await;
+    let client = cluster_client(&cluster)
+        .with_access_token(token.secret().clone())
+        .expect("client");
+    let dead = list(client).await.expect_err("wrong token");
+    assert_eq!(dead.vendor_message(), Some("wrong token"));
+    assert_eq!(dead.category(), Some(Category::Expired));
+    // The session logs in again on "wrong token" (the call itself fails: the rewrite
+    // has no /api/tokens).
+    let error = session.run(list).await.expect_err("no /api/tokens");
+    assert_eq!(error.vendor_message(), Some("wrong api path"));
+    assert_eq!(cluster.logins(), 2);
+    let error = docluster_tokens::Session::login(cluster_client(&cluster), "admin", "wrong")
+        .await
+        .expect_err("access denied");
+    assert_eq!(error.vendor_message(), Some("access denied"));
+    assert_eq!(error.category(), Some(Category::Refused));
+}
+
+// ---------------------------------------------------------------------- TigerGraph
+
+const TG_SECRET: &str = "tg-secret-0123456789";
+
+fn generation(server: TgServer) -> tigergraph_tokens::Generation {
+    match server {
+        TgServer::V3_0 => tigergraph_tokens::Generation::V3_0,
+        TgServer::V3_5 => tigergraph_tokens::Generation::V3_5,
+        TgServer::V4 => tigergraph_tokens::Generation::V4,
+    }
+}
+
+/// A connection to `tiger` behind nginx on 14240, with `secret`.
+fn tiger_connection(tiger: &Arc<TigerGraph>, secret: &str) -> tigergraph_tokens::Connection {
+    let server = tiger.clone();
+    tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+        .secret(secret)
+        .configure(move |builder| builder.respond_with(fakes::responder(&server)))
+        .build()
+        .expect("connection")
+}
+
+fn tiger(server: TgServer) -> (Arc<TigerGraph>, tigergraph_tokens::Connection) {
+    let tiger = Arc::new(TigerGraph::new(server).secret(TG_SECRET));
+    let connection = tiger_connection(&tiger, TG_SECRET);
+    (tiger, connection)
+}
+
+#[tokio::test]
+async fn tigergraph_connection_detects_each_generation_and_remembers_it() {
+    for server in [TgServer::V4, TgServer::V3_5, TgServer::V3_0] {
+        let (tiger, tg) = tiger(server);
+        // The seed task: get with a lifetime, its expiry, refresh, delete skipping missing.
+        let token = tg.get(Some(Duration::from_secs(3600))).await.expect("token");
+        let expires = token.expires_at().expect("an expiry");
+        assert!(
+            off(expires, Duration::from_secs(3600)) < Duration::from_secs(5),
+            "{server:?}: the lifetime is an hour, in the server's unit"
+        );
+        assert_eq!(tg.generation().await, Some(generation(server)));
+        // On 3.0–3.4 the answer holds the lifetime where the expiry should be (a known
+        // bug); the connection reads it as such.
+        let refreshed = tg
+            .refresh(None, Some(Duration::from_secs(7200)))
+            .await
+            .expect("refreshed");
+        let expires = refreshed.expires_at().expect("an expiry");
+        assert!(
+            off(expires, Duration::from_secs(7200)) < Duration::from_secs(5),
+            "{server:?}: refreshed for two hours"
+        );
+        tg.delete(None, true).await.expect("deleted");
+        // Deleting again: missing on 3.x, and skipped only when asked (4.x's block list
+        // never reports a token missing).
+        let again = tg.delete(Some(refreshed.secret().clone()), false).await;
+        if server != TgServer::V4 {
+            let error = again.expect_err("gone");
+            assert_eq!(error.category(), Some(Category::NotFound));
+            tg.delete(Some(refreshed.secret().clone()), true)
+                .await
+                .expect("skip missing");
+        }
+        // Detection happened once: later calls go straight to the generation's endpoints.
+        let log = tiger.log();
+        let probes = log.iter().filter(|r| r.ends_with("/gsql/v1/tokens")).count();
+        let expected = match server {
+            TgServer::V4 => log.iter().filter(|r| r.contains("gsql")).count(),
+            _ => 1,
+        };
+        assert_eq!(probes, expected, "{server:?}: {log:?}");
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_3_0_is_detected_whatever_it_answers_a_wrong_secret() {
+    // vendors.md §1.3: what a 3.0–3.4 server answers to the 3.5 JSON form (a wrong
+    // secret to it) is undocumented: every plausible answer.
+    for answer in TgBadSecret::ALL {
+        let (tiger, tg) = tiger(TgServer::V3_0);
+        tiger.set_bad_secret(answer);
+        tg.get(Some(Duration::from_secs(3600)))
+            .await
+            .unwrap_or_else(|e| panic!("{answer:?}: {e}"));
+        assert_eq!(
+            tg.generation().await,
+            Some(tigergraph_tokens::Generation::V3_0),
+            "{answer:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_wrong_secret_is_refused_on_every_generation() {
+    for server in [TgServer::V4, TgServer::V3_5, TgServer::V3_0] {
+        for answer in TgBadSecret::ALL {
+            let tiger = Arc::new(TigerGraph::new(server).secret(TG_SECRET));
+            tiger.set_bad_secret(answer);
+            let tg = tiger_connection(&tiger, "tg-secret-WRONG-00000");
+            tg.get(Some(Duration::from_secs(3600)))
+                .await
+                .expect_err("a wrong secret");
+            assert!(tiger.tokens().is_empty(), "{server:?} {answer:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_missing_token_is_skipped_in_either_wording() {
+    for server in [TgServer::V3_0, TgServer::V3_5] {
+        for wording in [TgMissingToken::Rest3300, TgMissingToken::DoesntExist] {
+            let (tiger, tg) = tiger(server);
+            tiger.set_missing_token(wording);
+            let token = tg.get(None).await.expect("token");
+            tg.delete(None, true).await.expect("deleted");
+            let error = tg.delete(Some(token.secret().clone()), false).await.expect_err("gone");
+            assert_eq!(error.category(), Some(Category::NotFound), "{server:?} {wording:?}");
+            tg.delete(Some(token.secret().clone()), true).await.expect("skipped");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_3_5_refuses_the_3_0_forms() {
+    let tiger = Arc::new(TigerGraph::new(TgServer::V3_5).secret(TG_SECRET));
+    let client = tigergraph_tokens::Client::builder()
+        .base_url("http://tg.invalid:14240/restpp")
+        .secret(TG_SECRET)
+        .respond_with(fakes::responder(&tiger))
+        .build()
+        .expect("client");
+    // vendors.md §1.2 B: "GET /requesttoken endpoint is dropped".
+    let dropped = client.request_token_query().send().await.expect_err("dropped");
+    assert_eq!(dropped.category(), Some(Category::EndpointAbsent));
+    assert_eq!(dropped.vendor_code(), Some("REST-1000"));
+    // vendors.md §1.2 B: query-string parameters on PUT give REST-1101.
+    let query = client
+        .refresh_token_query()
+        .token("tgtoken0000000000000000000000000")
+        .send()
+        .await
+        .expect_err("a query string");
+    assert_eq!(query.vendor_code(), Some("REST-1101"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn tigergraph_source_gets_a_new_token_when_the_server_no_longer_has_it() {
+    let (tiger, tg) = tiger(TgServer::V3_5);
+    let first = tg.get(Some(Duration::from_secs(900))).await.expect("token");
+    // Dropped by an administrator, then past its time: the refresh is answered "doesn't
+    // exist", and the connection gets a new token.
+    tiger.drop_all_tokens();
+    tokio::time::advance(Duration::from_secs(901)).await;
+    let next = tg.token().await.expect("a new token");
+    assert_ne!(next, first);
+    let held: Vec<String> = tiger.tokens().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(held, [next.secret().expose().to_owned()]);
+}
+
+#[tokio::test]
+async fn tigergraph_without_restpp_authentication_says_so() {
+    for server in [TgServer::V4, TgServer::V3_5, TgServer::V3_0] {
+        let tiger = Arc::new(TigerGraph::new(server).secret(TG_SECRET).restpp_auth(false));
+        let tg = tiger_connection(&tiger, TG_SECRET);
+        let error = tg.get(None).await.expect_err("no token endpoint");
+        assert_eq!(error.category(), Some(Category::EndpointAbsent), "{server:?}");
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_3_0_doc_sample_answer_reads_as_the_lifetime_asked_for() {
+    let (tiger, tg) = tiger(TgServer::V3_0);
+    tiger.set_raw_post(TgRawPost::DocSample);
+    let token = tg.get(Some(Duration::from_secs(3600))).await.expect("token");
+    let expires = token.expires_at().expect("the lifetime asked for");
+    assert!(off(expires, Duration::from_secs(3600)) < Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn tigergraph_4x_refresh_never_drops_the_jwt_it_hands_out() {
+    let (tiger, tg) = tiger(TgServer::V4);
+    let first = tg.get(Some(Duration::from_secs(3600))).await.expect("jwt");
+    // The same second, the same lifetime: the same JWT (vendors.md §6, no `jti`).
+    let same = tg
+        .refresh(None, Some(Duration::from_secs(3600)))
+        .await
+        .expect("refreshed");
+    assert_eq!(same.secret(), first.secret());
+    assert!(
+        tiger.jwt_valid(same.secret().expose()),
+        "dropping the old one killed the new"
+    );
+    // A second later: a new JWT, and the one it replaces is dropped.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let next = tg
+        .refresh(None, Some(Duration::from_secs(3600)))
+        .await
+        .expect("refreshed");
+    assert_ne!(next.secret(), first.secret());
+    assert!(tiger.jwt_valid(next.secret().expose()));
+    assert!(!tiger.jwt_valid(first.secret().expose()));
+}
+
+#[tokio::test]
+async fn tigergraph_connection_is_a_token_source() {
+    let (_tiger, tg) = tiger(TgServer::V3_5);
+    let sources: Vec<Arc<dyn api_tokens_runtime::TokenSource>> = vec![Arc::new(tg)];
+    let token = sources[0].token().await.expect("token");
+    assert!(token.expires_at().is_some());
+}
+
+// -------------------------------------------------------------------------- Fastly
+
+const FASTLY_USER: &str = "me@example.com";
+const FASTLY_PASSWORD: &str = "password-123";
+
+/// An account holding `deploy`, made a day ago to live `lifetime` (forever: `None`),
+/// and a client with the account's login.
+fn fastly_account_with(
+    fastly: Fastly,
+    lifetime: Option<Duration>,
+) -> (Arc<Fastly>, FastlyToken, fastly_tokens::Client) {
+    let fastly = Arc::new(fastly);
+    let day = Duration::from_secs(86_400);
+    let old = fastly.seed(FastlySeed {
+        name: Some("deploy".to_owned()),
+        scope: Some("purge_select purge_all".to_owned()),
+        services: vec!["s1".to_owned(), "s2".to_owned()],
+        created_ago: day,
+        expires_in: lifetime.map(|l| l.saturating_sub(day)),
+    });
+    let login = fastly_tokens::Client::builder()
+        .base_url("http://fastly.invalid")
+        .username_and_password(FASTLY_USER, FASTLY_PASSWORD)
+        .max_retries(0)
+        .respond_with(fakes::responder(&fastly))
+        .build()
+        .expect("client");
+    (fastly, old, login)
+}
+
+fn fastly_account() -> (Arc<Fastly>, FastlyToken, fastly_tokens::Client) {
+    fastly_account_with(
+        Fastly::new(FASTLY_USER, FASTLY_PASSWORD),
+        Some(Duration::from_secs(90 * 86_400)),
+    )
+}
+
+fn live_keys(fastly: &Fastly) -> Vec<String> {
+    fastly.live().into_iter().map(|t| t.key).collect()
+}
+
+#[tokio::test]
+async fn fastly_rotation_creates_confirms_then_revokes() {
+    let (fastly, old, login) = fastly_account();
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("rotation");
+    let fresh = rotation.rotate().await.expect("rotated");
+    let live = fastly.live();
+    assert_eq!(live.len(), 1, "the old token is revoked");
+    let new = &live[0];
+    assert_eq!(new.key, fresh.secret().expose());
+    assert_ne!(new.key, old.key);
+    assert_eq!(
+        (new.name.as_deref(), new.scope.as_str(), new.services.as_slice()),
+        (
+            Some("deploy"),
+            "purge_select purge_all",
+            ["s1".to_owned(), "s2".to_owned()].as_slice()
+        )
+    );
+    assert!(
+        new.expires_at.is_some(),
+        "an expiring token is replaced by an expiring one"
+    );
+    let log = fastly.log();
+    let create = log.iter().position(|l| l == "POST /tokens").expect("created");
+    let revoke = log.iter().position(|l| l == "DELETE /tokens/self").expect("revoked");
+    assert!(create < revoke, "{log:?}");
+}
+
+#[tokio::test]
+async fn fastly_rotation_loses_no_token_when_creation_or_confirmation_fails() {
+    let (fastly, old, login) = fastly_account();
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("rotation");
+    fastly.fail_create(true);
+    let error = rotation.rotate().await.expect_err("creation fails");
+    assert_eq!(error.step(), RotationStep::Create);
+    fastly.fail_create(false);
+    // The new token does not read itself back, or reads back as another: it is revoked.
+    for self_read in [FastlySelfRead::Refused, FastlySelfRead::OtherId] {
+        fastly.faults_for_new_tokens(FastlyFaults {
+            self_read,
+            revoke_fails: false,
+        });
+        let error = rotation.rotate().await.expect_err("confirmation fails");
+        assert_eq!(error.step(), RotationStep::Confirm, "{self_read:?}");
+        assert!(error.unrevoked_new().is_none(), "{self_read:?}: revoked");
+        assert_eq!(live_keys(&fastly), [old.key.clone()], "{self_read:?}");
+    }
+    // Neither confirmed nor revoked: handed back, and still live on the server.
+    fastly.faults_for_new_tokens(FastlyFaults {
+        self_read: FastlySelfRead::Refused,
+        revoke_fails: true,
+    });
+    let error = rotation.rotate().await.expect_err("confirmation fails");
+    let unrevoked = error.unrevoked_new().expect("handed back");
+    assert!(live_keys(&fastly).contains(&unrevoked.token.secret().expose().to_owned()));
+    assert_eq!(rotation.unrevoked().len(), 1);
+    // The old token was never revoked, and is still current.
+    assert!(live_keys(&fastly).contains(&old.key));
+    assert_eq!(rotation.token().await.expect("old").secret().expose(), old.key);
+}
+
+#[tokio::test]
+async fn fastly_rotation_keeps_the_new_token_when_revoking_the_old_fails() {
+    let (fastly, old, login) = fastly_account();
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("rotation");
+    fastly.set_faults(
+        &old.key,
+        FastlyFaults {
+            revoke_fails: true,
+            ..FastlyFaults::default()
+        },
+    );
+    let error = rotation.rotate().await.expect_err("the old token stays");
+    assert_eq!(error.step(), RotationStep::RevokeOld);
+    let current = error.current().expect("rotated").clone();
+    assert_eq!(rotation.token().await.expect("current"), current);
+    assert_eq!(error.unrevoked_old_id(), Some(old.id.as_str()));
+    // The next rotation revokes it.
+    fastly.set_faults(&old.key, FastlyFaults::default());
+    let next = rotation.rotate().await.expect("rotated again");
+    assert_eq!(live_keys(&fastly), [next.secret().expose().to_owned()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fastly_rotation_as_a_token_source_rotates_before_expiry() {
+    // Made a day ago to live a day and two hours: two hours left.
+    let (fastly, old, login) = fastly_account_with(
+        Fastly::new(FASTLY_USER, FASTLY_PASSWORD),
+        Some(Duration::from_secs(26 * 3600)),
+    );
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("rotation");
+    let first = rotation.token().await.expect("current");
+    assert_eq!(first.secret().expose(), old.key);
+    // Half of what is left: rotated then, without being asked to.
+    tokio::time::advance(Duration::from_secs(3601)).await;
+    let token = changed(&first, || rotation.token()).await;
+    // The replacement lives as long as the old one was made to (26 h).
+    let left = token
+        .expires_at()
+        .expect("expiry")
+        .duration_since(SystemTime::now())
+        .expect("future");
+    assert!(left > Duration::from_secs(25 * 3600), "{left:?}");
+    assert_eq!(live_keys(&fastly), [token.secret().expose().to_owned()]);
+}
+
+#[tokio::test]
+async fn fastly_two_factor_account_needs_a_one_time_code_per_creation() {
+    let (fastly, old, login) = fastly_account_with(Fastly::new(FASTLY_USER, FASTLY_PASSWORD).otp("735921"), None);
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("reading the token needs no code");
+    let error = rotation.rotate().await.expect_err("no code");
+    assert_eq!(error.step(), RotationStep::Create);
+    assert_eq!(error.error().vendor_code(), Some("2fa.verify"));
+    assert_eq!(error.error().category(), Some(Category::Refused));
+    let wrong = rotation.one_time_codes(|| async { Ok(Secret::new("000000")) });
+    let error = wrong.rotate().await.expect_err("a wrong code");
+    assert_eq!(error.error().vendor_code(), Some("2fa.verify"));
+    let right = wrong.one_time_codes(|| async { Ok(Secret::new("735921")) });
+    right.rotate().await.expect("with the code");
+    assert_eq!(fastly.live().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fastly_expired_token_is_refused() {
+    let (_fastly, old, login) = fastly_account_with(
+        Fastly::new(FASTLY_USER, FASTLY_PASSWORD),
+        Some(Duration::from_secs(86_400 + 3600)),
+    );
+    tokio::time::advance(Duration::from_secs(3601)).await;
+    // vendors.md §4.3: expired tokens get HTTP 401 "Missing or expired token."
+    let error = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect_err("expired");
+    assert_eq!(error.category(), Some(Category::Expired));
+    assert_eq!(error.vendor_message(), Some("Missing or expired token."));
+}
+
+#[tokio::test]
+async fn fastly_rate_limit_headers_come_on_non_get_answers() {
+    let (_fastly, old, login) = fastly_account();
+    let created = login
+        .create_token()
+        .body(fastly_tokens::TokenCreateForm::new().name("rate"))
+        .send()
+        .await
+        .expect("created");
+    let limit = fastly_tokens::RateLimit::from_headers(created.headers()).expect("rate-limit headers");
+    assert_eq!(limit.remaining, Some(999));
+    let listed = login
+        .with_token(old.key.as_str())
+        .expect("client")
+        .list_tokens_user()
+        .send()
+        .await
+        .expect("listed");
+    assert_eq!(fastly_tokens::RateLimit::from_headers(listed.headers()), None);
+    assert_eq!(listed.into_inner().len(), 2);
+}
+
+// ------------------------------------------------------------------------- Insight
+
+const INSIGHT_COOKIE: &str = "PLAY_SESSION=abcdef123";
+const INSIGHT_UID: &str = "ldap@user.0";
+
+fn insight_account() -> (Arc<Insight>, String, insight_tokens::Client) {
+    let insight = Arc::new(Insight::new().session(INSIGHT_COOKIE, INSIGHT_UID));
+    let old = insight.seed(INSIGHT_UID, Duration::from_secs(86_400));
+    let creator = insight_tokens::Client::builder()
+        .session_cookie(INSIGHT_COOKIE)
+        .max_retries(0)
+        .respond_with(fakes::responder(&insight))
+        .build()
+        .expect("client");
+    (insight, old, creator)
+}
+
+fn insight_live(insight: &Insight) -> Vec<String> {
+    insight.tokens().into_iter().map(|t| t.token).collect()
+}
+
+#[tokio::test]
+async fn insight_rotation_creates_confirms_then_revokes() {
+    let (insight, old, creator) = insight_account();
+    let rotation = insight_tokens::Rotation::new(creator, old.as_str()).expect("rotation");
+    let fresh = rotation.rotate().await.expect("rotated");
+    let new = fresh.secret().expose().to_owned();
+    assert_eq!(new.len(), 256);
+    assert!(new.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert_eq!(
+        insight.log(),
+        [
+            "POST /api/token -".to_owned(),
+            format!("GET /api/token {new}"),
+            format!("DELETE /api/token {old}")
+        ]
+    );
+    assert_eq!(insight_live(&insight), [new]);
+}
+
+#[tokio::test]
+async fn insight_rotation_loses_no_token_when_a_step_fails() {
+    let (insight, old, creator) = insight_account();
+    let rotation = insight_tokens::Rotation::new(creator, old.as_str()).expect("rotation");
+    insight.fail_create(true);
+    let error = rotation.rotate().await.expect_err("creation fails");
+    assert_eq!(error.step(), RotationStep::Create);
+    insight.fail_create(false);
+    // The new token is refused when it lists tokens: revoked, the old one stays.
+    insight.fail_confirm(true);
+    let error = rotation.rotate().await.expect_err("confirmation fails");
+    assert_eq!(error.step(), RotationStep::Confirm);
+    assert!(error.unrevoked_new().is_none(), "revoked");
+    assert_eq!(insight_live(&insight), [old.clone()]);
+    assert!(!insight.log().contains(&format!("DELETE /api/token {old}")));
+    insight.fail_confirm(false);
+    // Revoking the old token fails: the new one is current, the old one still live.
+    insight.fail_revoke(true);
+    let error = rotation.rotate().await.expect_err("revocation fails");
+    assert_eq!(error.step(), RotationStep::RevokeOld);
+    let current = error.current().expect("rotated").clone();
+    assert_eq!(rotation.token().await.expect("current"), current);
+    assert_eq!(insight_live(&insight), [old, current.secret().expose().to_owned()]);
+}
+
+#[tokio::test]
+async fn insight_lists_the_tokens_it_created() {
+    let (insight, old, creator) = insight_account();
+    let made = creator.create_token().send().await.expect("created").into_inner().token;
+    let listed = creator
+        .with_api_token(made.clone())
+        .expect("client")
+        .list_tokens()
+        .send()
+        .await
+        .expect("listed")
+        .into_inner();
+    let tokens: Vec<&str> = listed.iter().map(|t| t.api_token.expose()).collect();
+    assert_eq!(tokens, [old.as_str(), made.expose()]);
+    assert!(listed.iter().all(|t| t.uid == INSIGHT_UID));
+    assert!(listed.iter().all(|t| t.created.is_some() && t.last_used.is_some()));
+    // A revoked token is refused: "Credentials required".
+    creator
+        .with_api_token(made.clone())
+        .expect("client")
+        .delete_token()
+        .send()
+        .await
+        .expect("revoked");
+    let error = creator
+        .with_api_token(made)
+        .expect("client")
+        .list_tokens()
+        .send()
+        .await
+        .expect_err("revoked");
+    assert_eq!(error.vendor_message(), Some("Credentials required"));
+    assert_eq!(insight.tokens().len(), 1);
 }
