@@ -122,12 +122,8 @@ async fn docluster_sessions() {
     let foreign = check("The token is not important for this IP address, please log in.")
         .await
         .expect_err("foreign IP");
-    assert_eq!(foreign.category(), Some(Category::Refused));
-    // The error says why, in words the program does not need to parse.
-    assert!(
-        foreign.vendor_note().is_some_and(|n| n.contains("another IP address")),
-        "{foreign}"
-    );
+    // A category of its own: logging in again from here would not help.
+    assert_eq!(foreign.category(), Some(Category::AddressBound));
 }
 
 #[tokio::test]
@@ -151,4 +147,122 @@ async fn ica_and_insight_refusals() {
         .send()
         .await;
     assert_eq!(category(listed), Some(Category::Refused));
+}
+
+/// Issue 17: a category only for an answer the spec documents. An undocumented status
+/// carrying a documented code or message has none, and no lifecycle acts on it.
+#[tokio::test]
+async fn an_undocumented_status_has_no_category_whatever_it_says() {
+    // DoCluster answers everything with HTTP 200 (vendors.md §3.2); a 500 is a crash
+    // page or a proxy, whatever its body says.
+    for status in [500, 502, 404, 401] {
+        let client = docluster_tokens::Client::builder()
+            .base_url("http://cluster.invalid/api")
+            .access_token("TOKEN")
+            .max_retries(0)
+            .respond_with(answer(
+                status,
+                r#"{"msg": {}, "status": "error", "error": "Token expired please log in."}"#,
+            ))
+            .build()
+            .expect("client");
+        let error = client.list_tokens().send().await.expect_err("undocumented");
+        assert_eq!(
+            error.kind(),
+            api_tokens_runtime::ErrorKind::UnexpectedStatus,
+            "{status}"
+        );
+        assert_eq!(error.category(), None, "{status}");
+    }
+    // Fastly: invalid_grant is documented with HTTP 400 on create, never with a 5xx.
+    for status in [500, 503, 418] {
+        let error = fastly_tokens::Client::builder()
+            .base_url("http://fastly.invalid")
+            .username_and_password("me@example.com", "pw")
+            .max_retries(0)
+            .respond_with(answer(status, r#"{"code": "invalid_grant"}"#))
+            .build()
+            .expect("client")
+            .create_token()
+            .send()
+            .await
+            .expect_err("undocumented");
+        assert_eq!(error.category(), None, "{status}");
+    }
+    // TigerGraph: REST-1000 in an HTTP 500 is no proof of a missing endpoint.
+    let error = tigergraph_tokens::Client::builder()
+        .base_url("http://tg.invalid:14240")
+        .secret("s3cr3t-value")
+        .max_retries(0)
+        .respond_with(answer(
+            500,
+            r#"{"error": true, "code": "REST-1000", "message": "Endpoint is not found"}"#,
+        ))
+        .build()
+        .expect("client")
+        .create_jwt()
+        .body_map(|b| b)
+        .send()
+        .await
+        .expect_err("undocumented");
+    assert_eq!(error.category(), None);
+}
+
+#[tokio::test]
+async fn no_lifecycle_acts_on_an_undocumented_answer() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A DoCluster session whose call is answered HTTP 500 "Token expired": no new login.
+    let logins = Arc::new(AtomicUsize::new(0));
+    let counter = logins.clone();
+    let client = docluster_tokens::Client::builder()
+        .base_url("http://cluster.invalid/api")
+        .max_retries(0)
+        .respond_with(move |request| {
+            let is_login = request.url().path().ends_with("/login");
+            let body = if is_login {
+                counter.fetch_add(1, Ordering::SeqCst);
+                r#"{"msg": {"access_token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "status": "success", "error": ""}"#
+            } else {
+                r#"{"msg": {}, "status": "error", "error": "Token expired please log in."}"#
+            };
+            let mut response = http::Response::new(body.as_bytes().to_vec());
+            *response.status_mut() = http::StatusCode::from_u16(if is_login { 200 } else { 500 }).expect("status");
+            response
+        })
+        .build()
+        .expect("client");
+    let session = docluster_tokens::Session::login(client, "admin", "admin")
+        .await
+        .expect("login");
+    let error = session
+        .run(|c| async move { c.list_tokens().send().await })
+        .await
+        .expect_err("HTTP 500");
+    assert_eq!(error.category(), None);
+    assert_eq!(logins.load(Ordering::SeqCst), 1, "no login for an undocumented answer");
+    // A TigerGraph connection whose 4.x endpoint answers HTTP 500 REST-1000: detection
+    // stops there; no request carries the secret to another endpoint.
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    let connection = tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+        .secret("s3cr3t-value")
+        .configure(move |b| {
+            let seen = seen.clone();
+            b.max_retries(0).respond_with(move |_| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                answer(
+                    500,
+                    r#"{"error": true, "code": "REST-1000", "message": "Endpoint is not found"}"#,
+                )(&reqwest::Request::new(
+                    reqwest::Method::GET,
+                    "http://x.invalid".parse().expect("url"),
+                ))
+            })
+        })
+        .build()
+        .expect("connection");
+    let error = connection.get(None).await.expect_err("HTTP 500");
+    assert_eq!(error.http_status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
 }

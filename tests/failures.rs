@@ -335,6 +335,10 @@ enum Unknown {
     Wrong,
     /// The token is bound to another IP address (§3.3).
     OtherAddress,
+    /// A check (a login carrying only the token) the server does not take falls through
+    /// to the login, which refuses the missing user (§3.4: "only runs when no valid token
+    /// is supplied"); the order of the two is not documented.
+    LoginRefusal,
 }
 
 #[derive(Default)]
@@ -377,6 +381,10 @@ impl Cluster {
         let live = token
             .as_ref()
             .is_some_and(|t| self.live.lock().expect("lock").contains(t));
+        let login_refusal = *self.unknown.lock().expect("lock") == Some(Unknown::LoginRefusal);
+        if path.ends_with("/login") && !live && token.is_some() && login_refusal {
+            return serde_json::json!({"msg": {}, "status": "false", "error": "Username not found, please log in."});
+        }
         // A login without a token logs in; with one, the token is checked first (§3.3:
         // CheckToken runs on every request).
         if path.ends_with("/login") && token.is_none() {
@@ -397,6 +405,7 @@ impl Cluster {
                 Some(Unknown::Expired) => "Token expired please log in.",
                 Some(Unknown::Wrong) => "wrong token",
                 Some(Unknown::OtherAddress) => "The token is not important for this IP address, please log in.",
+                Some(Unknown::LoginRefusal) => "Token not found, please log in.",
             });
         }
         if path.ends_with("/logout") {

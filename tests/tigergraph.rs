@@ -463,3 +463,71 @@ fn the_base_url_is_required() {
     let err = Client::builder().secret(SECRET).build().expect_err("no server");
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
+
+/// Issue 17: a request goes where the user meant or not at all. A path prefix (a server
+/// behind a reverse proxy) is kept; user info, a query or a fragment is refused.
+#[tokio::test]
+async fn a_connection_host_keeps_its_path_prefix_and_refuses_what_a_url_cannot_carry() {
+    use std::sync::{Arc, Mutex};
+    for (host, restpp, gsql) in [
+        (
+            "http://tg.invalid:9000/prefix/",
+            "/prefix/restpp/requesttoken",
+            "/prefix/gsql/v1/tokens",
+        ),
+        (
+            "http://tg.invalid:9000/a/b",
+            "/a/b/restpp/requesttoken",
+            "/a/b/gsql/v1/tokens",
+        ),
+        (
+            "http://tg.invalid/prefix",
+            "/prefix/requesttoken",
+            "/prefix/gsql/v1/tokens",
+        ),
+        ("http://[::1]:14240", "/restpp/requesttoken", "/gsql/v1/tokens"),
+    ] {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let connection = tigergraph_tokens::Connection::builder(host)
+            .secret("s3cr3t-value")
+            .configure(move |b| {
+                let log = log.clone();
+                b.max_retries(0).respond_with(move |request| {
+                    log.lock().expect("lock").push(request.url().path().to_owned());
+                    let mut response = http::Response::new(b"<html>404</html>".to_vec());
+                    *response.status_mut() = http::StatusCode::NOT_FOUND;
+                    response
+                })
+            })
+            .build()
+            .expect("connection");
+        let _ = connection.get(None).await;
+        let seen = seen.lock().expect("lock").clone();
+        assert_eq!(seen.first().map(String::as_str), Some(gsql), "{host}");
+        assert_eq!(seen.get(1).map(String::as_str), Some(restpp), "{host}");
+    }
+    for host in [
+        "http://user:pw@tg.invalid:9000",
+        "http://user@tg.invalid",
+        "http://tg.invalid:9000?secret=x",
+        "http://tg.invalid:9000/#frag",
+        "ftp://tg.invalid",
+        "tg.invalid:9000",
+        "",
+    ] {
+        let error = tigergraph_tokens::Connection::builder(host)
+            .secret("s3cr3t-value")
+            .build()
+            .expect_err(host);
+        assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::InvalidArgument, "{host}");
+        assert!(!error.to_string().contains("pw"), "{error}");
+    }
+    // The explicit URLs are refused the same way as any client's base URL.
+    let error = tigergraph_tokens::Connection::builder("http://tg.invalid")
+        .secret("s3cr3t-value")
+        .restpp_url("http://u:p@tg.invalid:9000")
+        .build()
+        .expect_err("user info");
+    assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::InvalidArgument);
+}

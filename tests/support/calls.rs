@@ -432,6 +432,13 @@ pub fn all() -> Vec<Call> {
         },
         call! {
             vendor: "tigergraph",
+            op: "request_token_probe",
+            client: tigergraph,
+            success: restpp,
+            request: |client| client.request_token_probe(),
+        },
+        call! {
+            vendor: "tigergraph",
             op: "refresh_token_query",
             client: tigergraph,
             success: restpp,

@@ -139,8 +139,13 @@ impl Error {
     }
 
     /// Sets the category from the first of `rules` this vendor answer matches.
+    ///
+    /// Only an answer the spec documents has one ([`ErrorKind::Vendor`]: a documented
+    /// error status, or an error inside a successful answer's envelope): an undocumented
+    /// status (a 500 that happens to carry "Token expired") has none, so that no
+    /// lifecycle acts on an answer nobody documented.
     pub(crate) fn categorized(mut self, rules: &[crate::wire::CategoryRule]) -> Self {
-        if !matches!(self.inner.kind, ErrorKind::Vendor | ErrorKind::UnexpectedStatus) {
+        if self.inner.kind != ErrorKind::Vendor {
             return self;
         }
         let status = self.inner.status.map(|s| s.as_u16());
@@ -197,9 +202,10 @@ impl Error {
         self.inner.kind
     }
 
-    /// What the vendor's error means (not found, expired, refused, endpoint absent),
-    /// when the spec's `x-sdk-error-categories` say: react to this, never to the
-    /// vendor's message text.
+    /// What the vendor's error means (not found, expired, refused, endpoint absent,
+    /// bound to another address), when the spec's `x-sdk-error-categories` say, and only
+    /// for an answer the spec documents (never for an undocumented status): react to
+    /// this, never to the vendor's message text.
     pub fn category(&self) -> Option<Category> {
         self.inner.category
     }

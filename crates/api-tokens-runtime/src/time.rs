@@ -18,7 +18,14 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 pub fn rfc3339(at: std::time::SystemTime) -> Option<String> {
     let since = at.duration_since(std::time::SystemTime::UNIX_EPOCH).ok()?;
     let at = chrono::DateTime::from_timestamp(i64::try_from(since.as_secs()).ok()?, 0)?;
-    Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    // RFC 3339 writes four-digit years: chrono would print `+10000-01-01T…`.
+    use chrono::Datelike;
+    (at.year() <= 9999).then(|| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The last second RFC 3339 can write, `9999-12-31T23:59:59Z`, as a `SystemTime`.
+pub fn rfc3339_max() -> std::time::SystemTime {
+    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799)
 }
 
 macro_rules! unix_time {
@@ -83,6 +90,21 @@ unix_time!(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rfc3339_stops_at_year_9999() {
+        use std::time::{Duration, SystemTime};
+        assert_eq!(
+            super::rfc3339(super::rfc3339_max()).as_deref(),
+            Some("9999-12-31T23:59:59Z")
+        );
+        assert_eq!(super::rfc3339(super::rfc3339_max() + Duration::from_secs(1)), None);
+        assert_eq!(
+            super::rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(1 << 40)),
+            None
+        );
+        assert_eq!(super::rfc3339(SystemTime::UNIX_EPOCH - Duration::from_secs(1)), None);
+    }
+
     use super::*;
 
     #[test]

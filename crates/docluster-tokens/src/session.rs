@@ -79,7 +79,7 @@ impl Session {
 
     /// Reuses `saved` after checking it with the server; when the server refuses it in
     /// any of the ways it refuses a dead token (expired, not found, bound to another IP
-    /// address), logs in with `username` and `password` instead, which are kept to log
+    /// address, or the login's own refusal of a check it did not take), logs in with `username` and `password` instead, which are kept to log
     /// in again when needed.
     pub async fn resume_or_login(
         client: Client,
@@ -272,9 +272,12 @@ fn gone(error: &Error) -> bool {
     matches!(error.category(), Some(Category::Expired | Category::NotFound))
 }
 
-/// Whether a saved token is of no use here: gone, or bound to another address.
+/// Whether a checked saved token is of no use here: gone, bound to another address, or
+/// refused. The check is a login request carrying only the token; a server that does not
+/// take the token falls through to the login, which refuses the missing user name
+/// ("Username not found", vendors.md §3.4): that too says the token is dead.
 fn dead(error: &Error) -> bool {
-    gone(error) || error.category() == Some(Category::AddressBound)
+    gone(error) || matches!(error.category(), Some(Category::AddressBound | Category::Refused))
 }
 
 api_tokens_runtime::impl_token_source!(Session);

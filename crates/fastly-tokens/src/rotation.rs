@@ -185,8 +185,15 @@ impl Shared {
         form.name = meta.name.clone();
         form.scope = meta.scope.clone();
         form.services = meta.services.clone();
+        // The same lifetime from now, never past what RFC 3339 (and Fastly) can read.
         form.expires_at = lifetime(&meta)
-            .and_then(|lifetime| SystemTime::now().checked_add(lifetime))
+            .map(|lifetime| {
+                SystemTime::now()
+                    .checked_add(lifetime)
+                    .map_or(api_tokens_runtime::rfc3339_max(), |at| {
+                        at.min(api_tokens_runtime::rfc3339_max())
+                    })
+            })
             .and_then(api_tokens_runtime::rfc3339);
         let login = self.login_with_code().await?;
         let created = login

@@ -116,14 +116,33 @@ impl ConnectionBuilder {
     pub fn build(self) -> Result<Connection, Error> {
         let invalid = |why: &str| Error::from_sdk(ErrorKind::InvalidArgument, crate::wire::API.vendor, why.to_owned());
         let host = reqwest::Url::parse(&self.host).map_err(|_| invalid("host: not an absolute http(s) URL"))?;
-        let origin = format!(
-            "{}://{}",
-            host.scheme(),
-            host.host_str().ok_or_else(|| invalid("host: no host name"))?
-        );
+        // A request goes where the user meant or not at all: what a base URL cannot
+        // carry is refused, as every client's base URL refuses it.
+        if !matches!(host.scheme(), "http" | "https") {
+            return Err(invalid("host: only http and https are supported"));
+        }
+        if !host.username().is_empty() || host.password().is_some() {
+            return Err(invalid(
+                "host: credentials in the URL are refused; use `secret` or `basic`",
+            ));
+        }
+        if host.query().is_some() || host.fragment().is_some() {
+            return Err(invalid("host: a query or fragment is refused"));
+        }
+        // IPv6 hosts come bracketed (`[::1]`).
+        let name = host.host_str().ok_or_else(|| invalid("host: no host name"))?;
+        let origin = format!("{}://{}", host.scheme(), name);
+        // A path prefix (a server behind a reverse proxy) is kept, before each API's own.
+        let prefix = host.path().trim_end_matches('/');
         let (restpp, gsql) = match host.port() {
-            Some(port) => (format!("{origin}:{port}/restpp"), format!("{origin}:{port}")),
-            None => (format!("{origin}:{RESTPP_PORT}"), format!("{origin}:{GSQL_PORT}")),
+            Some(port) => (
+                format!("{origin}:{port}{prefix}/restpp"),
+                format!("{origin}:{port}{prefix}"),
+            ),
+            None => (
+                format!("{origin}:{RESTPP_PORT}{prefix}"),
+                format!("{origin}:{GSQL_PORT}{prefix}"),
+            ),
         };
         let client = |base: String| {
             let mut builder = (self.configure)(Client::builder().base_url(base));
