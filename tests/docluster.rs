@@ -102,9 +102,9 @@ async fn list_tokens_keys_owners_by_token() {
             token.expose(),
             owner.username.as_str(),
             owner.ip.as_str(),
-            owner.expiration.to_rfc3339()
+            owner.expiration.0.map(|t| t.to_rfc3339())
         ),
-        (TOKEN, "admin", "127.0.0.1", "2026-11-22T18:22:07Z".to_owned())
+        (TOKEN, "admin", "127.0.0.1", Some("2026-11-22T18:22:07Z".to_owned()))
     );
     assert!(!format!("{listed:?}").contains(TOKEN));
 }
@@ -225,4 +225,39 @@ async fn no_token_fails_before_sending() {
         .expect_err("no token");
     assert_eq!(err.kind(), ErrorKind::MissingCredentials);
     assert_eq!(any.calls_async().await, 0);
+}
+
+/// Issue 17: one odd entry does not fail the whole list; an expiry the crate cannot read
+/// is unknown (`None`), never a failed answer.
+#[tokio::test]
+async fn a_token_list_with_odd_expirations_decodes_whole() {
+    for odd in ["null", "99999999999999999", "-99999999999999999", "\"soon\"", "1.5"] {
+        let body = format!(
+            r#"{{"msg": {{"tokens": {{"AAAA": {{"username": "admin", "ip": "127.0.0.1", "expiration": {odd}}}, "BBBB": {{"username": "ops", "ip": "10.0.0.2", "expiration": 1795371727}}}}}}, "status": "success", "error": ""}}"#
+        );
+        let client = docluster_tokens::Client::builder()
+            .base_url("http://cluster.invalid/api")
+            .access_token("TOKEN")
+            .respond_with(move |_| {
+                let mut response = http::Response::new(body.clone().into_bytes());
+                response
+                    .headers_mut()
+                    .insert("content-type", "text/html; charset=utf-8".parse().expect("value"));
+                response
+            })
+            .build()
+            .expect("client");
+        let listed = client.list_tokens().send().await.expect(odd).into_inner();
+        let owners: Vec<_> = listed
+            .msg
+            .tokens
+            .iter()
+            .map(|(_, o)| (o.username.clone(), o.expiration.time().map(|t| t.timestamp())))
+            .collect();
+        assert_eq!(
+            owners,
+            [("admin".to_owned(), None), ("ops".to_owned(), Some(1_795_371_727))],
+            "{odd}"
+        );
+    }
 }

@@ -35,7 +35,7 @@ pub use lifecycle::{
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use time::{Timestamp, UnixMillis, UnixSeconds, rfc3339, rfc3339_max};
+pub use time::{OptionalUnixSeconds, Timestamp, UnixMillis, UnixSeconds, rfc3339, rfc3339_max};
 
 /// Answers a request in place of the network (feature `test-util`): the answer may take
 /// its time (on tokio's clock, which a test can pause and move).

@@ -88,8 +88,62 @@ unix_time!(
     timestamp_millis
 );
 
+/// Unix seconds that a vendor may leave empty or write wrong: `null`, a number out of
+/// range, a string or anything else reads as `None` (an unknown time), never as a failed
+/// answer (one odd entry of a list must not fail the whole list). Serialized as the
+/// number, or `null`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OptionalUnixSeconds(pub Option<UnixSeconds>);
+
+impl OptionalUnixSeconds {
+    /// The time, if the vendor wrote one that is a time.
+    pub fn time(&self) -> Option<Timestamp> {
+        self.0.map(|t| t.0)
+    }
+
+    /// The time as a `SystemTime`, if known.
+    pub fn system_time(&self) -> Option<std::time::SystemTime> {
+        self.0.map(|t| t.system_time())
+    }
+}
+
+impl Serialize for OptionalUnixSeconds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for OptionalUnixSeconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let time = value
+            .as_i64()
+            .and_then(chrono::DateTime::from_timestamp_secs)
+            .map(UnixSeconds);
+        Ok(OptionalUnixSeconds(time))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_odd_optional_time_is_none_not_a_failure() {
+        use super::OptionalUnixSeconds;
+        for odd in [
+            "null",
+            "-99999999999999999",
+            "\"soon\"",
+            "1.5",
+            "{}",
+            "99999999999999999",
+        ] {
+            let read: OptionalUnixSeconds = serde_json::from_str(odd).expect(odd);
+            assert_eq!(read.time(), None, "{odd}");
+        }
+        let read: OptionalUnixSeconds = serde_json::from_str("1795371727").expect("time");
+        assert_eq!(read.time().map(|t| t.timestamp()), Some(1_795_371_727));
+    }
+
     #[test]
     fn rfc3339_stops_at_year_9999() {
         use std::time::{Duration, SystemTime};

@@ -75,8 +75,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[non_exhaustive]
     pub struct TokenOwner {
-        ///When the token expires unless used again.
-        pub expiration: ::api_tokens_runtime::UnixSeconds,
+        ///When the token expires unless used again; `None` when the server wrote no time there (`null`, out of range), so that one odd entry does not fail the whole list.
+        pub expiration: ::api_tokens_runtime::OptionalUnixSeconds,
         ///The IP address the token is bound to.
         pub ip: ::std::string::String,
         ///The user who logged in.
@@ -404,7 +404,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct TokenOwner {
             expiration: ::std::result::Result<
-                ::api_tokens_runtime::UnixSeconds,
+                ::api_tokens_runtime::OptionalUnixSeconds,
                 ::std::string::String,
             >,
             ip: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -423,10 +423,10 @@ pub mod types {
             }
         }
         impl TokenOwner {
-            ///When the token expires unless used again.
+            ///When the token expires unless used again; `None` when the server wrote no time there (`null`, out of range), so that one odd entry does not fail the whole list.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::api_tokens_runtime::UnixSeconds>,
+                T: ::std::convert::TryInto<::api_tokens_runtime::OptionalUnixSeconds>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expiration = value
