@@ -531,3 +531,50 @@ async fn a_connection_host_keeps_its_path_prefix_and_refuses_what_a_url_cannot_c
         .expect_err("user info");
     assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::InvalidArgument);
 }
+
+/// `DELETE /expiredtoken` on the GSQL server (vendors.md §1.2 B): every expired token, or
+/// those of some users or secrets; HTTP Basic.
+#[tokio::test]
+async fn purge_expired_tokens_names_users_or_secrets_or_none() {
+    let server = MockServer::start_async().await;
+    let by_user = server
+        .mock_async(|when, then| {
+            when.method(DELETE)
+                .path("/expiredtoken")
+                .header("authorization", basic("tigergraph", "tg-pa55"))
+                .json_body(json!({"user": ["u1", "u2"]}));
+            then.status(200).json_body(json!({"error": false, "message": "ok"}));
+        })
+        .await;
+    let all = server
+        .mock_async(|when, then| {
+            when.method(DELETE)
+                .path("/expiredtoken")
+                .header("authorization", basic("tigergraph", "tg-pa55"))
+                .json_body(json!({}));
+            then.status(200).json_body(json!({"error": false, "message": "ok"}));
+        })
+        .await;
+    with_basic(&server)
+        .purge_expired_tokens()
+        .body_map(|b| b.user(vec!["u1".to_owned(), "u2".to_owned()]))
+        .send()
+        .await
+        .expect("purged");
+    with_basic(&server)
+        .purge_expired_tokens()
+        .body(types::PurgeExpiredBody::default())
+        .send()
+        .await
+        .expect("purged");
+    by_user.assert_async().await;
+    all.assert_async().await;
+    // Without Basic credentials nothing is sent.
+    let error = with_secret(&server)
+        .purge_expired_tokens()
+        .body(types::PurgeExpiredBody::default())
+        .send()
+        .await
+        .expect_err("needs a user");
+    assert_eq!(error.kind(), ErrorKind::MissingCredentials);
+}

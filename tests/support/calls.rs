@@ -511,6 +511,15 @@ pub fn all() -> Vec<Call> {
         },
         call! {
             vendor: "tigergraph",
+            op: "purge_expired_tokens",
+            client: tigergraph,
+            success: gsql,
+            request: |client| client
+                .purge_expired_tokens()
+                .body_map(|b| b.secret(vec![TG_SECRET.into()])),
+        },
+        call! {
+            vendor: "tigergraph",
             op: "check_jwt",
             client: tigergraph,
             success: || json(

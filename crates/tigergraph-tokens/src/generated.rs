@@ -98,6 +98,22 @@ pub mod types {
             Default::default()
         }
     }
+    ///Whose expired tokens to delete; empty for all the caller may delete.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PurgeExpiredBody {
+        ///Secrets whose expired tokens go.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub secret: ::std::vec::Vec<::api_tokens_runtime::Secret>,
+        ///User names whose expired tokens go.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub user: ::std::vec::Vec<::std::string::String>,
+    }
+    impl PurgeExpiredBody {
+        ///A [`builder::PurgeExpiredBody`] with no field set yet.
+        pub fn builder() -> builder::PurgeExpiredBody {
+            Default::default()
+        }
+    }
     ///The token to refresh (3.5 and later, JSON body).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RefreshTokenBody {
@@ -542,6 +558,75 @@ pub mod types {
                     expiration: Ok(value.expiration),
                     message: Ok(value.message),
                     token: Ok(value.token),
+                }
+            }
+        }
+        ///Builds [`PurgeExpiredBody`](super::PurgeExpiredBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
+        #[derive(Clone, Debug)]
+        pub struct PurgeExpiredBody {
+            secret: ::std::result::Result<
+                ::std::vec::Vec<::api_tokens_runtime::Secret>,
+                ::std::string::String,
+            >,
+            user: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PurgeExpiredBody {
+            fn default() -> Self {
+                Self {
+                    secret: Ok(Default::default()),
+                    user: Ok(Default::default()),
+                }
+            }
+        }
+        impl PurgeExpiredBody {
+            ///Secrets whose expired tokens go.
+            pub fn secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::api_tokens_runtime::Secret>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for secret: {e}")
+                    });
+                self
+            }
+            ///User names whose expired tokens go.
+            pub fn user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PurgeExpiredBody> for super::PurgeExpiredBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PurgeExpiredBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    secret: value.secret?,
+                    user: value.user?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PurgeExpiredBody> for PurgeExpiredBody {
+            fn from(value: super::PurgeExpiredBody) -> Self {
+                Self {
+                    secret: Ok(value.secret),
+                    user: Ok(value.user),
                 }
             }
         }
@@ -1173,6 +1258,26 @@ let response = client.drop_jwts()
 ```*/
     pub fn drop_jwts(&self) -> builder::DropJwts<'_> {
         builder::DropJwts::new(self)
+    }
+    /**3.5+: delete expired tokens on the GSQL server (all, or those of some users or secrets)
+
+Sent to the GSQL server (port 14240), as `DELETE /expiredtoken` with an optional body naming users or secrets whose expired tokens go (vendors.md §1.2 B); without one, every expired token the caller may drop. The server's answer is not documented beyond its envelope.
+
+Sends a `DELETE` request to `/expiredtoken`
+
+```rust,no_run
+# use tigergraph_tokens::*;
+# async fn example(client: &Client, body: types::PurgeExpiredBody) -> Result<(), Error> {
+let response = client.purge_expired_tokens()
+    .body(body)
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn purge_expired_tokens(&self) -> builder::PurgeExpiredTokens<'_> {
+        builder::PurgeExpiredTokens::new(self)
     }
     /**4.x: check that a JWT is valid
 
@@ -2087,6 +2192,96 @@ pub mod builder {
                 .await
         }
     }
+    /**Builder for [`Client::purge_expired_tokens`]
+
+[`Client::purge_expired_tokens`]: super::Client::purge_expired_tokens*/
+    #[derive(Debug, Clone)]
+    pub struct PurgeExpiredTokens<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::PurgeExpiredBody, String>,
+    }
+    impl<'a> PurgeExpiredTokens<'a> {
+        ///Starts the request on `client`, as [`Client::purge_expired_tokens`](super::Client::purge_expired_tokens) does.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        ///The request body: a [`types::PurgeExpiredBody`], or what converts into one, such as its builder.
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PurgeExpiredBody>,
+            <V as std::convert::TryInto<
+                types::PurgeExpiredBody,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `PurgeExpiredBody` for body failed: {}", s)
+                });
+            self
+        }
+        ///Changes the request body field by field through its builder, starting from what was set so far.
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PurgeExpiredBody,
+            ) -> types::builder::PurgeExpiredBody,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<ResponseValue<types::GsqlResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::PurgeExpiredBody::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/expiredtoken", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::new();
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "purge_expired_tokens",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `DELETE` request to `/expiredtoken`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GsqlResponse>, ::api_tokens_runtime::Error> {
+            let (api, op) = (&super::wire::API, &super::wire::PURGE_EXPIRED_TOKENS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
     /**Builder for [`Client::check_jwt`]
 
 [`Client::check_jwt`]: super::Client::check_jwt*/
@@ -2237,6 +2432,7 @@ pub mod wire {
             &DELETE_TOKEN,
             &CREATE_JWT,
             &DROP_JWTS,
+            &PURGE_EXPIRED_TOKENS,
             &CHECK_JWT,
         ],
         categories: &[
@@ -2428,6 +2624,23 @@ pub mod wire {
             success: &[Literal::Bool(false), Literal::Str("false")],
         }),
         secret_inputs: &[SecretInput::JsonPointer("/tokens")],
+        notes: &[],
+    };
+    ///`DELETE /expiredtoken`
+    pub static PURGE_EXPIRED_TOKENS: Operation = Operation {
+        id: "purge_expired_tokens",
+        method: "DELETE",
+        path: "/expiredtoken",
+        path_params: &[],
+        required_query: &[],
+        security: &[&["basic"]],
+        content_type: None,
+        accept: None,
+        envelope: Some(Envelope {
+            field: "/error",
+            success: &[Literal::Bool(false), Literal::Str("false")],
+        }),
+        secret_inputs: &[],
         notes: &[],
     };
     ///`POST /gsql/v1/tokens/check`
