@@ -1102,3 +1102,24 @@ async fn lifecycle_constructors_refuse_what_could_never_be_sent() {
         .expect_err("refused");
     assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::InvalidArgument);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unusable_tenant_is_refused_before_any_request() {
+    for tenant in ["", " ", "a\r\nb", "t\0"] {
+        let client = ica_tokens::Client::builder()
+            .basic("me@example.com", "pw")
+            .respond_with(|_| panic!("nothing may be sent"))
+            .build()
+            .expect("client");
+        let error = ica_tokens::JwtSource::new(client)
+            .tenant(tenant)
+            .token()
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            error.kind(),
+            api_tokens_runtime::ErrorKind::InvalidArgument,
+            "{tenant:?}"
+        );
+    }
+}

@@ -77,10 +77,15 @@ fn mutate(value: &mut Value, index: &mut usize, with: &Value) -> bool {
     }
 }
 
-/// Runs every decoder on `(status, body)`; fails on a panic or an unexpected kind.
+/// How many inputs each decoder (`vendor op`) was given, counted as they run.
+type Counts = std::sync::Mutex<std::collections::BTreeMap<String, usize>>;
+
+/// Runs every decoder on `(status, body)`; fails on a panic or an unexpected kind, and
+/// on a success for an answer that is none (a status outside 2xx).
 fn decode_everywhere(
     runtime: &tokio::runtime::Runtime,
     calls: &[Call],
+    counts: &Counts,
     status: u16,
     body: Vec<u8>,
     pick: Option<usize>,
@@ -98,6 +103,21 @@ fn decode_everywhere(
             Box::pin(async move { response }) as api_tokens_runtime::ResponseFuture
         }));
         let outcome = runtime.block_on(call.run(target, Duration::from_secs(5)));
+        *counts
+            .lock()
+            .expect("lock")
+            .entry(format!("{} {}", call.vendor, call.op))
+            .or_default() += 1;
+        if outcome.result.is_ok() {
+            // A success only for a successful status: a failure never reads as one.
+            assert!(
+                (200..300).contains(&status),
+                "{} {}: HTTP {status} read as a success: {}",
+                call.vendor,
+                call.op,
+                outcome.debug
+            );
+        }
         if let Err(e) = outcome.result {
             let answer_kinds = [ErrorKind::InvalidBody, ErrorKind::Vendor, ErrorKind::UnexpectedStatus];
             assert!(
@@ -111,7 +131,8 @@ fn decode_everywhere(
     }
 }
 
-fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value)) {
+fn run<S: Strategy>(name: &str, calls: &[Call], strategy: S, test: impl Fn(S::Value, &Counts)) {
+    let counts = Counts::default();
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
@@ -119,10 +140,20 @@ fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value)) {
     });
     runner
         .run(&strategy, |v| {
-            test(v);
+            test(v, &counts);
             Ok(())
         })
         .expect("property holds");
+    // What ran, counted (printed with `--nocapture`; the README quotes a long run).
+    let counts = counts.lock().expect("lock");
+    let total: usize = counts.values().sum();
+    let least = counts.values().min().copied().unwrap_or(0);
+    println!(
+        "fuzz {name}: {} cases, {} of {} decoders given input, {total} inputs, at least {least} each",
+        cases(),
+        counts.len(),
+        calls.len()
+    );
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -139,8 +170,8 @@ fn arbitrary_bytes_never_panic_any_decoder() {
         prop::sample::select(STATUSES),
         prop::collection::vec(any::<u8>(), 0..512),
     );
-    run(strategy, |(status, bytes)| {
-        decode_everywhere(&rt, &calls, status, bytes, None)
+    run("arbitrary bytes", &calls, strategy, |(status, bytes), counts| {
+        decode_everywhere(&rt, &calls, counts, status, bytes, None)
     });
 }
 
@@ -148,8 +179,8 @@ fn arbitrary_bytes_never_panic_any_decoder() {
 fn arbitrary_json_never_panics_any_decoder() {
     let (rt, calls) = (runtime(), calls::all());
     let strategy = (prop::sample::select(STATUSES), json_value());
-    run(strategy, |(status, json)| {
-        decode_everywhere(&rt, &calls, status, json.to_string().into_bytes(), None)
+    run("arbitrary JSON", &calls, strategy, |(status, json), counts| {
+        decode_everywhere(&rt, &calls, counts, status, json.to_string().into_bytes(), None)
     });
 }
 
@@ -157,13 +188,13 @@ fn arbitrary_json_never_panics_any_decoder() {
 fn mutated_documented_answers_never_panic() {
     let (rt, calls) = (runtime(), calls::all());
     let strategy = (any::<usize>(), any::<usize>(), json_value());
-    run(strategy, |(which, leaf, with)| {
+    run("mutated answers", &calls, strategy, |(which, leaf, with), counts| {
         let call = &calls[which % calls.len()];
         let (status, body) = (call.success)();
         let Ok(mut json) = serde_json::from_str::<Value>(&body) else {
             return;
         };
         mutate(&mut json, &mut (leaf % 8), &with);
-        decode_everywhere(&rt, &calls, status, json.to_string().into_bytes(), Some(which));
+        decode_everywhere(&rt, &calls, counts, status, json.to_string().into_bytes(), Some(which));
     });
 }

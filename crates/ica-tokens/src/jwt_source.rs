@@ -84,6 +84,15 @@ impl JwtSource {
                 }
                 let mut create = client.create_jwt_token();
                 if let Some(tenant) = tenant {
+                    // Refused before anything is sent: an empty tenant or one with a
+                    // control character names no tenant.
+                    if tenant.trim().is_empty() || tenant.chars().any(char::is_control) {
+                        return Err(Error::from_sdk(
+                            ErrorKind::InvalidArgument,
+                            crate::wire::API.vendor,
+                            "tenant: empty, blank or holding a control character",
+                        ));
+                    }
                     create = create.tenant(tenant);
                 }
                 let answer = create.send().await?;
