@@ -2,6 +2,7 @@
 
 mod arguments;
 mod categories;
+mod defaults;
 mod display;
 mod docluster;
 mod failures;

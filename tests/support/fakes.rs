@@ -169,29 +169,29 @@ impl Ids {
         z ^ (z >> 31)
     }
 
-    fn from_alphabet(&mut self, alphabet: &[u8], length: usize) -> String {
+    fn pick(&mut self, alphabet: &[u8], length: usize) -> String {
         (0..length)
             .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize] as char)
             .collect()
     }
 
     fn alnum(&mut self, length: usize) -> String {
-        self.from_alphabet(
+        self.pick(
             b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
             length,
         )
     }
 
     fn lower_alnum(&mut self, length: usize) -> String {
-        self.from_alphabet(b"0123456789abcdefghijklmnopqrstuvwxyz", length)
+        self.pick(b"0123456789abcdefghijklmnopqrstuvwxyz", length)
     }
 
     fn upper(&mut self, length: usize) -> String {
-        self.from_alphabet(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", length)
+        self.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", length)
     }
 
     fn hex(&mut self, length: usize) -> String {
-        self.from_alphabet(b"0123456789abcdef", length)
+        self.pick(b"0123456789abcdef", length)
     }
 
     fn uuid(&mut self) -> String {
@@ -664,6 +664,11 @@ struct DoClusterState {
 /// Every answer is HTTP 200 `text/html; charset=utf-8`, a `json.dumps(indent=1)`
 /// envelope in the order msg, status, error.
 ///
+/// `POST /api/login` with a dead `access_token` (a check) runs the login itself, so
+/// its answer is the login's refusal, `Username not found, please log in.`, never a
+/// word about the token (§3.4; the server's `src/api/DoClusterApi_class.py`, which
+/// §3.1 names, calls `__login()` whenever CheckToken fails on `login`).
+///
 /// The fake cannot see a request's source address: [`DoCluster::set_client_ip`] says
 /// where requests come from (127.0.0.1 by default).
 pub struct DoCluster {
@@ -796,6 +801,21 @@ impl DoCluster {
             expiration,
         });
         token
+    }
+
+    /// Makes `token` one the server issued to `username`, from the current client
+    /// address, as a login would (a token saved earlier, with a value of the test's).
+    pub fn plant(&self, token: &str, username: &str) {
+        let now = unix_secs(self.clock.now());
+        let mut state = lock(&self.state);
+        let expiration = now + i64::try_from(state.window.as_secs()).unwrap_or(i64::MAX);
+        let ip = state.client_ip.clone();
+        state.tokens.push(DoClusterToken {
+            token: token.to_owned(),
+            username: username.to_owned(),
+            ip,
+            expiration,
+        });
     }
 
     /// The tokens the server holds, expired ones not yet purged included.
@@ -1336,36 +1356,36 @@ impl TigerGraph {
         token: &str,
         lifetime: i64,
         now: i64,
-    ) -> Result<i64, http::Response<Vec<u8>>> {
+    ) -> Result<i64, Box<http::Response<Vec<u8>>>> {
         let missing = state.missing_token;
         let Some(entry) = state.tokens.iter_mut().find(|t| t.token == token) else {
-            return Err(TigerGraph::missing_token(missing));
+            return Err(Box::new(TigerGraph::missing_token(missing)));
         };
         if state.refuse_refresh || entry.user != user {
             // vendors.md §1.2 B: the regression script's message; no code recorded.
-            return Err(TigerGraph::restpp_error(
+            return Err(Box::new(TigerGraph::restpp_error(
                 200,
                 None,
                 "Refresh token failed, Permission denied.",
-            ));
+            )));
         }
         entry.expires = now.saturating_add(lifetime);
         Ok(entry.expires)
     }
 
     /// Drop of a 3.x token.
-    fn drop_token(state: &mut TgState, user: &str, token: &str) -> Result<(), http::Response<Vec<u8>>> {
+    fn drop_token(state: &mut TgState, user: &str, token: &str) -> Result<(), Box<http::Response<Vec<u8>>>> {
         let Some(position) = state.tokens.iter().position(|t| t.token == token) else {
             // vendors.md §6: on 3.x a second drop is an error.
-            return Err(TigerGraph::missing_token(state.missing_token));
+            return Err(Box::new(TigerGraph::missing_token(state.missing_token)));
         };
         if state.tokens[position].user != user {
             // vendors.md §1.2 B: another user's token, without superuser.
-            return Err(TigerGraph::restpp_error(
+            return Err(Box::new(TigerGraph::restpp_error(
                 200,
                 None,
                 "Drop token failed, Permission denied.",
-            ));
+            )));
         }
         state.tokens.remove(position);
         Ok(())
@@ -1427,13 +1447,13 @@ impl TigerGraph {
                     // vendors.md §1.2 A "Known bug": the answer shows the lifetime
                     // instead of the expiration time; the token stays unchanged.
                     Ok(_) => ok("Refresh token successfully.", lifetime, &token),
-                    Err(answer) => answer,
+                    Err(answer) => *answer,
                 }
             }
             "DELETE" => match TigerGraph::drop_token(state, &user, &token) {
                 // vendors.md §1.2 A: no sample response; 3.5's (§1.2 B) here.
                 Ok(()) => ok("Drop token successfully.", -1, &token),
-                Err(answer) => answer,
+                Err(answer) => *answer,
             },
             _ => TigerGraph::endpoint_not_found("/requesttoken"),
         }
@@ -1493,14 +1513,14 @@ impl TigerGraph {
                     200,
                     &serde_json::json!({"code": "REST-0000", "expiration": expires, "error": false, "message": "Refresh token successfully.", "token": token}),
                 ),
-                Err(answer) => answer,
+                Err(answer) => *answer,
             },
             "DELETE" => match TigerGraph::drop_token(state, &user, &token) {
                 Ok(()) => json_reply(
                     200,
                     &serde_json::json!({"code": "REST-0000", "expiration": -1, "error": false, "message": "Drop token successfully.", "token": token}),
                 ),
-                Err(answer) => answer,
+                Err(answer) => *answer,
             },
             _ => TigerGraph::endpoint_not_found("/requesttoken"),
         }

@@ -714,7 +714,7 @@ let response = client.login()
     }
     /**Check a saved token, and keep it alive, without logging in
 
-Succeeds while the token is valid for this client's IP address, pushing its expiry back; otherwise fails with the server's reason (`Token not found, please log in.`, `Token expired please log in.`, or the token is bound to another IP address).
+Succeeds while the token is valid for this client's IP address, pushing its expiry back. A token the server does not take (unknown, expired, logged out) makes it run the login itself, which refuses the missing user name: `Username not found, please log in.` with status `false` (the server code vendors.md §3.4 points to); a token bound to another IP address is said so. Later servers (§3.5) answer `wrong token`.
 
 Sends a `POST` request to `/login`
 

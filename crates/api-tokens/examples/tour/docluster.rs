@@ -15,7 +15,7 @@ pub async fn tour() -> Result<(), Failure> {
     )?;
     let (client, user, password) = match &vars {
         Some(vars) => {
-            step("docluster", "against your cluster");
+            step("docluster", "talking to your cluster");
             (
                 Client::builder().base_url(&vars["DOCLUSTER_BASE_URL"]).build()?,
                 vars["DOCLUSTER_USERNAME"].clone(),
@@ -23,10 +23,14 @@ pub async fn tour() -> Result<(), Failure> {
             )
         }
         None => {
-            step("docluster", "against an in-process fake");
+            step(
+                "docluster",
+                "no DOCLUSTER_* variables set: talking to an in-process stand-in for a cluster (user admin/admin)",
+            );
+            let cluster = Arc::new(fakes::DoCluster::new());
             let client = Client::builder()
                 .base_url("http://cluster.fake:3033/api")
-                .respond_with(fakes::docluster(Arc::default()))
+                .respond_with(fakes::responder(&cluster))
                 .build()?;
             (client, "admin".to_owned(), "admin".to_owned())
         }
@@ -37,15 +41,21 @@ pub async fn tour() -> Result<(), Failure> {
         step(
             "docluster",
             format!(
-                "logged in: {} bound to this IP, sliding until {}",
+                "logged in: got a token {}, bound to this machine's IP address; each use keeps it alive (until {} if unused)",
                 shown(token.secret()),
-                token.expires_at_rfc3339().unwrap_or_default()
+                token.expires_at_rfc3339().unwrap_or_else(|| "an unknown time".to_owned())
             ),
         );
         let live = session.run(|c| async move { c.list_tokens().send().await }).await?;
+        let live = live.into_inner().msg.tokens;
+        let ours = live.iter().any(|(listed, _)| listed == token.secret());
         step(
             "docluster",
-            format!("used it: {} live tokens", live.into_inner().msg.tokens.iter().count()),
+            format!(
+                "used it to list the cluster's live tokens: {}, ours {}",
+                live.len(),
+                if ours { "among them" } else { "not among them" }
+            ),
         );
         Ok::<_, Failure>(())
     }

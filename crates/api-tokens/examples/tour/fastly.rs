@@ -20,14 +20,19 @@ pub async fn tour() -> Result<(), Failure> {
             if let Some(url) = vars.get("FASTLY_BASE_URL") {
                 builder = builder.base_url(url);
             }
-            step("fastly", "against api.fastly.com");
+            step("fastly", "talking to api.fastly.com");
             (vars["FASTLY_USERNAME"].clone(), vars["FASTLY_PASSWORD"].clone())
         }
         None => {
+            // A stand-in for one Fastly account, which remembers its tokens.
+            let account = Arc::new(fakes::Fastly::new("me@example.com", "a-password"));
             builder = builder
                 .base_url("http://fastly.fake")
-                .respond_with(fakes::fastly(Arc::default()));
-            step("fastly", "against an in-process fake");
+                .respond_with(fakes::responder(&account));
+            step(
+                "fastly",
+                "no FASTLY_* variables set: talking to an in-process stand-in for api.fastly.com",
+            );
             ("me@example.com".to_owned(), "a-password".to_owned())
         }
     };
@@ -44,7 +49,11 @@ pub async fn tour() -> Result<(), Failure> {
     let created = login.create_token().body(form).send().await?.into_inner();
     step(
         "fastly",
-        format!("created token {} ({})", created.id, shown(&created.access_token)),
+        format!(
+            "logged in and created a token (id {}): {}",
+            created.id,
+            shown(&created.access_token)
+        ),
     );
     let kept = keep_and_rotate(&login, &created.access_token, otp.is_some()).await;
     // Revoke whatever the tour holds now, even when a step failed.
@@ -53,7 +62,7 @@ pub async fn tour() -> Result<(), Failure> {
         Err(_) => login.with_token(created.access_token.clone())?,
     };
     holder.revoke_token_current().send().await?;
-    step("fastly", "revoked the tour's token");
+    step("fastly", "revoked the token the tour was holding");
     kept.map(drop)
 }
 
@@ -63,19 +72,25 @@ async fn keep_and_rotate(login: &Client, token: &api_tokens::Secret, otp: bool) 
     step(
         "fastly",
         format!(
-            "kept fresh: expires {}",
-            current.expires_at_rfc3339().unwrap_or_default()
+            "handed it to a Rotation, which replaces it before it expires ({})",
+            current.expires_at_rfc3339().unwrap_or_else(|| "never".to_owned())
         ),
     );
     let tokens = rotation.client().await?.list_tokens_user().send().await?.into_inner();
-    step("fastly", format!("used it: the account has {} tokens", tokens.len()));
+    step(
+        "fastly",
+        format!("used it to list the account's tokens: {}", tokens.len()),
+    );
     if otp {
-        step("fastly", "rotation not shown: it needs another one-time code");
+        step("fastly", "not rotating: that would need another one-time code");
     } else {
         let rotated = rotation.rotate().await?;
         step(
             "fastly",
-            format!("rotated: {} replaces it, the old one revoked", shown(rotated.secret())),
+            format!(
+                "rotated it: a new token {} replaced it, and the old one was revoked",
+                shown(rotated.secret())
+            ),
         );
     }
     Ok(rotation.client().await?)

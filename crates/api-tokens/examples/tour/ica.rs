@@ -24,11 +24,16 @@ pub async fn tour() -> Result<(), Failure> {
                 (None, Some(user)) => builder.basic(user, vars["ICA_PASSWORD"].as_str()),
                 (None, None) => builder,
             };
-            step("ica", "against ICA");
+            step("ica", "talking to ICA");
         }
         None => {
-            builder = builder.ps_token("a-ps-token").respond_with(fakes::ica(Arc::default()));
-            step("ica", "against an in-process fake");
+            // A stand-in for ICA that accepts this psToken and mints one-hour JWTs.
+            let ica = Arc::new(fakes::Ica::new().ps_token("a-ps-token"));
+            builder = builder.ps_token("a-ps-token").respond_with(fakes::responder(&ica));
+            step(
+                "ica",
+                "no ICA_* variables set: talking to an in-process stand-in for ICA",
+            );
         }
     }
     let mut source = JwtSource::new(builder.build()?);
@@ -39,16 +44,26 @@ pub async fn tour() -> Result<(), Failure> {
     step(
         "ica",
         format!(
-            "got a JWT {} expiring {}",
+            "got a JWT {}, valid until {}",
             shown(jwt.secret()),
-            jwt.expires_at_rfc3339().unwrap_or_default()
+            jwt.expires_at_rfc3339().unwrap_or_else(|| "an unknown time".to_owned())
         ),
     );
     let again = source.token().await?;
-    step("ica", format!("asked again: the same JWT, cached ({})", again == jwt));
+    step(
+        "ica",
+        if again == jwt {
+            "asked again: got the same JWT, from the cache"
+        } else {
+            "asked again: got a different JWT"
+        },
+    );
     source.invalidate();
     let next = source.token().await?;
-    step("ica", format!("after invalidate: a new JWT {}", shown(next.secret())));
-    step("ica", "nothing to revoke: ICA JWTs expire by themselves");
+    step(
+        "ica",
+        format!("told it to forget that JWT: got a new one {}", shown(next.secret())),
+    );
+    step("ica", "nothing to revoke: ICA JWTs expire on their own");
     Ok(())
 }

@@ -20,7 +20,7 @@ pub async fn tour() -> Result<(), Failure> {
     )?;
     let mut builder = match &vars {
         Some(vars) => {
-            step("tigergraph", "against your server");
+            step("tigergraph", "talking to your server");
             let builder = Connection::builder(vars["TIGERGRAPH_HOST"].as_str());
             match vars.get("TIGERGRAPH_SECRET") {
                 Some(secret) => builder.secret(secret),
@@ -28,16 +28,14 @@ pub async fn tour() -> Result<(), Failure> {
             }
         }
         None => {
-            step("tigergraph", "against an in-process fake (3.5+ behind nginx)");
-            let server = Arc::new(fakes::Tiger {
-                generation: Generation::V3_5,
-                secret: "a-fake-secret",
-                live: Default::default(),
-                requests: Default::default(),
-            });
+            step(
+                "tigergraph",
+                "no TIGERGRAPH_* variables set: talking to an in-process stand-in for a TigerGraph 3.5 server behind nginx",
+            );
+            let server = Arc::new(fakes::TigerGraph::new(fakes::TgServer::V3_5).secret("a-fake-secret"));
             Connection::builder("http://tg.fake:14240")
                 .secret("a-fake-secret")
-                .configure(move |b| b.respond_with(fakes::tigergraph(server.clone())))
+                .configure(move |b| b.respond_with(fakes::responder(&server)))
         }
     };
     if let Some(graph) = vars.as_ref().and_then(|v| v.get("TIGERGRAPH_GRAPH")) {
@@ -45,24 +43,40 @@ pub async fn tour() -> Result<(), Failure> {
     }
     let tg = builder.build()?;
     let token = tg.get(Some(Duration::from_secs(3600))).await?;
+    let generation = match tg.generation().await {
+        Some(Generation::V3_0) => "a TigerGraph 3.0–3.4 server (query-string token API)",
+        Some(Generation::V3_5) => "a TigerGraph 3.5 or later server (JSON token API)",
+        Some(Generation::V4) => "a TigerGraph 4 server (JWTs from the GSQL server)",
+        _ => "a TigerGraph server",
+    };
     step(
         "tigergraph",
         format!(
-            "{:?} server: got {} expiring {}",
-            tg.generation().await,
+            "found {generation}; asked for a one-hour token and got {}, valid until {}",
             shown(token.secret()),
-            token.expires_at_rfc3339().unwrap_or_default()
+            token
+                .expires_at_rfc3339()
+                .unwrap_or_else(|| "an unknown time".to_owned())
         ),
     );
     let steps = async {
         let kept = tg.token().await?;
-        step("tigergraph", format!("kept: the same token ({})", kept == token));
+        step(
+            "tigergraph",
+            if kept == token {
+                "asked again: got the same token, from the cache"
+            } else {
+                "asked again: got a different token"
+            },
+        );
         let refreshed = tg.refresh(None, Some(Duration::from_secs(7200))).await?;
         step(
             "tigergraph",
             format!(
-                "refreshed: expires {}",
-                refreshed.expires_at_rfc3339().unwrap_or_default()
+                "refreshed it for two hours: now valid until {}",
+                refreshed
+                    .expires_at_rfc3339()
+                    .unwrap_or_else(|| "an unknown time".to_owned())
             ),
         );
         Ok::<_, Failure>(())
@@ -70,6 +84,6 @@ pub async fn tour() -> Result<(), Failure> {
     .await;
     // Delete the current token even when a step failed; one already gone is fine.
     tg.delete(None, true).await?;
-    step("tigergraph", "deleted it");
+    step("tigergraph", "deleted the token");
     steps
 }
