@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, Token, TokenFuture,
+    CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, ServerClock, Token,
+    TokenFuture,
 };
 use tokio::sync::Mutex;
 
@@ -80,12 +81,10 @@ impl Rotation {
     /// is checked as a header value before anything is sent).
     pub async fn new(login: Client, token: impl Into<Secret>) -> Result<Self, Error> {
         let token = token.into();
-        let meta = login
-            .with_token(token.clone())?
-            .get_token_current()
-            .send()
-            .await?
-            .into_inner();
+        let answer = login.with_token(token.clone())?.get_token_current().send().await?;
+        // Fastly's times are by its clock: its `Date` converts them to ours.
+        let clock = ServerClock::from_headers(answer.headers());
+        let meta = answer.into_inner();
         let shared = Arc::new(Shared {
             login,
             current: Mutex::new(token.clone()),
@@ -106,7 +105,7 @@ impl Rotation {
             })
         });
         let cache = CachedTokenSource::new(crate::wire::API.vendor, RefreshPolicy::new(DEFAULT_ROTATE_BEFORE), load);
-        cache.store(token_of(token, &meta));
+        cache.store(token_of(token, &meta, clock));
         Ok(Rotation { shared, cache })
     }
 
@@ -196,14 +195,16 @@ impl Shared {
             })
             .and_then(api_tokens_runtime::rfc3339);
         let login = self.login_with_code().await?;
-        let created = login
+        let answer = login
             .create_token()
             .body(form)
             .send()
             .await
-            .map_err(|e| RotationError::new(RotationStep::Create, e))?
-            .into_inner();
-        let new_token = Token::new(created.access_token.clone(), created.expires_at.map(SystemTime::from));
+            .map_err(|e| RotationError::new(RotationStep::Create, e))?;
+        let clock = ServerClock::from_headers(answer.headers());
+        let created = answer.into_inner();
+        let expires_at = created.expires_at.and_then(|at| clock.to_local(at.into()));
+        let new_token = Token::new(created.access_token.clone(), expires_at);
         // Confirm before revoking anything: the new token must read itself back.
         let confirmed = self.confirm(&created.id, &created.access_token).await;
         if let Err(error) = confirmed {
@@ -282,10 +283,10 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The token with its expiry, and its creation time so that a long-lived token near its
 /// end rotates at once.
-fn token_of(secret: Secret, meta: &TokenResponse) -> Token {
-    let token = Token::new(secret, meta.expires_at.map(SystemTime::from));
-    match meta.created_at {
-        Some(created) => token.with_issued_at(created.into()),
+fn token_of(secret: Secret, meta: &TokenResponse, clock: ServerClock) -> Token {
+    let token = Token::new(secret, meta.expires_at.and_then(|at| clock.to_local(at.into())));
+    match meta.created_at.and_then(|at| clock.to_local(at.into())) {
+        Some(created) => token.with_issued_at(created),
         None => token,
     }
 }
