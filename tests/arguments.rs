@@ -92,8 +92,10 @@ async fn a_path_parameter_that_would_change_the_endpoint_is_refused_before_sendi
 #[tokio::test]
 async fn an_odd_path_parameter_arrives_literally_in_its_segment() {
     let calls = calls::all();
+    let mut checked = Vec::new();
     for (call, op) in operations(&calls) {
         for name in op.path_params {
+            checked.push(format!("{} {} {name}", call.vendor, call.op));
             let position = op
                 .path
                 .split('/')
@@ -117,6 +119,16 @@ async fn an_odd_path_parameter_arrives_literally_in_its_segment() {
             }
         }
     }
+    // The loop ran, over every path parameter the specs have (Fastly's token and
+    // customer ids among them), not over none.
+    let expected: usize = apis()
+        .iter()
+        .flat_map(|(_, api)| api.operations.iter())
+        .map(|op| op.path_params.len())
+        .sum();
+    assert!(expected > 0);
+    assert_eq!(checked.len(), expected, "{checked:?}");
+    assert!(checked.iter().any(|c| c == "fastly get_token token_id"), "{checked:?}");
 }
 
 #[tokio::test]

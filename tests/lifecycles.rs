@@ -219,16 +219,37 @@ async fn ica_source_serves_its_jwt_while_a_slow_create_fails() {
 #[tokio::test(start_paused = true)]
 async fn a_thousand_callers_of_a_vendor_source_send_one_request() {
     let ica = ica_server();
-    let source = Arc::new(ica_tokens::JwtSource::new(ica_client(&ica, |b| b.api_key(ICA_KEY))));
+    // ICA takes 50 ms to answer; a caller arrives every 40 µs, so all 1,000 arrive while
+    // the one create runs and wait for it.
+    let server = ica.clone();
+    let client = ica_tokens::Client::builder()
+        .api_key(ICA_KEY)
+        .respond_with_async(move |request| {
+            let answer = fakes::responder(&server)(request);
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                answer
+            }
+        })
+        .build()
+        .expect("client");
+    let source = Arc::new(ica_tokens::JwtSource::new(client));
+    let started = tokio::time::Instant::now();
     let mut callers = tokio::task::JoinSet::new();
-    for _ in 0..1000 {
+    for i in 0..1000u32 {
         let source = source.clone();
-        callers.spawn(async move { source.token().await });
+        callers.spawn(async move {
+            tokio::time::sleep(Duration::from_micros(40) * i).await;
+            source.token().await
+        });
     }
+    let mut tokens = std::collections::HashSet::new();
     while let Some(done) = callers.join_next().await {
-        done.expect("no panic").expect("jwt");
+        tokens.insert(done.expect("no panic").expect("jwt").secret().expose().to_owned());
     }
     assert_eq!(ica.creates(), 1);
+    assert_eq!(tokens.len(), 1, "every caller got the one JWT");
+    assert_eq!(started.elapsed(), Duration::from_millis(50), "they waited for it");
 }
 
 // ----------------------------------------------------------------------- DoCluster
@@ -482,12 +503,19 @@ async fn tigergraph_connection_detects_each_generation_and_remembers_it() {
         }
         // Detection happened once: later calls go straight to the generation's endpoints.
         let log = tiger.log();
-        let probes = log.iter().filter(|r| r.ends_with("/gsql/v1/tokens")).count();
-        let expected = match server {
-            TgServer::V4 => log.iter().filter(|r| r.contains("gsql")).count(),
-            _ => 1,
-        };
-        assert_eq!(probes, expected, "{server:?}: {log:?}");
+        let count = |what: &dyn Fn(&String) -> bool| log.iter().filter(|r| what(r)).count();
+        let gsql = count(&|r| r.contains("/gsql/"));
+        let restpp = count(&|r| r.contains("/requesttoken"));
+        let probes = count(&|r| r.starts_with("GET") && r.contains("/requesttoken"));
+        match server {
+            // 4.x answered the first try: nothing went to REST++.
+            TgServer::V4 => assert_eq!((gsql, restpp), (log.len(), 0), "{log:?}"),
+            // 3.5 took the JSON form: one 4.x try, no probe.
+            TgServer::V3_5 => assert_eq!((gsql, probes), (1, 0), "{log:?}"),
+            // 3.0 refused the JSON form: one 4.x try and one probe, then its own forms.
+            TgServer::V3_0 => assert_eq!((gsql, probes), (1, 1), "{log:?}"),
+        }
+        assert!(log.len() >= 4, "{server:?}: {log:?}");
     }
 }
 
@@ -620,12 +648,34 @@ async fn tigergraph_4x_refresh_never_drops_the_jwt_it_hands_out() {
     assert!(!tiger.jwt_valid(first.secret().expose()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tigergraph_connection_is_a_token_source() {
-    let (_tiger, tg) = tiger(TgServer::V3_5);
-    let sources: Vec<Arc<dyn api_tokens_runtime::TokenSource>> = vec![Arc::new(tg)];
-    let token = sources[0].token().await.expect("token");
-    assert!(token.expires_at().is_some());
+    // As a token source on 3.5+: one token, kept; refreshed (the same token, extended,
+    // never a new one per call) once due, ten minutes before it expires.
+    let (tiger, tg) = tiger(TgServer::V3_5);
+    let source: Arc<dyn api_tokens_runtime::TokenSource> = Arc::new(tg);
+    let first = source.token().await.expect("token");
+    for _ in 0..10 {
+        assert_eq!(source.token().await.expect("cached"), first);
+    }
+    // Detection asks /gsql/v1/tokens first (a 404 on 3.x): count REST++'s requests.
+    let count = |log: Vec<String>, method: &str| {
+        log.iter()
+            .filter(|l| l.starts_with(method) && l.contains("/requesttoken"))
+            .count()
+    };
+    let creates = |log| count(log, "POST");
+    let refreshes = |log| count(log, "PUT");
+    assert_eq!(creates(tiger.log()), 1);
+    // Asked for no lifetime: the server's default of 30 days (vendors.md §1.2 B).
+    let left = off(first.expires_at().expect("expiry"), Duration::ZERO);
+    tokio::time::advance(left.saturating_sub(Duration::from_secs(540))).await;
+    let served = source.token().await.expect("served while refreshed");
+    assert_eq!(served.secret(), first.secret());
+    let refreshed = changed(&first, || source.token()).await;
+    assert_eq!(refreshed.secret(), first.secret(), "3.5 extends the same token");
+    assert!(refreshed.expires_at() > first.expires_at());
+    assert_eq!((creates(tiger.log()), refreshes(tiger.log())), (1, 1));
 }
 
 // -------------------------------------------------------------------------- Fastly

@@ -273,7 +273,8 @@ impl RawServer {
     }
 }
 
-/// Asserts that each mock was hit exactly once, in the order given.
+/// Asserts that each mock was hit exactly once. httpmock records no order between
+/// mocks: a test that needs one makes its calls in that order and checks each result.
 pub async fn assert_each_hit_once(mocks: &[&httpmock::Mock<'_>]) {
     for mock in mocks {
         mock.assert_async().await;
