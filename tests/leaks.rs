@@ -57,8 +57,11 @@ async fn run_all<'a>(calls: &'a [Call], base: &str, timeout: Duration) -> Vec<(&
     outcomes
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// Current-thread, so that everything the calls tell `tracing` (spawned tasks included)
+// reaches this test's capture.
+#[tokio::test]
 async fn no_secret_in_any_error_or_debug_output() {
+    let tracing = api_tokens_tests::capture_tracing();
     let server = RawServer::start(Reply::Close);
     let refused = closed_port_url();
     let mut paths: Vec<(String, Reply)> = EchoForm::ALL
@@ -182,6 +185,23 @@ async fn no_secret_in_any_error_or_debug_output() {
     ] {
         assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
     }
+    // Everything a subscriber received at TRACE, across every path above: spans of every
+    // call and its attempts, retries, closing events with the error's `Display`.
+    let traced = tracing.text();
+    assert!(traced.contains("call{vendor="), "no call span captured");
+    assert!(
+        traced.contains("call failed") && traced.contains("call succeeded"),
+        "{}",
+        traced
+            .lines()
+            .filter(|l| !l.contains("attempt answered"))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let mut secrets = calls::secrets();
+    secrets.push(calls::MINTED.to_owned());
+    assert_no_secrets(&traced, &secrets, "tracing output");
 }
 
 #[test]
@@ -288,4 +308,55 @@ async fn lifecycle_types_never_print_credentials_or_tokens() {
     let mut secrets = calls::secrets();
     secrets.push(jwt.secret().expose().to_owned());
     assert_no_secrets(&text, &secrets, "lifecycle types");
+}
+
+/// A secret holding characters JSON escapes (`"`, `\`, a control character), echoed by
+/// a vendor inside its JSON error as JSON writes it: never shown, in any rendering.
+#[tokio::test]
+async fn a_secret_with_characters_json_escapes_is_scrubbed_from_json_echoes() {
+    for password in [
+        "pa\"ss\\word-Qz7Lm2Kx9",
+        "tab\there-Vn4Bc8Jw1\"",
+        "q\\\\uote\"d\"-Hs5Df3Gt",
+    ] {
+        let escaped = serde_json::to_string(password).expect("json");
+        let body = format!(
+            r#"{{"msg": "Invalid password {} for me@example.com"}}"#,
+            &escaped[1..escaped.len() - 1]
+        );
+        let client = fastly_tokens::Client::builder()
+            .base_url("http://fastly.invalid")
+            .username_and_password("me@example.com", password)
+            .max_retries(0)
+            .respond_with(move |_| {
+                let mut response = http::Response::new(body.clone().into_bytes());
+                *response.status_mut() = http::StatusCode::UNPROCESSABLE_ENTITY;
+                response
+                    .headers_mut()
+                    .insert("content-type", "application/json".parse().expect("value"));
+                response
+            })
+            .build()
+            .expect("client");
+        let error = client
+            .create_token()
+            .body(fastly_tokens::TokenCreateForm::new())
+            .send()
+            .await
+            .expect_err("refused");
+        let text = format!(
+            "{}\n{:?}\n{:?}",
+            api_tokens_tests::all_renderings(&error),
+            error.vendor_message(),
+            error.vendor_body::<fastly_tokens::types::ErrorBody>()
+        );
+        for form in [password.to_owned(), escaped[1..escaped.len() - 1].to_owned()] {
+            assert!(!text.contains(&form), "{password:?} shown as {form:?} in:\n{text}");
+            assert_no_secret(&text, &form, "JSON-escaped echo");
+        }
+        assert!(
+            error.vendor_message().is_some_and(|m| m.contains("<redacted>")),
+            "{text}"
+        );
+    }
 }

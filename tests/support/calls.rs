@@ -288,6 +288,17 @@ fn insight(base: Target, timeout: Duration) -> insight_tokens::Client {
         .expect("client")
 }
 
+/// Insight.io's `?token=` form: the token in the query, no `X-Auth-Token` to send
+/// instead.
+fn insight_query(base: Target, timeout: Duration) -> insight_tokens::Client {
+    aim!(insight_tokens::Client::builder(), base)
+        .timeout(timeout)
+        .api_token_in_query(INSIGHT_TOKEN)
+        .session_cookie(INSIGHT_COOKIE)
+        .build()
+        .expect("client")
+}
+
 fn docluster(base: Target, timeout: Duration) -> docluster_tokens::Client {
     aim!(docluster_tokens::Client::builder(), base)
         .timeout(timeout)
@@ -296,8 +307,12 @@ fn docluster(base: Target, timeout: Duration) -> docluster_tokens::Client {
         .expect("client")
 }
 
+/// A token as Fastly's recorded answers give it: `null` services, `""` times.
 fn fastly_token() -> (u16, String) {
-    json(200, serde_json::json!({"id": "t1", "scope": "global", "services": []}))
+    json(
+        200,
+        serde_json::json!({"id": "t1", "customer_id": "c1", "scope": "global", "scopes": ["global"], "services": null, "last_used_at": "", "expires_at": null}),
+    )
 }
 
 fn restpp() -> (u16, String) {
@@ -400,14 +415,38 @@ pub fn all() -> Vec<Call> {
             client: fastly,
             success: no_body_204,
             request: |client| {
-            let body = fastly_tokens::types::BulkRevokeRequest {
-                data: vec![fastly_tokens::types::TokenIdentifier {
-                    id: "t1".into(),
-                    type_: fastly_tokens::types::TokenResourceType::Token,
-                }],
-            };
-            client.bulk_revoke_tokens().body(body)
+            client.bulk_revoke_tokens().body(fastly_tokens::types::BulkRevokeRequest::from_ids(["t1"]))
         },
+        },
+        call! {
+            vendor: "fastly",
+            op: "create_automation_token",
+            client: fastly,
+            success: || json(200, serde_json::json!({"id": "a1", "access_token": MINTED, "last_used_at": "", "expires_at": ""})),
+            request: |client| client
+                .create_automation_token()
+                .body(fastly_tokens::AutomationTokenCreateRequest::new("ci").role("engineer").service("s1")),
+        },
+        call! {
+            vendor: "fastly",
+            op: "list_automation_tokens",
+            client: fastly,
+            success: || json(200, serde_json::json!({"data": [{"id": "a1", "services": null, "scopes": "global"}], "meta": {"current_page": 1}})),
+            request: |client| client.list_automation_tokens().page(1u32).per_page(100u32),
+        },
+        call! {
+            vendor: "fastly",
+            op: "get_automation_token",
+            client: fastly,
+            success: || json(200, serde_json::json!({"id": "a1", "ip": null, "last_used_at": null})),
+            request: |client, arg| client.get_automation_token().token_id(arg.or("token_id", "a1")),
+        },
+        call! {
+            vendor: "fastly",
+            op: "revoke_automation_token",
+            client: fastly,
+            success: no_body_204,
+            request: |client, arg| client.revoke_automation_token().token_id(arg.or("token_id", "a1")),
         },
         call! {
             vendor: "ica",
@@ -538,7 +577,7 @@ pub fn all() -> Vec<Call> {
         call! {
             vendor: "insight",
             op: "get_api_tokens",
-            client: insight,
+            client: insight_query,
             success: insight_list,
             request: |client| {
             client.get_api_tokens()

@@ -392,3 +392,78 @@ fn serve(mut stream: TcpStream, reply: Reply) {
     }
     let _ = stream.flush();
 }
+
+/// Everything `tracing` receives on this thread, at `TRACE`, as text: spans with their
+/// fields, and events. Tests run on tokio's current-thread runtime, so spawned tasks (a
+/// lifecycle's loads) report here too.
+///
+/// One subscriber is installed for the whole test binary, once: a subscriber set per
+/// thread would race the process-wide cache of which call sites are enabled, and miss
+/// events while other tests run. Only threads holding a capture are formatted at all.
+pub struct TracingCapture {
+    thread: std::thread::ThreadId,
+}
+
+type Buffers = std::sync::Mutex<std::collections::HashMap<std::thread::ThreadId, Vec<u8>>>;
+
+fn buffers() -> &'static Buffers {
+    static BUFFERS: std::sync::OnceLock<Buffers> = std::sync::OnceLock::new();
+    BUFFERS.get_or_init(Default::default)
+}
+
+/// Starts capturing this thread's `tracing` output; stops when the capture is dropped.
+pub fn capture_tracing() -> TracingCapture {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        use tracing_subscriber::Layer;
+        use tracing_subscriber::layer::SubscriberExt;
+        // Asked on every event (a `FilterFn` would cache its first answer per call site,
+        // for every thread).
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|_, _| {
+            buffers()
+                .lock()
+                .is_ok_and(|b| b.contains_key(&std::thread::current().id()))
+        });
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(|| CaptureWriter)
+            .with_filter(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with_filter(capturing);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+    });
+    let thread = std::thread::current().id();
+    buffers().lock().expect("lock").insert(thread, Vec::new());
+    TracingCapture { thread }
+}
+
+impl TracingCapture {
+    /// What was captured so far.
+    pub fn text(&self) -> String {
+        let buffers = buffers().lock().expect("lock");
+        String::from_utf8_lossy(buffers.get(&self.thread).map(Vec::as_slice).unwrap_or_default()).into_owned()
+    }
+}
+
+impl Drop for TracingCapture {
+    fn drop(&mut self) {
+        if let Ok(mut buffers) = buffers().lock() {
+            buffers.remove(&self.thread);
+        }
+    }
+}
+
+/// Writes into the buffer of the thread writing.
+struct CaptureWriter;
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if let Some(buffer) = buffers().lock().expect("lock").get_mut(&std::thread::current().id()) {
+            buffer.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

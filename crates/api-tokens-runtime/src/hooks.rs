@@ -4,6 +4,7 @@
 
 use progenitor_client::ResponseValue;
 use reqwest::Request;
+use tracing::Instrument;
 
 use crate::answer;
 use crate::credentials::ClientState;
@@ -86,6 +87,11 @@ pub async fn exec(
 ///
 /// The operation timeout needs no timer of its own: each attempt's timeout is cut to
 /// the time left (see `transport`), and no retry wait starts past the deadline.
+///
+/// Traced as one `call` span (target `api_tokens::call`, `DEBUG`) holding the vendor,
+/// the operation id, the method and the path *template* (never a filled URL, which can
+/// carry a secret), its attempts as events, and one closing event with the status and
+/// the time taken.
 pub async fn finish<T, E>(
     api: &'static Api,
     op: &'static Operation,
@@ -96,10 +102,21 @@ where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
     E: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
-    let deadline = tokio::time::Instant::now().checked_add(state.operation_timeout);
-    let (result, record) = CallRecord::new(op, deadline).scope(call).await;
+    let started = tokio::time::Instant::now();
+    let deadline = started.checked_add(state.operation_timeout);
+    let span = tracing::debug_span!(
+        target: crate::trace::CALL,
+        "call",
+        vendor = api.vendor,
+        operation = op.id,
+        method = op.method,
+        path = op.path,
+    );
+    let (result, record) = CallRecord::new(op, deadline).scope(call).instrument(span.clone()).await;
     let Some(record) = record else {
         return Err(Error::new(ErrorKind::Transport, api.vendor, "the call's record was lost").operation(op.id));
     };
-    answer::convert(api, state, record, result).map_err(|error| error.categorized(api.categories))
+    let outcome = answer::convert(api, state, record, result).map_err(|error| error.categorized(api.categories));
+    crate::trace::finished(&span, &outcome, started.elapsed());
+    outcome
 }

@@ -17,6 +17,8 @@ mod record;
 mod retry;
 mod secret;
 mod time;
+mod token_use;
+mod trace;
 mod transport;
 #[doc(hidden)]
 pub mod wire;
@@ -31,11 +33,14 @@ pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Category, Error, ErrorKind};
 pub use lifecycle::{
     CachedTokenSource, CreatedToken, Expiry, RefreshPolicy, RotationError, RotationStep, ServerClock, Token,
-    TokenFuture, TokenSource, jwt_expires_at,
+    TokenChange, TokenEvent, TokenEvents, TokenFuture, TokenSource, jwt_expires_at,
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use time::{OptionalUnixSeconds, Timestamp, UnixMillis, UnixSeconds, rfc3339, rfc3339_max};
+#[cfg(feature = "middleware")]
+pub use token_use::TokenMiddleware;
+pub use token_use::{Refusal, TokenPlacement};
 
 /// Answers a request in place of the network (feature `test-util`): the answer may take
 /// its time (on tokio's clock, which a test can pause and move).

@@ -87,7 +87,8 @@ macro_rules! client_builder {
         pub use $crate::http;
         pub use $crate::{
             Category, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT,
-            CreatedToken, ErrorKind, Expiry, RetryPolicy, RotationError, RotationStep, Secret, Token, TokenSource,
+            CreatedToken, ErrorKind, Expiry, RetryPolicy, RotationError, RotationStep, Secret, Token, TokenChange,
+            TokenEvent, TokenEvents, TokenSource,
             http_client_builder,
         };
 

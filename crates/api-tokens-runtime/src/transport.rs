@@ -44,16 +44,24 @@ pub(crate) async fn exec(
         if let Some(left) = left.filter(|left| *left < state.attempt_timeout) {
             *request.timeout_mut() = Some(left);
         }
-        let (next, wait) = match send(client, state, request).await {
+        let sent = send(client, state, request).await;
+        crate::trace::answered(attempt, sent.as_ref().ok().map(|r| r.status().as_u16()));
+        let (next, wait) = match sent {
             Ok(response) if idempotent && state.retry.retries_status(response.status()) => {
                 match (spare, state.retry.wait(attempt, Some(response.headers()))) {
-                    (Some(next), Some(wait)) if fits(wait) => (next, wait),
+                    (Some(next), Some(wait)) if fits(wait) => {
+                        crate::trace::retrying(attempt, crate::trace::Retry::Status(response.status().as_u16()), wait);
+                        (next, wait)
+                    }
                     _ => break response,
                 }
             }
             // The connection was never made, so nothing was sent: safe for any method.
             Err(error) if error.is_connect() => match (spare, state.retry.wait(attempt, None)) {
-                (Some(next), Some(wait)) if fits(wait) => (next, wait),
+                (Some(next), Some(wait)) if fits(wait) => {
+                    crate::trace::retrying(attempt, crate::trace::Retry::Connect, wait);
+                    (next, wait)
+                }
                 _ => return Err(error),
             },
             other => break other?,

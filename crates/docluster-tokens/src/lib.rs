@@ -7,6 +7,8 @@ extern crate self as docluster_tokens;
 #[allow(clippy::all, clippy::unwrap_used)]
 mod generated;
 
+mod token_use;
+
 mod session;
 mod table;
 
@@ -16,3 +18,7 @@ pub use session::{DEFAULT_WINDOW, Session};
 pub use table::TokenTable;
 
 api_tokens_runtime::impl_client_hooks!(Client);
+
+#[cfg(feature = "middleware")]
+pub use token_use::middleware;
+pub use token_use::{TOKEN_PLACEMENT, TOKEN_REFUSAL, apply_token};

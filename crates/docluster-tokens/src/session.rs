@@ -119,6 +119,12 @@ impl Session {
                     return Ok(value);
                 }
                 Err(error) if gone(&error) && !retried && self.shared.login.is_some() => {
+                    tracing::debug!(
+                        target: "api_tokens::lifecycle",
+                        vendor = crate::wire::API.vendor,
+                        category = ?error.category(),
+                        "the server says the session's token is gone: one login, then the call again"
+                    );
                     self.cache.report_refused(&token);
                     retried = true;
                 }
@@ -138,6 +144,13 @@ impl Session {
     pub async fn token(&self) -> Result<Token, Error> {
         self.shared.open()?;
         self.cache.token().await
+    }
+
+    /// Every new session token, and why it changed (`tokio::sync::watch`: the receiver holds
+    /// the latest, `None` before the first; `changed().await` wakes on the next): to
+    /// persist it or hand it to other clients. `Debug` of an event shows no secret.
+    pub fn subscribe(&self) -> api_tokens_runtime::TokenEvents {
+        self.cache.subscribe()
     }
 
     /// Reports that the server refused `token` as expired or unknown (for calls made
@@ -256,6 +269,7 @@ impl Shared {
                 "the session's token is gone and the session was resumed without a login to get another",
             ));
         };
+        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::wire::API.vendor, "logging in");
         let answer = self
             .anonymous
             .login()
@@ -263,7 +277,16 @@ impl Shared {
             .send()
             .await?
             .into_inner();
-        Ok(self.fresh(answer.msg.access_token))
+        let token = answer.msg.access_token;
+        // Logged out while this login ran: the session is over, and the token just made
+        // must not outlive it on the server.
+        if self.closed.load(Ordering::SeqCst) {
+            if let Ok(client) = self.anonymous.with_access_token(token.clone()) {
+                let _ = client.logout().send().await;
+            }
+            self.open()?;
+        }
+        Ok(self.fresh(token))
     }
 }
 

@@ -7,6 +7,22 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///One page of automation tokens: `{"data": [...], "meta": {...}}`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
+    pub struct AutomationTokenList {
+        ///The tokens of this page.
+        pub data: ::std::vec::Vec<::fastly_tokens::types::AutomationTokenResponse>,
+        ///Where this page is among all pages.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<PageMeta>,
+    }
+    impl AutomationTokenList {
+        ///A [`builder::AutomationTokenList`] with no field set yet.
+        pub fn builder() -> builder::AutomationTokenList {
+            Default::default()
+        }
+    }
     ///The tokens to revoke, as JSON:API resource identifiers.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct BulkRevokeRequest {
@@ -33,11 +49,14 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_description: ::std::option::Option<::std::string::String>,
         ///JSON:API errors, one per problem (bulk revocation).
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub errors: ::std::vec::Vec<JsonApiError>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<JsonApiError>>,
         ///The error's short message, for example `Token revocation failed`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
+        ///The error's summary in the problem form automation tokens answer with (`{title, detail, status}`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
     }
     impl ErrorBody {
         ///A [`builder::ErrorBody`] with no field set yet.
@@ -71,53 +90,26 @@ pub mod types {
             Default::default()
         }
     }
-    ///A newly created token, with its secret (returned only once).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    ///Where a page is among all pages.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[non_exhaustive]
-    pub struct TokenCreatedResponse {
-        ///The token itself; send it as `Fastly-Key`.
-        pub access_token: ::api_tokens_runtime::Secret,
-        ///When the token was created (UTC).
+    pub struct PageMeta {
+        ///This page's number, from 1.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///When the token was deleted, ISO 8601 (none for a new token).
+        pub current_page: ::std::option::Option<u64>,
+        ///Tokens per page.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub deleted_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///When the token expires, ISO 8601; none for a token that does not.
+        pub per_page: ::std::option::Option<u64>,
+        ///Tokens on all pages.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///Alphanumeric string identifying the token; revoke it by this id.
-        pub id: ::std::string::String,
-        ///The IP address the token was created from.
+        pub record_count: ::std::option::Option<u64>,
+        ///How many pages there are.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ip: ::std::option::Option<::std::string::String>,
-        ///When the token was last used (none for a new token).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_used_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
-        ///The token's name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        ///The token's scopes.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub scope: ::std::option::Option<::fastly_tokens::Scopes>,
-        ///The service ids the token is limited to; empty for all services.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub services: ::std::vec::Vec<::std::string::String>,
-        ///When the token was last updated, ISO 8601.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///The user agent the token was created with.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_agent: ::std::option::Option<::std::string::String>,
-        ///The user the token belongs to.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_id: ::std::option::Option<::std::string::String>,
+        pub total_pages: ::std::option::Option<u64>,
     }
-    impl TokenCreatedResponse {
-        ///A [`builder::TokenCreatedResponse`] with no field set yet.
-        pub fn builder() -> builder::TokenCreatedResponse {
+    impl PageMeta {
+        ///A [`builder::PageMeta`] with no field set yet.
+        pub fn builder() -> builder::PageMeta {
             Default::default()
         }
     }
@@ -188,56 +180,78 @@ pub mod types {
             value.parse()
         }
     }
-    ///A token, without its secret.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[non_exhaustive]
-    pub struct TokenResponse {
-        ///When the token was created (UTC).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///When the token was deleted, ISO 8601.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub deleted_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///When the token expires, ISO 8601; expired tokens get HTTP 401.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///Alphanumeric string identifying the token.
-        pub id: ::std::string::String,
-        ///The IP address of the token's last use.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ip: ::std::option::Option<::std::string::String>,
-        ///When the token was last used.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_used_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
-        ///The token's name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        ///The token's scopes.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub scope: ::std::option::Option<::fastly_tokens::Scopes>,
-        ///The service ids the token is limited to; empty for all services.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub services: ::std::vec::Vec<::std::string::String>,
-        ///When the token was last updated, ISO 8601.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///The user agent of the token's last use.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_agent: ::std::option::Option<::std::string::String>,
-        ///The user the token belongs to.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_id: ::std::option::Option<::std::string::String>,
-    }
-    impl TokenResponse {
-        ///A [`builder::TokenResponse`] with no field set yet.
-        pub fn builder() -> builder::TokenResponse {
-            Default::default()
-        }
-    }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builds [`AutomationTokenList`](super::AutomationTokenList) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
+        #[derive(Clone, Debug)]
+        pub struct AutomationTokenList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<::fastly_tokens::types::AutomationTokenResponse>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<
+                ::std::option::Option<super::PageMeta>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AutomationTokenList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    meta: Ok(Default::default()),
+                }
+            }
+        }
+        impl AutomationTokenList {
+            ///The tokens of this page.
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::fastly_tokens::types::AutomationTokenResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            ///Where this page is among all pages.
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PageMeta>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AutomationTokenList>
+        for super::AutomationTokenList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AutomationTokenList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    meta: value.meta?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AutomationTokenList> for AutomationTokenList {
+            fn from(value: super::AutomationTokenList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    meta: Ok(value.meta),
+                }
+            }
+        }
         ///Builds [`BulkRevokeRequest`](super::BulkRevokeRequest) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct BulkRevokeRequest {
@@ -297,10 +311,14 @@ pub mod types {
                 ::std::string::String,
             >,
             errors: ::std::result::Result<
-                ::std::vec::Vec<super::JsonApiError>,
+                ::std::option::Option<::std::vec::Vec<super::JsonApiError>>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -313,6 +331,7 @@ pub mod types {
                     error_description: Ok(Default::default()),
                     errors: Ok(Default::default()),
                     msg: Ok(Default::default()),
+                    title: Ok(Default::default()),
                 }
             }
         }
@@ -361,7 +380,9 @@ pub mod types {
             ///JSON:API errors, one per problem (bulk revocation).
             pub fn errors<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::JsonApiError>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::JsonApiError>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.errors = value
@@ -384,6 +405,19 @@ pub mod types {
                     });
                 self
             }
+            ///The error's summary in the problem form automation tokens answer with (`{title, detail, status}`).
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<ErrorBody> for super::ErrorBody {
             type Error = super::error::ConversionError;
@@ -396,6 +430,7 @@ pub mod types {
                     error_description: value.error_description?,
                     errors: value.errors?,
                     msg: value.msg?,
+                    title: value.title?,
                 })
             }
         }
@@ -407,6 +442,7 @@ pub mod types {
                     error_description: Ok(value.error_description),
                     errors: Ok(value.errors),
                     msg: Ok(value.msg),
+                    title: Ok(value.title),
                 }
             }
         }
@@ -535,296 +571,110 @@ pub mod types {
                 }
             }
         }
-        ///Builds [`TokenCreatedResponse`](super::TokenCreatedResponse) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
+        ///Builds [`PageMeta`](super::PageMeta) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
-        pub struct TokenCreatedResponse {
-            access_token: ::std::result::Result<
-                ::api_tokens_runtime::Secret,
+        pub struct PageMeta {
+            current_page: ::std::result::Result<
+                ::std::option::Option<u64>,
                 ::std::string::String,
             >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            per_page: ::std::result::Result<
+                ::std::option::Option<u64>,
                 ::std::string::String,
             >,
-            deleted_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            record_count: ::std::result::Result<
+                ::std::option::Option<u64>,
                 ::std::string::String,
             >,
-            expires_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            ip: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            last_used_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            scope: ::std::result::Result<
-                ::std::option::Option<::fastly_tokens::Scopes>,
-                ::std::string::String,
-            >,
-            services: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            user_agent: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+            total_pages: ::std::result::Result<
+                ::std::option::Option<u64>,
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for TokenCreatedResponse {
+        impl ::std::default::Default for PageMeta {
             fn default() -> Self {
                 Self {
-                    access_token: Err("no value supplied for access_token".to_string()),
-                    created_at: Ok(Default::default()),
-                    deleted_at: Ok(Default::default()),
-                    expires_at: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    ip: Ok(Default::default()),
-                    last_used_at: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    scope: Ok(Default::default()),
-                    services: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                    user_agent: Ok(Default::default()),
-                    user_id: Ok(Default::default()),
+                    current_page: Ok(Default::default()),
+                    per_page: Ok(Default::default()),
+                    record_count: Ok(Default::default()),
+                    total_pages: Ok(Default::default()),
                 }
             }
         }
-        impl TokenCreatedResponse {
-            ///The token itself; send it as `Fastly-Key`.
-            pub fn access_token<T>(mut self, value: T) -> Self
+        impl PageMeta {
+            ///This page's number, from 1.
+            pub fn current_page<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.access_token = value
+                self.current_page = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for access_token: {e}")
+                        format!("error converting supplied value for current_page: {e}")
                     });
                 self
             }
-            ///When the token was created (UTC).
-            pub fn created_at<T>(mut self, value: T) -> Self
+            ///Tokens per page.
+            pub fn per_page<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.created_at = value
+                self.per_page = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
+                        format!("error converting supplied value for per_page: {e}")
                     });
                 self
             }
-            ///When the token was deleted, ISO 8601 (none for a new token).
-            pub fn deleted_at<T>(mut self, value: T) -> Self
+            ///Tokens on all pages.
+            pub fn record_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted_at = value
+                self.record_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for deleted_at: {e}")
+                        format!("error converting supplied value for record_count: {e}")
                     });
                 self
             }
-            ///When the token expires, ISO 8601; none for a token that does not.
-            pub fn expires_at<T>(mut self, value: T) -> Self
+            ///How many pages there are.
+            pub fn total_pages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.expires_at = value
+                self.total_pages = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for expires_at: {e}")
-                    });
-                self
-            }
-            ///Alphanumeric string identifying the token; revoke it by this id.
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            ///The IP address the token was created from.
-            pub fn ip<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.ip = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
-                self
-            }
-            ///When the token was last used (none for a new token).
-            pub fn last_used_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.last_used_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_used_at: {e}")
-                    });
-                self
-            }
-            ///The token's name.
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
-                self
-            }
-            ///The token's scopes.
-            pub fn scope<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::fastly_tokens::Scopes>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.scope = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scope: {e}")
-                    });
-                self
-            }
-            ///The service ids the token is limited to; empty for all services.
-            pub fn services<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for services: {e}")
-                    });
-                self
-            }
-            ///When the token was last updated, ISO 8601.
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
-                self
-            }
-            ///The user agent the token was created with.
-            pub fn user_agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user_agent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_agent: {e}")
-                    });
-                self
-            }
-            ///The user the token belongs to.
-            pub fn user_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
+                        format!("error converting supplied value for total_pages: {e}")
                     });
                 self
             }
         }
-        impl ::std::convert::TryFrom<TokenCreatedResponse>
-        for super::TokenCreatedResponse {
+        impl ::std::convert::TryFrom<PageMeta> for super::PageMeta {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: TokenCreatedResponse,
+                value: PageMeta,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
-                    access_token: value.access_token?,
-                    created_at: value.created_at?,
-                    deleted_at: value.deleted_at?,
-                    expires_at: value.expires_at?,
-                    id: value.id?,
-                    ip: value.ip?,
-                    last_used_at: value.last_used_at?,
-                    name: value.name?,
-                    scope: value.scope?,
-                    services: value.services?,
-                    updated_at: value.updated_at?,
-                    user_agent: value.user_agent?,
-                    user_id: value.user_id?,
+                    current_page: value.current_page?,
+                    per_page: value.per_page?,
+                    record_count: value.record_count?,
+                    total_pages: value.total_pages?,
                 })
             }
         }
-        impl ::std::convert::From<super::TokenCreatedResponse> for TokenCreatedResponse {
-            fn from(value: super::TokenCreatedResponse) -> Self {
+        impl ::std::convert::From<super::PageMeta> for PageMeta {
+            fn from(value: super::PageMeta) -> Self {
                 Self {
-                    access_token: Ok(value.access_token),
-                    created_at: Ok(value.created_at),
-                    deleted_at: Ok(value.deleted_at),
-                    expires_at: Ok(value.expires_at),
-                    id: Ok(value.id),
-                    ip: Ok(value.ip),
-                    last_used_at: Ok(value.last_used_at),
-                    name: Ok(value.name),
-                    scope: Ok(value.scope),
-                    services: Ok(value.services),
-                    updated_at: Ok(value.updated_at),
-                    user_agent: Ok(value.user_agent),
-                    user_id: Ok(value.user_id),
+                    current_page: Ok(value.current_page),
+                    per_page: Ok(value.per_page),
+                    record_count: Ok(value.record_count),
+                    total_pages: Ok(value.total_pages),
                 }
             }
         }
@@ -890,278 +740,6 @@ pub mod types {
                 }
             }
         }
-        ///Builds [`TokenResponse`](super::TokenResponse) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
-        #[derive(Clone, Debug)]
-        pub struct TokenResponse {
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            deleted_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            expires_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            ip: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            last_used_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            scope: ::std::result::Result<
-                ::std::option::Option<::fastly_tokens::Scopes>,
-                ::std::string::String,
-            >,
-            services: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            user_agent: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for TokenResponse {
-            fn default() -> Self {
-                Self {
-                    created_at: Ok(Default::default()),
-                    deleted_at: Ok(Default::default()),
-                    expires_at: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    ip: Ok(Default::default()),
-                    last_used_at: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    scope: Ok(Default::default()),
-                    services: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                    user_agent: Ok(Default::default()),
-                    user_id: Ok(Default::default()),
-                }
-            }
-        }
-        impl TokenResponse {
-            ///When the token was created (UTC).
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
-                self
-            }
-            ///When the token was deleted, ISO 8601.
-            pub fn deleted_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.deleted_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted_at: {e}")
-                    });
-                self
-            }
-            ///When the token expires, ISO 8601; expired tokens get HTTP 401.
-            pub fn expires_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.expires_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expires_at: {e}")
-                    });
-                self
-            }
-            ///Alphanumeric string identifying the token.
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            ///The IP address of the token's last use.
-            pub fn ip<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.ip = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
-                self
-            }
-            ///When the token was last used.
-            pub fn last_used_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.last_used_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_used_at: {e}")
-                    });
-                self
-            }
-            ///The token's name.
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
-                self
-            }
-            ///The token's scopes.
-            pub fn scope<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::fastly_tokens::Scopes>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.scope = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scope: {e}")
-                    });
-                self
-            }
-            ///The service ids the token is limited to; empty for all services.
-            pub fn services<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for services: {e}")
-                    });
-                self
-            }
-            ///When the token was last updated, ISO 8601.
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
-                self
-            }
-            ///The user agent of the token's last use.
-            pub fn user_agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user_agent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_agent: {e}")
-                    });
-                self
-            }
-            ///The user the token belongs to.
-            pub fn user_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<TokenResponse> for super::TokenResponse {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: TokenResponse,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    created_at: value.created_at?,
-                    deleted_at: value.deleted_at?,
-                    expires_at: value.expires_at?,
-                    id: value.id?,
-                    ip: value.ip?,
-                    last_used_at: value.last_used_at?,
-                    name: value.name?,
-                    scope: value.scope?,
-                    services: value.services?,
-                    updated_at: value.updated_at?,
-                    user_agent: value.user_agent?,
-                    user_id: value.user_id?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::TokenResponse> for TokenResponse {
-            fn from(value: super::TokenResponse) -> Self {
-                Self {
-                    created_at: Ok(value.created_at),
-                    deleted_at: Ok(value.deleted_at),
-                    expires_at: Ok(value.expires_at),
-                    id: Ok(value.id),
-                    ip: Ok(value.ip),
-                    last_used_at: Ok(value.last_used_at),
-                    name: Ok(value.name),
-                    scope: Ok(value.scope),
-                    services: Ok(value.services),
-                    updated_at: Ok(value.updated_at),
-                    user_agent: Ok(value.user_agent),
-                    user_id: Ok(value.user_id),
-                }
-            }
-        }
     }
     /// Error types.
     pub mod error {
@@ -1199,7 +777,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for Fastly
 
-Fastly's API tokens: create, inspect, list and revoke. Every answer may carry the rate-limit headers `Fastly-RateLimit-Remaining` and `Fastly-RateLimit-Reset` (1,000 non-read requests per hour; 429 beyond).
+Fastly's API tokens: create, inspect, list and revoke user tokens and automation tokens (tokens tied to no person). Every answer may carry the rate-limit headers `Fastly-RateLimit-Remaining` and `Fastly-RateLimit-Reset` (1,000 non-read requests per hour; 429 beyond).
 
 Version: 15.0.0*/
 pub struct Client {
@@ -1399,6 +977,92 @@ let response = client.list_tokens_customer()
     pub fn list_tokens_customer(&self) -> builder::ListTokensCustomer<'_> {
         builder::ListTokensCustomer::new(self)
     }
+    /**List the customer's automation tokens, one page at a time
+
+The answer is a page, `{"data": [...], "meta": {...}}`, as Fastly's recorded answers show (`GET /automation-tokens?page=1&per_page=100`).
+
+Sends a `GET` request to `/automation-tokens`
+
+Arguments:
+- `page`: The page to read, from 1.
+- `per_page`: Tokens per page (go-fastly asks for 100).
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, page: ::std::num::NonZeroU32, per_page: ::std::num::NonZeroU32) -> Result<(), Error> {
+let response = client.list_automation_tokens()
+    .page(page)
+    .per_page(per_page)
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn list_automation_tokens(&self) -> builder::ListAutomationTokens<'_> {
+        builder::ListAutomationTokens::new(self)
+    }
+    /**Create an automation token (a token tied to no person)
+
+Creates an automation token from a JSON body (`POST /automation-tokens`, as go-fastly sends it in Fastly's recorded answers; Fastly's API docs, Automation Tokens). Only a superuser's token in sudo mode may create one. The new token is returned once, in `access_token`. Fastly's recorded answers show HTTP 200; the official clients' docs say 201: both are accepted.
+
+Sends a `POST` request to `/automation-tokens`
+
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, body: ::fastly_tokens::AutomationTokenCreateRequest) -> Result<(), Error> {
+let response = client.create_automation_token()
+    .body(body)
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn create_automation_token(&self) -> builder::CreateAutomationToken<'_> {
+        builder::CreateAutomationToken::new(self)
+    }
+    /**Get an automation token by its id
+
+Sends a `GET` request to `/automation-tokens/{token_id}`
+
+Arguments:
+- `token_id`: Alphanumeric string identifying an automation token (its id, not its secret).
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, token_id: ::std::string::String) -> Result<(), Error> {
+let response = client.get_automation_token()
+    .token_id(token_id)
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn get_automation_token(&self) -> builder::GetAutomationToken<'_> {
+        builder::GetAutomationToken::new(self)
+    }
+    /**Revoke an automation token by its id
+
+The official clients' docs say HTTP 200; token revocations answer 204 (Fastly's recorded answers): both are accepted, and any body of the 200 is ignored.
+
+Sends a `DELETE` request to `/automation-tokens/{token_id}`
+
+Arguments:
+- `token_id`: Alphanumeric string identifying an automation token (its id, not its secret).
+```rust,no_run
+# use fastly_tokens::*;
+# async fn example(client: &Client, token_id: ::std::string::String) -> Result<(), Error> {
+let response = client.revoke_automation_token()
+    .token_id(token_id)
+    .send()
+    .await?;
+# let _ = response;
+# Ok(())
+# }
+```*/
+    pub fn revoke_automation_token(&self) -> builder::RevokeAutomationToken<'_> {
+        builder::RevokeAutomationToken::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -1424,7 +1088,7 @@ pub mod builder {
         async fn dispatch(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::TokenResponse>>,
+            ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
             Error<types::ErrorBody>,
         > {
             let Self { client } = self;
@@ -1473,7 +1137,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::TokenResponse>>,
+            ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
             ::api_tokens_runtime::Error,
         > {
             let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS_USER);
@@ -1514,7 +1178,7 @@ pub mod builder {
         async fn dispatch(
             self,
         ) -> Result<
-            ResponseValue<types::TokenCreatedResponse>,
+            ResponseValue<::fastly_tokens::types::TokenCreatedResponse>,
             Error<types::ErrorBody>,
         > {
             let Self { client, body } = self;
@@ -1572,7 +1236,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<types::TokenCreatedResponse>,
+            ResponseValue<::fastly_tokens::types::TokenCreatedResponse>,
             ::api_tokens_runtime::Error,
         > {
             let (api, op) = (&super::wire::API, &super::wire::CREATE_TOKEN);
@@ -1703,7 +1367,10 @@ pub mod builder {
         }
         async fn dispatch(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::TokenResponse>,
+            Error<types::ErrorBody>,
+        > {
             let Self { client } = self;
             let url = format!("{}/tokens/self", client.baseurl,);
             let header_map = ::reqwest::header::HeaderMap::new();
@@ -1749,7 +1416,10 @@ pub mod builder {
         /// code and message, and no secret appears in them.
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, ::api_tokens_runtime::Error> {
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::TokenResponse>,
+            ::api_tokens_runtime::Error,
+        > {
             let (api, op) = (&super::wire::API, &super::wire::GET_TOKEN_CURRENT);
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
@@ -1859,7 +1529,10 @@ pub mod builder {
         }
         async fn dispatch(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::TokenResponse>,
+            Error<types::ErrorBody>,
+        > {
             let Self { client, token_id } = self;
             let token_id = token_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -1915,7 +1588,10 @@ pub mod builder {
         /// code and message, and no secret appears in them.
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, ::api_tokens_runtime::Error> {
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::TokenResponse>,
+            ::api_tokens_runtime::Error,
+        > {
             let (api, op) = (&super::wire::API, &super::wire::GET_TOKEN);
             if let Ok(value) = &self.token_id {
                 ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
@@ -2059,7 +1735,7 @@ pub mod builder {
         async fn dispatch(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::TokenResponse>>,
+            ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
             Error<types::ErrorBody>,
         > {
             let Self { client, customer_id } = self;
@@ -2112,7 +1788,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::TokenResponse>>,
+            ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
             ::api_tokens_runtime::Error,
         > {
             let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS_CUSTOMER);
@@ -2123,6 +1799,422 @@ pub mod builder {
                     "customer_id",
                     value,
                 )?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::list_automation_tokens`]
+
+[`Client::list_automation_tokens`]: super::Client::list_automation_tokens*/
+    #[derive(Debug, Clone)]
+    pub struct ListAutomationTokens<'a> {
+        client: &'a super::Client,
+        page: Result<Option<::std::num::NonZeroU32>, String>,
+        per_page: Result<Option<::std::num::NonZeroU32>, String>,
+    }
+    impl<'a> ListAutomationTokens<'a> {
+        ///Starts the request on `client`, as [`Client::list_automation_tokens`](super::Client::list_automation_tokens) does.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                page: Ok(None),
+                per_page: Ok(None),
+            }
+        }
+        ///The page to read, from 1.
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU32` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Tokens per page (go-fastly asks for 100).
+        pub fn per_page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.per_page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU32` for per_page failed"
+                        .to_string()
+                });
+            self
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<ResponseValue<types::AutomationTokenList>, Error<types::ErrorBody>> {
+            let Self { client, page, per_page } = self;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let per_page = per_page.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/automation-tokens", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::new();
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("per_page", &per_page))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_automation_tokens",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/automation-tokens`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AutomationTokenList>,
+            ::api_tokens_runtime::Error,
+        > {
+            let (api, op) = (&super::wire::API, &super::wire::LIST_AUTOMATION_TOKENS);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::create_automation_token`]
+
+[`Client::create_automation_token`]: super::Client::create_automation_token*/
+    #[derive(Debug, Clone)]
+    pub struct CreateAutomationToken<'a> {
+        client: &'a super::Client,
+        body: Result<::fastly_tokens::AutomationTokenCreateRequest, String>,
+    }
+    impl<'a> CreateAutomationToken<'a> {
+        ///Starts the request on `client`, as [`Client::create_automation_token`](super::Client::create_automation_token) does.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        ///The request body: a [`::fastly_tokens::AutomationTokenCreateRequest`], or what converts into one, such as its builder.
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::fastly_tokens::AutomationTokenCreateRequest>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: fastly_tokens :: AutomationTokenCreateRequest` for body failed"
+                        .to_string()
+                });
+            self
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::AutomationTokenCreatedResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/automation-tokens", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::new();
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_automation_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `POST` request to `/automation-tokens`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::AutomationTokenCreatedResponse>,
+            ::api_tokens_runtime::Error,
+        > {
+            let (api, op) = (&super::wire::API, &super::wire::CREATE_AUTOMATION_TOKEN);
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::get_automation_token`]
+
+[`Client::get_automation_token`]: super::Client::get_automation_token*/
+    #[derive(Debug, Clone)]
+    pub struct GetAutomationToken<'a> {
+        client: &'a super::Client,
+        token_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetAutomationToken<'a> {
+        ///Starts the request on `client`, as [`Client::get_automation_token`](super::Client::get_automation_token) does.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                token_id: Err("token_id was not initialized".to_string()),
+            }
+        }
+        ///Alphanumeric string identifying an automation token (its id, not its secret).
+        pub fn token_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.token_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for token_id failed"
+                        .to_string()
+                });
+            self
+        }
+        async fn dispatch(
+            self,
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::AutomationTokenResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, token_id } = self;
+            let token_id = token_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/automation-tokens/{}", client.baseurl, encode_path(& token_id
+                .to_string()),
+            );
+            let header_map = ::reqwest::header::HeaderMap::new();
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_automation_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/automation-tokens/{token_id}`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::fastly_tokens::types::AutomationTokenResponse>,
+            ::api_tokens_runtime::Error,
+        > {
+            let (api, op) = (&super::wire::API, &super::wire::GET_AUTOMATION_TOKEN);
+            if let Ok(value) = &self.token_id {
+                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
+            }
+            let client = self.client;
+            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
+                .await
+        }
+    }
+    /**Builder for [`Client::revoke_automation_token`]
+
+[`Client::revoke_automation_token`]: super::Client::revoke_automation_token*/
+    #[derive(Debug, Clone)]
+    pub struct RevokeAutomationToken<'a> {
+        client: &'a super::Client,
+        token_id: Result<::std::string::String, String>,
+    }
+    impl<'a> RevokeAutomationToken<'a> {
+        ///Starts the request on `client`, as [`Client::revoke_automation_token`](super::Client::revoke_automation_token) does.
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                token_id: Err("token_id was not initialized".to_string()),
+            }
+        }
+        ///Alphanumeric string identifying an automation token (its id, not its secret).
+        pub fn token_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.token_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for token_id failed"
+                        .to_string()
+                });
+            self
+        }
+        async fn dispatch(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, token_id } = self;
+            let token_id = token_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/automation-tokens/{}", client.baseurl, encode_path(& token_id
+                .to_string()),
+            );
+            let header_map = ::reqwest::header::HeaderMap::new();
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "revoke_automation_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::empty(response)),
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `DELETE` request to `/automation-tokens/{token_id}`
+        ///
+        /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
+        /// code and message, and no secret appears in them.
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
+            let (api, op) = (&super::wire::API, &super::wire::REVOKE_AUTOMATION_TOKEN);
+            if let Ok(value) = &self.token_id {
+                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
             }
             let client = self.client;
             ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
@@ -2170,6 +2262,7 @@ pub mod wire {
                 "/errors/0/detail",
                 "/errors/0/title",
                 "/error_description",
+                "/title",
             ],
         },
         vendor_messages: &[
@@ -2188,6 +2281,10 @@ pub mod wire {
             &GET_TOKEN,
             &REVOKE_TOKEN,
             &LIST_TOKENS_CUSTOMER,
+            &LIST_AUTOMATION_TOKENS,
+            &CREATE_AUTOMATION_TOKEN,
+            &GET_AUTOMATION_TOKEN,
+            &REVOKE_AUTOMATION_TOKEN,
         ],
         categories: &[
             CategoryRule {
@@ -2323,6 +2420,62 @@ pub mod wire {
         method: "GET",
         path: "/customer/{customer_id}/tokens",
         path_params: &["customer_id"],
+        required_query: &[],
+        security: &[&["token"]],
+        content_type: None,
+        accept: None,
+        envelope: None,
+        secret_inputs: &[],
+        notes: &[],
+    };
+    ///`GET /automation-tokens`
+    pub static LIST_AUTOMATION_TOKENS: Operation = Operation {
+        id: "list_automation_tokens",
+        method: "GET",
+        path: "/automation-tokens",
+        path_params: &[],
+        required_query: &[],
+        security: &[&["token"]],
+        content_type: None,
+        accept: None,
+        envelope: None,
+        secret_inputs: &[],
+        notes: &[],
+    };
+    ///`POST /automation-tokens`
+    pub static CREATE_AUTOMATION_TOKEN: Operation = Operation {
+        id: "create_automation_token",
+        method: "POST",
+        path: "/automation-tokens",
+        path_params: &[],
+        required_query: &[],
+        security: &[&["token"]],
+        content_type: None,
+        accept: None,
+        envelope: None,
+        secret_inputs: &[],
+        notes: &[],
+    };
+    ///`GET /automation-tokens/{token_id}`
+    pub static GET_AUTOMATION_TOKEN: Operation = Operation {
+        id: "get_automation_token",
+        method: "GET",
+        path: "/automation-tokens/{token_id}",
+        path_params: &["token_id"],
+        required_query: &[],
+        security: &[&["token"]],
+        content_type: None,
+        accept: None,
+        envelope: None,
+        secret_inputs: &[],
+        notes: &[],
+    };
+    ///`DELETE /automation-tokens/{token_id}`
+    pub static REVOKE_AUTOMATION_TOKEN: Operation = Operation {
+        id: "revoke_automation_token",
+        method: "DELETE",
+        path: "/automation-tokens/{token_id}",
+        path_params: &["token_id"],
         required_query: &[],
         security: &[&["token"]],
         content_type: None,

@@ -69,6 +69,10 @@ pub struct Rotation {
 struct Shared {
     login: Client,
     current: Mutex<Secret>,
+    /// Rotations completed so far, and the token the last one made current: a rotation
+    /// started before another completed does not rotate again.
+    rotations: std::sync::atomic::AtomicU64,
+    rotated: std::sync::Mutex<Option<Token>>,
     codes: std::sync::Mutex<Option<OneTimeCodes>>,
     /// Tokens created and neither confirmed nor revoked.
     unrevoked_new: std::sync::Mutex<Vec<CreatedToken>>,
@@ -88,6 +92,8 @@ impl Rotation {
         let shared = Arc::new(Shared {
             login,
             current: Mutex::new(token.clone()),
+            rotations: std::sync::atomic::AtomicU64::new(0),
+            rotated: std::sync::Mutex::new(None),
             codes: std::sync::Mutex::new(None),
             unrevoked_new: std::sync::Mutex::default(),
             unrevoked_old: std::sync::Mutex::default(),
@@ -95,8 +101,10 @@ impl Rotation {
         let loader_shared = shared.clone();
         let load: Loader = Box::new(move |_| {
             let shared = loader_shared.clone();
+            // A rotation the user asked for, completed while this one waited, is enough.
+            let seen = shared.rotations.load(std::sync::atomic::Ordering::SeqCst);
             Box::pin(async move {
-                match shared.rotate().await {
+                match shared.rotate(Some(seen)).await {
                     Ok(token) => Ok(token),
                     // Rotated when the error has a current token: only the old token's
                     // revocation is left, for the next rotation.
@@ -124,7 +132,18 @@ impl Rotation {
 
     /// Replaces the current token now; returns the new one.
     pub async fn rotate(&self) -> Result<Token, RotationError> {
-        let rotated = self.shared.rotate().await;
+        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::wire::API.vendor, "rotating the token");
+        let rotated = self.shared.rotate(None).await;
+        if let Err(error) = &rotated {
+            tracing::warn!(
+                target: "api_tokens::lifecycle",
+                vendor = crate::wire::API.vendor,
+                step = ?error.step(),
+                new_token_left_live = error.unrevoked_new().is_some(),
+                error = %error.error(),
+                "rotation failed"
+            );
+        }
         match &rotated {
             Ok(token) => self.cache.store(token.clone()),
             Err(error) => {
@@ -139,6 +158,13 @@ impl Rotation {
     /// The current token, rotated first when it is due.
     pub async fn token(&self) -> Result<Token, Error> {
         self.cache.token().await
+    }
+
+    /// Every new token, and why it changed (`tokio::sync::watch`: the receiver holds
+    /// the latest, `None` before the first; `changed().await` wakes on the next): to
+    /// persist it or hand it to other clients. `Debug` of an event shows no secret.
+    pub fn subscribe(&self) -> api_tokens_runtime::TokenEvents {
+        self.cache.subscribe()
     }
 
     /// Reports that Fastly refused `token`: if it is the current token, the next call
@@ -167,33 +193,52 @@ impl Rotation {
 }
 
 impl Shared {
-    async fn rotate(&self) -> Result<Token, RotationError> {
+    /// Rotates, unless `since` is given and a rotation completed after it was read: then
+    /// the token that rotation made current.
+    async fn rotate(&self, since: Option<u64>) -> Result<Token, RotationError> {
         let mut current = self.current.lock().await;
+        if since.is_some_and(|seen| seen != self.rotations.load(std::sync::atomic::Ordering::SeqCst)) {
+            let rotated = lock(&self.rotated).clone();
+            return Ok(rotated.unwrap_or_else(|| Token::new(current.clone(), None)));
+        }
+        let outcome = self.rotate_now(&mut current).await;
+        if let Some(token) = outcome.as_ref().ok().or_else(|| outcome.as_ref().err()?.current()) {
+            *lock(&self.rotated) = Some(token.clone());
+            self.rotations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        outcome
+    }
+
+    async fn rotate_now(&self, current: &mut Secret) -> Result<Token, RotationError> {
         let old = self
             .login
             .with_token(current.clone())
             .map_err(|e| RotationError::new(RotationStep::ReadCurrent, e))?;
         self.retry_revocations(&old).await;
-        let meta = old
+        let answer = old
             .get_token_current()
             .send()
             .await
-            .map_err(|e| RotationError::new(RotationStep::ReadCurrent, e))?
-            .into_inner();
+            .map_err(|e| RotationError::new(RotationStep::ReadCurrent, e))?;
+        // Fastly reads `expires_at` by its own clock: the lifetime counts from its now.
+        let clock = ServerClock::from_headers(answer.headers());
+        let meta = answer.into_inner();
         let mut form = TokenCreateForm::new();
         form.name = meta.name.clone();
         form.scope = meta.scope.clone();
         form.services = meta.services.clone();
-        // The same lifetime from now, never past what RFC 3339 (and Fastly) can read.
+        // The same lifetime from Fastly's now, never past what RFC 3339 (and Fastly)
+        // can read.
         form.expires_at = lifetime(&meta)
             .map(|lifetime| {
-                SystemTime::now()
-                    .checked_add(lifetime)
+                clock
+                    .to_server(SystemTime::now())
+                    .and_then(|now| now.checked_add(lifetime))
                     .map_or(api_tokens_runtime::rfc3339_max(), |at| {
                         at.min(api_tokens_runtime::rfc3339_max())
                     })
             })
-            .and_then(api_tokens_runtime::rfc3339);
+            .and_then(crate::form::timestamp);
         let login = self.login_with_code().await?;
         let answer = login
             .create_token()

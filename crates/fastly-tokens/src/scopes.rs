@@ -1,9 +1,11 @@
 //! Token scopes. Fastly documents `scope` as an enum, but servers return several scopes
 //! in one space-separated string (`purge_all purge_select`), on which the official
-//! Python client fails; here every string decodes.
+//! Python client fails; here every string decodes. Fastly's `scopes` comes as a list
+//! (`["global"]`) on user tokens and as a string on automation tokens: both decode.
 
 use std::fmt;
 
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One scope.
@@ -66,6 +68,11 @@ impl Scopes {
         self.0.contains(scope)
     }
 
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub(crate) fn to_wire(&self) -> String {
         self.0.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ")
     }
@@ -95,9 +102,44 @@ impl Serialize for Scopes {
     }
 }
 
+/// Reads a space-separated string (`"purge_all purge_select"`), a list of scopes
+/// (`["global"]`), each item of which may hold several, or `null` (none).
 impl<'de> Deserialize<'de> for Scopes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(Scopes::from(text.as_str()))
+        deserializer.deserialize_any(ScopesVisitor)
+    }
+}
+
+struct ScopesVisitor;
+
+impl<'de> Visitor<'de> for ScopesVisitor {
+    type Value = Scopes;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("scopes: a space-separated string or a list of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Scopes, E> {
+        Ok(Scopes::from(text))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scopes, E> {
+        Ok(Scopes::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Scopes, E> {
+        Ok(Scopes::default())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Scopes, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Scopes, A::Error> {
+        let mut scopes = Vec::new();
+        while let Some(item) = items.next_element::<Option<String>>()? {
+            scopes.extend(item.iter().flat_map(|item| item.split_whitespace()).map(Scope::parse));
+        }
+        Ok(Scopes(scopes))
     }
 }

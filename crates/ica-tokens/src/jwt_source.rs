@@ -111,6 +111,13 @@ impl JwtSource {
         self.cache.token().await
     }
 
+    /// Every new JWT, and why it changed (`tokio::sync::watch`: the receiver holds
+    /// the latest, `None` before the first; `changed().await` wakes on the next): to
+    /// persist it or hand it to other clients. `Debug` of an event shows no secret.
+    pub fn subscribe(&self) -> api_tokens_runtime::TokenEvents {
+        self.cache.subscribe()
+    }
+
     /// Forgets the JWT, whichever it is: the next call gets a new one.
     pub fn invalidate(&self) {
         self.cache.invalidate();

@@ -7,6 +7,8 @@ extern crate self as ica_tokens;
 #[allow(clippy::all, clippy::unwrap_used)]
 mod generated;
 
+mod token_use;
+
 mod jwt_source;
 
 pub use api_tokens_runtime::Error;
@@ -14,3 +16,7 @@ pub use generated::*;
 pub use jwt_source::{DEFAULT_REFRESH_BEFORE, JwtSource};
 
 api_tokens_runtime::impl_client_hooks!(Client);
+
+#[cfg(feature = "middleware")]
+pub use token_use::middleware;
+pub use token_use::{TOKEN_PLACEMENT, TOKEN_REFUSAL, token_header};

@@ -7,31 +7,6 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///One of the user's API access tokens, as the list gives it.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[non_exhaustive]
-    pub struct ApiTokenInfo {
-        ///The token itself.
-        #[serde(rename = "apiToken")]
-        pub api_token: ::api_tokens_runtime::Secret,
-        ///When the token was created.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created: ::std::option::Option<::api_tokens_runtime::UnixMillis>,
-        ///When the token was last used.
-        #[serde(
-            rename = "lastUsed",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub last_used: ::std::option::Option<::api_tokens_runtime::UnixMillis>,
-        ///`<provider>@<user>`.
-        pub uid: ::std::string::String,
-    }
-    impl ApiTokenInfo {
-        ///A [`builder::ApiTokenInfo`] with no field set yet.
-        pub fn builder() -> builder::ApiTokenInfo {
-            Default::default()
-        }
-    }
     ///The body of an Insight.io error answer, such as `{"error": "Credentials required"}` (not to be confused with the crate's `Error`, which carries it).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[non_exhaustive]
@@ -50,7 +25,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[non_exhaustive]
     pub struct Login {
-        ///When the token expires, ISO 8601 (a far-future date for never).
+        ///When the token expires, ISO 8601 as sent (a far-future date for never, `292278994-08-17T07:12:55.807Z`, beyond what a date type holds); read it typed with `Login::expires_at`.
         #[serde(
             rename = "expiresOn",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -121,114 +96,6 @@ pub mod types {
     }
     /// Types for composing complex structures.
     pub mod builder {
-        ///Builds [`ApiTokenInfo`](super::ApiTokenInfo) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
-        #[derive(Clone, Debug)]
-        pub struct ApiTokenInfo {
-            api_token: ::std::result::Result<
-                ::api_tokens_runtime::Secret,
-                ::std::string::String,
-            >,
-            created: ::std::result::Result<
-                ::std::option::Option<::api_tokens_runtime::UnixMillis>,
-                ::std::string::String,
-            >,
-            last_used: ::std::result::Result<
-                ::std::option::Option<::api_tokens_runtime::UnixMillis>,
-                ::std::string::String,
-            >,
-            uid: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for ApiTokenInfo {
-            fn default() -> Self {
-                Self {
-                    api_token: Err("no value supplied for api_token".to_string()),
-                    created: Ok(Default::default()),
-                    last_used: Ok(Default::default()),
-                    uid: Err("no value supplied for uid".to_string()),
-                }
-            }
-        }
-        impl ApiTokenInfo {
-            ///The token itself.
-            pub fn api_token<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::api_tokens_runtime::Secret>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.api_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for api_token: {e}")
-                    });
-                self
-            }
-            ///When the token was created.
-            pub fn created<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::api_tokens_runtime::UnixMillis>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created: {e}")
-                    });
-                self
-            }
-            ///When the token was last used.
-            pub fn last_used<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::api_tokens_runtime::UnixMillis>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.last_used = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_used: {e}")
-                    });
-                self
-            }
-            ///`<provider>@<user>`.
-            pub fn uid<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.uid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for uid: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<ApiTokenInfo> for super::ApiTokenInfo {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ApiTokenInfo,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    api_token: value.api_token?,
-                    created: value.created?,
-                    last_used: value.last_used?,
-                    uid: value.uid?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::ApiTokenInfo> for ApiTokenInfo {
-            fn from(value: super::ApiTokenInfo) -> Self {
-                Self {
-                    api_token: Ok(value.api_token),
-                    created: Ok(value.created),
-                    last_used: Ok(value.last_used),
-                    uid: Ok(value.uid),
-                }
-            }
-        }
         ///Builds [`ErrorBody`](super::ErrorBody) values field by field; converting one (`try_into()`, or passing it as a request body) fails if a required field is unset.
         #[derive(Clone, Debug)]
         pub struct ErrorBody {
@@ -293,7 +160,7 @@ pub mod types {
             }
         }
         impl Login {
-            ///When the token expires, ISO 8601 (a far-future date for never).
+            ///When the token expires, ISO 8601 as sent (a far-future date for never, `292278994-08-17T07:12:55.807Z`, beyond what a date type holds); read it typed with `Login::expires_at`.
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -594,7 +461,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for Insight.io
 
-Insight.io API access tokens. A token works until it is revoked; send it as `X-Auth-Token`. Two generations are documented side by side: the enterprise endpoints (`create_api_token`, `get_api_tokens`, `revoke_api_token`) and the public API (`create_token`, `list_tokens`, `delete_token`, `authenticate_userpass`, `authenticate_ldap`, `authenticate_provider`). Creating a token needs a logged-in browser session (its `Cookie` header) or a login.
+Insight.io API access tokens. A token works until it is revoked; send it as `X-Auth-Token` (the lists also take it in the query, `?token=`). Two generations are documented side by side: the enterprise endpoints (`create_api_token`, `get_api_tokens`, `revoke_api_token`) and the public API (`create_token`, `list_tokens`, `delete_token`, `authenticate_userpass`, `authenticate_ldap`, `authenticate_provider`). Creating a token needs a logged-in browser session (its `Cookie` header) or a login.
 
 Version: 1*/
 pub struct Client {
@@ -662,6 +529,8 @@ let response = client.create_api_token()
     }
     /**List the user's API tokens (enterprise API); any valid token authenticates
 
+The token goes in `X-Auth-Token`, or in the query as `?token=` (vendors.md §5.3) for a client given only `api_token_in_query`.
+
 Sends a `GET` request to `/api/getApiTokens`
 
 ```rust,no_run
@@ -697,6 +566,8 @@ let response = client.revoke_api_token()
         builder::RevokeApiToken::new(self)
     }
     /**List the user's API tokens; any valid token authenticates
+
+The token goes in `X-Auth-Token`, or in the query as `?token=` (vendors.md §5.3) for a client given only `api_token_in_query`.
 
 Sends a `GET` request to `/api/token`
 
@@ -892,7 +763,7 @@ pub mod builder {
         async fn dispatch(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::ApiTokenInfo>>,
+            ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
             Error<types::ErrorBody>,
         > {
             let Self { client } = self;
@@ -934,7 +805,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::ApiTokenInfo>>,
+            ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
             ::api_tokens_runtime::Error,
         > {
             let (api, op) = (&super::wire::API, &super::wire::GET_API_TOKENS);
@@ -1001,7 +872,7 @@ pub mod builder {
         async fn dispatch(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::ApiTokenInfo>>,
+            ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
             Error<types::ErrorBody>,
         > {
             let Self { client } = self;
@@ -1043,7 +914,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::ApiTokenInfo>>,
+            ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
             ::api_tokens_runtime::Error,
         > {
             let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS);
@@ -1480,6 +1351,12 @@ pub mod wire {
                 body_fields: &[],
             },
             Scheme {
+                name: "api_token_in_query",
+                credential: "api_token_in_query",
+                place: Place::Query("token"),
+                body_fields: &[],
+            },
+            Scheme {
                 name: "session_cookie",
                 credential: "session_cookie",
                 place: Place::Header("Cookie"),
@@ -1532,7 +1409,7 @@ pub mod wire {
         path: "/api/getApiTokens",
         path_params: &[],
         required_query: &[],
-        security: &[&["api_token"]],
+        security: &[&["api_token"], &["api_token_in_query"]],
         content_type: None,
         accept: None,
         envelope: None,
@@ -1560,7 +1437,7 @@ pub mod wire {
         path: "/api/token",
         path_params: &[],
         required_query: &[],
-        security: &[&["api_token"]],
+        security: &[&["api_token"], &["api_token_in_query"]],
         content_type: None,
         accept: None,
         envelope: None,
@@ -1649,6 +1526,16 @@ impl ClientBuilder {
             ::api_tokens_runtime::Credential::Token(value.into()),
         )
     }
+    ///Credential `api_token_in_query`: An Insight.io API access token sent as the query parameter `token` rather than as `X-Auth-Token` (vendors.md §5.3: Insight.io accepts either), for a proxy that drops custom headers. Only the operations any valid token authenticates (the lists) take it; revocation names its token in `X-Auth-Token` alone. A URL can end up in proxy and server logs: prefer `api_token`, which is sent instead when both are set.
+    pub fn api_token_in_query(
+        self,
+        value: impl Into<::api_tokens_runtime::Secret>,
+    ) -> Self {
+        self.credential(
+            "api_token_in_query",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
+    }
     ///Credential `session_cookie`: The `Cookie` header of a logged-in browser session, as is; only token creation takes it.
     pub fn session_cookie(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {
         self.credential(
@@ -1665,6 +1552,16 @@ impl Client {
     ) -> Result<Self, ::api_tokens_runtime::Error> {
         self.with_credential(
             "api_token",
+            ::api_tokens_runtime::Credential::Token(value.into()),
+        )
+    }
+    ///A copy of this client with credential `api_token_in_query` replaced (for example a fresh one-time code).
+    pub fn with_api_token_in_query(
+        &self,
+        value: impl Into<::api_tokens_runtime::Secret>,
+    ) -> Result<Self, ::api_tokens_runtime::Error> {
+        self.with_credential(
+            "api_token_in_query",
             ::api_tokens_runtime::Credential::Token(value.into()),
         )
     }

@@ -7,10 +7,27 @@ extern crate self as insight_tokens;
 #[allow(clippy::all, clippy::unwrap_used)]
 mod generated;
 
+mod token_use;
+
+mod answers;
+mod header;
 mod rotation;
 
 pub use api_tokens_runtime::Error;
 pub use generated::*;
+pub use header::{AUTH_HEADER, AUTH_QUERY_PARAMETER, auth_header};
 pub use rotation::Rotation;
 
+/// The types of requests and answers: the generated ones, and the token list entry
+/// written out by hand so that a time Insight.io leaves empty (`null`, `""`) reads as
+/// none instead of failing the list (see `specs/insight-tokens.yaml`).
+pub mod types {
+    pub use crate::answers::ApiTokenInfo;
+    pub use crate::generated::types::*;
+}
+
 api_tokens_runtime::impl_client_hooks!(Client);
+
+#[cfg(feature = "middleware")]
+pub use token_use::middleware;
+pub use token_use::{TOKEN_PLACEMENT, TOKEN_REFUSAL, token_header};

@@ -46,6 +46,10 @@ pub struct Rotation {
 struct Shared {
     creator: Client,
     current: Mutex<Secret>,
+    /// Rotations completed so far, and the token the last one made current: a rotation
+    /// started before another completed does not rotate again.
+    rotations: std::sync::atomic::AtomicU64,
+    rotated: std::sync::Mutex<Option<Token>>,
     unrevoked: std::sync::Mutex<Vec<CreatedToken>>,
 }
 
@@ -59,13 +63,17 @@ impl Rotation {
         let shared = Arc::new(Shared {
             creator,
             current: Mutex::new(token.clone()),
+            rotations: std::sync::atomic::AtomicU64::new(0),
+            rotated: std::sync::Mutex::new(None),
             unrevoked: std::sync::Mutex::default(),
         });
         let loader_shared = shared.clone();
         let load: Loader = Box::new(move |_| {
             let shared = loader_shared.clone();
+            // A rotation the user asked for, completed while this one waited, is enough.
+            let seen = shared.rotations.load(std::sync::atomic::Ordering::SeqCst);
             Box::pin(async move {
-                match shared.rotate().await {
+                match shared.rotate(Some(seen)).await {
                     Ok(token) => Ok(token),
                     // Rotated; only the old token's revocation failed.
                     Err(error) => error.current().cloned().ok_or_else(|| error.into_error()),
@@ -80,7 +88,18 @@ impl Rotation {
 
     /// Replaces the current token now; returns the new one.
     pub async fn rotate(&self) -> Result<Token, RotationError> {
-        let rotated = self.shared.rotate().await;
+        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::wire::API.vendor, "rotating the token");
+        let rotated = self.shared.rotate(None).await;
+        if let Err(error) = &rotated {
+            tracing::warn!(
+                target: "api_tokens::lifecycle",
+                vendor = crate::wire::API.vendor,
+                step = ?error.step(),
+                new_token_left_live = error.unrevoked_new().is_some(),
+                error = %error.error(),
+                "rotation failed"
+            );
+        }
         if let Some(token) = rotated.as_ref().ok().or_else(|| rotated.as_ref().err()?.current()) {
             self.cache.store(token.clone());
         }
@@ -91,6 +110,13 @@ impl Rotation {
     /// one was reported refused.
     pub async fn token(&self) -> Result<Token, Error> {
         self.cache.token().await
+    }
+
+    /// Every new token, and why it changed (`tokio::sync::watch`: the receiver holds
+    /// the latest, `None` before the first; `changed().await` wakes on the next): to
+    /// persist it or hand it to other clients. `Debug` of an event shows no secret.
+    pub fn subscribe(&self) -> api_tokens_runtime::TokenEvents {
+        self.cache.subscribe()
     }
 
     /// Reports that Insight.io refused `token`: if it is the current one, the next call
@@ -112,8 +138,23 @@ impl Rotation {
 }
 
 impl Shared {
-    async fn rotate(&self) -> Result<Token, RotationError> {
+    /// Rotates, unless `since` is given and a rotation completed after it was read: then
+    /// the token that rotation made current.
+    async fn rotate(&self, since: Option<u64>) -> Result<Token, RotationError> {
         let mut current = self.current.lock().await;
+        if since.is_some_and(|seen| seen != self.rotations.load(std::sync::atomic::Ordering::SeqCst)) {
+            let rotated = lock(&self.rotated).clone();
+            return Ok(rotated.unwrap_or_else(|| Token::new(current.clone(), None)));
+        }
+        let outcome = self.rotate_now(&mut current).await;
+        if let Some(token) = outcome.as_ref().ok().or_else(|| outcome.as_ref().err()?.current()) {
+            *lock(&self.rotated) = Some(token.clone());
+            self.rotations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        outcome
+    }
+
+    async fn rotate_now(&self, current: &mut Secret) -> Result<Token, RotationError> {
         let old = self
             .creator
             .with_api_token(current.clone())

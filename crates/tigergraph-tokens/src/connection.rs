@@ -333,6 +333,13 @@ impl Connection {
         self.cache.token().await
     }
 
+    /// Every new token, and why it changed (`tokio::sync::watch`: the receiver holds
+    /// the latest, `None` before the first; `changed().await` wakes on the next): to
+    /// persist it or hand it to other clients. `Debug` of an event shows no secret.
+    pub fn subscribe(&self) -> api_tokens_runtime::TokenEvents {
+        self.cache.subscribe()
+    }
+
     /// Reports that the server refused `token` (REST-10016, HTTP 401): if it is the
     /// current token, the next call gets a new one. Returns whether it was.
     pub fn report_refused(&self, token: &Token) -> bool {
@@ -366,9 +373,18 @@ impl Shared {
         if let Some(generation) = *known {
             return attempt(generation).await;
         }
+        let detected = |generation: Generation| {
+            tracing::debug!(
+                target: "api_tokens::lifecycle",
+                vendor = crate::wire::API.vendor,
+                generation = ?generation,
+                "detected the server's generation"
+            );
+            Some(generation)
+        };
         match attempt(Generation::V4).await {
             Ok(value) => {
-                *known = Some(Generation::V4);
+                *known = detected(Generation::V4);
                 return Ok(value);
             }
             Err(error) if absent(&error) => {}
@@ -376,7 +392,7 @@ impl Shared {
         }
         let refused = match attempt(Generation::V3_5).await {
             Ok(value) => {
-                *known = Some(Generation::V3_5);
+                *known = detected(Generation::V3_5);
                 return Ok(value);
             }
             Err(error) if absent(&error) => {
@@ -392,13 +408,13 @@ impl Shared {
         // JSON body as one. 3.5 dropped `GET /requesttoken`: ask it, with no credential.
         match self.restpp.request_token_probe().send().await {
             Err(probe) if absent(&probe) => {
-                *known = Some(Generation::V3_5);
+                *known = detected(Generation::V3_5);
                 return Err(refused);
             }
             Err(probe) if !answered(&probe) => return Err(refused),
             _ => {}
         }
-        *known = Some(Generation::V3_0);
+        *known = detected(Generation::V3_0);
         attempt(Generation::V3_0).await
     }
 
@@ -475,13 +491,29 @@ impl Shared {
                             // Identical JWTs (same second, no unique claim: vendors.md
                             // §6) are one token: dropping the old would drop the new.
                             if *new.secret() != token {
-                                // Best effort: the old JWT expires by itself anyway.
-                                let _ = self
-                                    .gsql
-                                    .drop_jwts()
-                                    .body_map(|b| b.tokens(TokenList(vec![token])))
-                                    .send()
-                                    .await;
+                                // Dropped once the new one is handed out (in a task of
+                                // its own), so that no caller is given a JWT already on
+                                // the block list; best effort: it expires by itself.
+                                let gsql = self.gsql.clone();
+                                let drop_old = async move {
+                                    let dropped = gsql
+                                        .drop_jwts()
+                                        .body_map(|b| b.tokens(TokenList(vec![token])))
+                                        .send()
+                                        .await;
+                                    if let Err(error) = dropped {
+                                        tracing::debug!(
+                                            target: "api_tokens::lifecycle",
+                                            vendor = crate::wire::API.vendor,
+                                            error = %error,
+                                            "dropping the replaced JWT failed; it expires by itself"
+                                        );
+                                    }
+                                };
+                                match tokio::runtime::Handle::try_current() {
+                                    Ok(runtime) => drop(runtime.spawn(drop_old)),
+                                    Err(_) => drop_old.await,
+                                }
                             }
                             Ok(new)
                         }

@@ -7,6 +7,8 @@ extern crate self as tigergraph_tokens;
 #[allow(clippy::all, clippy::unwrap_used)]
 mod generated;
 
+mod token_use;
+
 mod connection;
 mod lifetime;
 mod tokens;
@@ -18,3 +20,7 @@ pub use lifetime::{Milliseconds, Seconds};
 pub use tokens::TokenList;
 
 api_tokens_runtime::impl_client_hooks!(Client);
+
+#[cfg(feature = "middleware")]
+pub use token_use::middleware;
+pub use token_use::{TOKEN_PLACEMENT, TOKEN_REFUSAL, token_header};

@@ -10,10 +10,14 @@ use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::events::{TokenChange, TokenEvent};
 use super::policy::{RefreshPolicy, Schedule};
 use super::source::{TokenFuture, TokenSource};
 use super::token::Token;
 use crate::error::{Error, ErrorKind};
+
+/// The `tracing` target of every lifecycle event.
+const TARGET: &str = "api_tokens::lifecycle";
 
 /// What a load ends with, shared by every caller waiting on it.
 type Outcome = Result<Token, Error>;
@@ -45,6 +49,11 @@ type Outcome = Result<Token, Error>;
 /// - **Refusal reports** ([`CachedTokenSource::report_refused`]) forget only the token
 ///   refused: N reports of one token cause one load; a report of a replaced token
 ///   does nothing.
+/// - **Watched**: [`CachedTokenSource::subscribe`] tells of every new token and why it
+///   changed; every decision is a `tracing` event (target `api_tokens::lifecycle`): a
+///   hit at `TRACE`, loads, refreshes and backoffs at `DEBUG`, a `WARN` while loads keep
+///   failing and the token expires within [`RefreshPolicy::warn_before`], an `ERROR`
+///   once it has expired with no replacement. No event holds a secret.
 pub struct CachedTokenSource<L> {
     inner: Arc<Inner<L>>,
 }
@@ -55,6 +64,7 @@ struct Inner<L> {
     load: L,
     entry: RwLock<Option<Entry>>,
     state: Mutex<State>,
+    events: watch::Sender<Option<TokenEvent>>,
 }
 
 /// The cached token and its times on tokio's clock.
@@ -87,6 +97,13 @@ struct State {
     /// Counts tokens stored from outside ([`CachedTokenSource::store`]): a load that
     /// started before one does not overwrite it.
     stored: u64,
+    /// The cached token was reported refused or invalidated: the next load replaces it.
+    forgotten: bool,
+    /// Loads started so far: each load's number.
+    loads: u64,
+    /// The number of the load whose token is cached (a late load never overwrites a
+    /// newer one's).
+    cached_load: u64,
 }
 
 impl<L, F> CachedTokenSource<L>
@@ -105,6 +122,7 @@ where
                 load,
                 entry: RwLock::new(None),
                 state: Mutex::new(State::default()),
+                events: watch::Sender::new(None),
             }),
         }
     }
@@ -115,6 +133,8 @@ where
         if let Some((token, due)) = self.inner.valid(now) {
             if due {
                 self.inner.refresh_behind(now);
+            } else {
+                tracing::trace!(target: TARGET, vendor = self.inner.name, "token served from the cache");
             }
             return Ok(token);
         }
@@ -140,33 +160,74 @@ impl<L> CachedTokenSource<L> {
 
     /// Forgets the cached token, whichever it is: the next call loads a new one.
     pub fn invalidate(&self) {
+        let mut state = lock(&self.inner.state);
+        state.forgotten = true;
         *write(&self.inner.entry) = None;
+        tracing::debug!(target: TARGET, vendor = self.inner.name, "token forgotten");
     }
 
     /// Reports that the server refused `token`: it is forgotten if it is the cached one
     /// (compare-and-invalidate), so the next call loads another. Returns whether it was.
     pub fn report_refused(&self, token: &Token) -> bool {
+        let mut state = lock(&self.inner.state);
         let mut entry = write(&self.inner.entry);
         let refused = entry.as_ref().is_some_and(|e| e.token.secret() == token.secret());
         if refused {
             *entry = None;
+            state.forgotten = true;
         }
+        tracing::debug!(
+            target: TARGET,
+            vendor = self.inner.name,
+            forgotten = refused,
+            "the server refused a token{}",
+            if refused { "" } else { " already replaced" }
+        );
         refused
+    }
+
+    /// Every new token, with why it changed, as it happens: the receiver holds the
+    /// latest (`None` until the first), and `changed().await` wakes on the next.
+    ///
+    /// A `tokio::sync::watch` channel rather than a callback or a queue: a watcher that
+    /// falls behind sees the newest token (the only one worth using or storing) instead
+    /// of a backlog, and nothing a watcher does can slow or block a load.
+    pub fn subscribe(&self) -> super::TokenEvents {
+        self.inner.events.subscribe()
     }
 
     /// Puts `token`, obtained elsewhere (a login, a rotation the user asked for), in the
     /// cache, and ends any backoff. A load already in flight does not overwrite it.
     pub fn store(&self, token: Token) {
-        let schedule = self
-            .inner
-            .policy
-            .schedule(&token, Instant::now(), SystemTime::now(), false);
+        let now = Instant::now();
+        let schedule = self.inner.policy.schedule(&token, now, SystemTime::now(), false);
         let mut state = lock(&self.inner.state);
         state.stored = state.stored.wrapping_add(1);
+        state.cached_load = state.loads;
         state.failures = 0;
         state.retry_at = None;
         state.last_error = None;
-        *write(&self.inner.entry) = Some(Entry { token, schedule });
+        state.forgotten = false;
+        let mut entry = write(&self.inner.entry);
+        let new = entry.as_ref().is_none_or(|e| e.token.secret() != token.secret());
+        *entry = Some(Entry {
+            token: token.clone(),
+            schedule,
+        });
+        drop(entry);
+        // The same token with a new expiry (a sliding window pushed back) is no news.
+        if new {
+            tracing::debug!(
+                target: TARGET,
+                vendor = self.inner.name,
+                expires_in_s = schedule.expires_at.map(|at| at.saturating_duration_since(now).as_secs()),
+                "token stored"
+            );
+            self.inner.events.send_replace(Some(TokenEvent {
+                token,
+                change: TokenChange::Stored,
+            }));
+        }
     }
 }
 
@@ -187,7 +248,7 @@ impl<L> Inner<L> {
     }
 
     /// Records a load's outcome, and returns what its waiters get.
-    fn land(&self, stored: u64, outcome: Outcome) -> Outcome {
+    fn land(&self, load: u64, stored: u64, change: TokenChange, outcome: Outcome) -> Outcome {
         let (now, wall) = (Instant::now(), SystemTime::now());
         let mut state = lock(&self.state);
         state.flight = None;
@@ -203,21 +264,94 @@ impl<L> Inner<L> {
                 state.failures = 0;
                 state.retry_at = None;
                 state.last_error = None;
+                tracing::debug!(
+                    target: TARGET,
+                    vendor = self.name,
+                    change = ?change,
+                    expires_in_s = schedule.expires_at.map(|at| at.saturating_duration_since(now).as_secs()),
+                    "token loaded"
+                );
                 if state.stored == stored {
+                    state.cached_load = load;
                     *write(&self.entry) = Some(Entry {
                         token: token.clone(),
                         schedule,
                     });
+                    self.events.send_replace(Some(TokenEvent {
+                        token: token.clone(),
+                        change,
+                    }));
                 }
                 Ok(token)
             }
             Err(error) => {
                 state.failures = state.failures.saturating_add(1);
-                state.retry_at = now.checked_add(self.policy.backoff_after(state.failures));
+                let backoff = self.policy.backoff_after(state.failures);
+                state.retry_at = now.checked_add(backoff);
                 state.last_error = Some(error.clone());
+                self.report_failure(&error, state.failures, backoff, now);
                 // A token stored while the load ran serves its waiters better.
                 self.valid(now).map(|(token, _)| token).ok_or(error)
             }
+        }
+    }
+
+    /// Keeps the token of a load that finished after its waiters were told it timed out,
+    /// unless something newer is cached (a token stored, or a later load's).
+    fn land_late(&self, load: u64, stored: u64, change: TokenChange, outcome: Outcome) {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let Ok(token) = outcome else {
+            tracing::debug!(target: TARGET, vendor = self.name, "a load that had timed out failed in the end");
+            return;
+        };
+        let schedule = self.policy.schedule(&token, now, wall, true);
+        if schedule.expires_at.is_some_and(|at| at <= now) {
+            return;
+        }
+        let mut state = lock(&self.state);
+        if state.stored != stored || state.cached_load > load {
+            return;
+        }
+        state.cached_load = load;
+        state.failures = 0;
+        state.retry_at = None;
+        state.last_error = None;
+        *write(&self.entry) = Some(Entry {
+            token: token.clone(),
+            schedule,
+        });
+        tracing::debug!(target: TARGET, vendor = self.name, "a load that had timed out finished: its token is kept");
+        self.events.send_replace(Some(TokenEvent { token, change }));
+    }
+
+    /// The event for a failed load, at the level its consequence deserves: `DEBUG`
+    /// while the cached token has time left, `WARN` once it expires within
+    /// [`RefreshPolicy::warn_before`] (or there was none yet), `ERROR` once it has
+    /// expired with no replacement.
+    fn report_failure(&self, error: &Error, failures: u32, backoff: std::time::Duration, now: Instant) {
+        let entry = self.entry.read().unwrap_or_else(PoisonError::into_inner);
+        let left = entry
+            .as_ref()
+            .map(|e| e.schedule.expires_at.map(|at| at.saturating_duration_since(now)));
+        let retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
+        let vendor = self.name;
+        match left {
+            Some(Some(left)) if left.is_zero() => tracing::error!(
+                target: TARGET, vendor, failures, retry_in_ms, error = %error,
+                "the token has expired and no replacement could be loaded"
+            ),
+            Some(Some(left)) if left <= self.policy.warn_before => tracing::warn!(
+                target: TARGET, vendor, failures, retry_in_ms, expires_in_s = left.as_secs(), error = %error,
+                "refreshing the token keeps failing and it expires soon"
+            ),
+            Some(_) => tracing::debug!(
+                target: TARGET, vendor, failures, retry_in_ms, error = %error,
+                "refreshing the token failed; the current one is still served"
+            ),
+            None => tracing::warn!(
+                target: TARGET, vendor, failures, retry_in_ms, error = %error,
+                "loading a token failed"
+            ),
         }
     }
 
@@ -226,6 +360,12 @@ impl<L> Inner<L> {
             .expires_at()
             .and_then(|at| wall.duration_since(at).ok())
             .unwrap_or_default();
+        tracing::warn!(
+            target: TARGET,
+            vendor = self.name,
+            expired_s_ago = ago.as_secs(),
+            "a loaded token had already expired on arrival; not handed out"
+        );
         Error::new(
             ErrorKind::TokenExpired,
             self.name,
@@ -249,8 +389,9 @@ where
             return;
         }
         // Without a runtime there is no refresh ahead; the token is still valid.
-        if let Ok((_, launch)) = self.start(&mut state) {
+        if let Ok((_, launch)) = self.start(&mut state, TokenChange::Ahead) {
             drop(state);
+            tracing::debug!(target: TARGET, vendor = self.name, "token due: refreshing ahead of expiry, serving the current one meanwhile");
             launch.spawn();
         }
     }
@@ -267,9 +408,17 @@ where
             return Ok(Joined::Flight(flight.clone()));
         }
         if state.retry_at.is_some_and(|at| now < at) {
+            tracing::debug!(target: TARGET, vendor = self.name, "backing off after a failed load: the last error, without a request");
             return Err(state.last_error.clone().unwrap_or_else(|| self.abandoned()));
         }
-        let (flight, launch) = self.start(&mut state)?;
+        let had_one = self.entry.read().unwrap_or_else(PoisonError::into_inner).is_some();
+        let change = match (had_one, state.forgotten) {
+            (true, _) => TokenChange::Expired,
+            (false, true) => TokenChange::Refused,
+            (false, false) => TokenChange::First,
+        };
+        let (flight, launch) = self.start(&mut state, change)?;
+        tracing::debug!(target: TARGET, vendor = self.name, change = ?change, "loading a token");
         // Spawned with the state unlocked: a task dropped at once (a runtime shutting
         // down) lands its outcome, which takes the lock.
         drop(state);
@@ -279,7 +428,11 @@ where
 
     /// Prepares a load: its outcome will land in the cache and in the returned channel
     /// once the [`Launch`] is spawned.
-    fn start(self: &Arc<Self>, state: &mut State) -> Result<(watch::Receiver<Option<Outcome>>, Launch), Error> {
+    fn start(
+        self: &Arc<Self>,
+        state: &mut State,
+        change: TokenChange,
+    ) -> Result<(watch::Receiver<Option<Outcome>>, Launch), Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::new(
                 ErrorKind::InvalidArgument,
@@ -293,26 +446,40 @@ where
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map(|e| e.token.clone());
+        // The loader runs before any flight exists: should it panic, nothing is left
+        // half-started (a flight dropped here would land under the lock held).
+        let load = (self.load)(current);
+        state.loads = state.loads.wrapping_add(1);
         let (sender, receiver) = watch::channel(None);
         let mut flight = Flight {
             inner: Arc::clone(self),
+            load: state.loads,
             stored: state.stored,
+            change,
             sender,
             landed: false,
         };
-        let load = (self.load)(current);
+        state.forgotten = false;
         let timeout = self.policy.load_timeout;
         state.flight = Some(receiver.clone());
         let task = Box::pin(async move {
-            let outcome = match tokio::time::timeout(timeout, load).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Error::new(
-                    ErrorKind::Timeout,
-                    flight.inner.name,
-                    format!("loading a token took longer than {timeout:?}"),
-                )),
-            };
-            flight.land(outcome);
+            let mut load = Box::pin(load);
+            match tokio::time::timeout(timeout, &mut load).await {
+                Ok(outcome) => flight.land(outcome),
+                Err(_) => {
+                    let error = Error::new(
+                        ErrorKind::Timeout,
+                        flight.inner.name,
+                        format!("loading a token took longer than {timeout:?}"),
+                    );
+                    flight.land(Err(error));
+                    // The waiters have their answer, and the next load may start after
+                    // the backoff; this one goes on to its end, so that a token it makes
+                    // the server create (a rotation half done) is not lost.
+                    let late = load.await;
+                    flight.inner.land_late(flight.load, flight.stored, flight.change, late);
+                }
+            }
         });
         Ok((receiver, Launch { runtime, task }))
     }
@@ -345,7 +512,10 @@ impl<L> Inner<L> {
 /// loader panics, so that no caller waits forever and the next call may load again.
 struct Flight<L> {
     inner: Arc<Inner<L>>,
+    /// Its number among the loads.
+    load: u64,
     stored: u64,
+    change: TokenChange,
     sender: watch::Sender<Option<Outcome>>,
     landed: bool,
 }
@@ -353,7 +523,7 @@ struct Flight<L> {
 impl<L> Flight<L> {
     fn land(&mut self, outcome: Outcome) {
         self.landed = true;
-        let outcome = self.inner.land(self.stored, outcome);
+        let outcome = self.inner.land(self.load, self.stored, self.change, outcome);
         self.sender.send_replace(Some(outcome));
     }
 }

@@ -10,6 +10,7 @@
 //! time instead of sleeping.
 
 mod cache;
+mod events;
 mod policy;
 mod rotation;
 mod server_time;
@@ -17,6 +18,7 @@ mod source;
 mod token;
 
 pub use cache::CachedTokenSource;
+pub use events::{TokenChange, TokenEvent, TokenEvents};
 pub use policy::RefreshPolicy;
 pub use rotation::{CreatedToken, RotationError, RotationStep};
 pub use server_time::{ServerClock, jwt_expires_at};

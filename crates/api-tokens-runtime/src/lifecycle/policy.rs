@@ -28,14 +28,19 @@ pub struct RefreshPolicy {
     pub initial_backoff: Duration,
     /// The longest wait between failed loads.
     pub max_backoff: Duration,
-    /// When to replace a token whose expiry is unknown ([`Expiry::Unknown`]).
+    /// When to replace a token whose expiry is unknown ([`Expiry::Unknown`]); such a
+    /// token is served for at most twice this, also while its replacement fails.
     pub unknown_expiry_refresh: Duration,
+    /// While loads keep failing, a `WARN` event once the cached token expires within
+    /// this (`DEBUG` before).
+    pub warn_before: Duration,
 }
 
 impl RefreshPolicy {
     /// Refresh `refresh_before` ahead of expiry, with a tenth of that as jitter, a
-    /// 30-second load timeout, a backoff from 1 s to 30 s, and tokens of unknown expiry
-    /// replaced after 5 minutes.
+    /// 30-second load timeout, a backoff from 1 s to 30 s, tokens of unknown expiry
+    /// replaced after 5 minutes, and a warning while loads fail within 5 minutes of
+    /// expiry.
     pub const fn new(refresh_before: Duration) -> Self {
         RefreshPolicy {
             refresh_before,
@@ -44,7 +49,14 @@ impl RefreshPolicy {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
             unknown_expiry_refresh: Duration::from_secs(300),
+            warn_before: Duration::from_secs(300),
         }
+    }
+
+    /// The same, warning once the token expires within `before` while loads fail.
+    pub const fn warn_before(mut self, before: Duration) -> Self {
+        self.warn_before = before;
+        self
     }
 
     /// The same, with another jitter.
@@ -83,9 +95,14 @@ impl RefreshPolicy {
     pub(super) fn schedule(&self, token: &Token, now: Instant, wall: SystemTime, loaded: bool) -> Schedule {
         let expires_at = match token.expiry() {
             Expiry::Never => return Schedule::default(),
+            // Replaced after `unknown_expiry_refresh`, and served no longer than twice
+            // that: while replacements fail, a token whose end nobody knows is not kept.
             Expiry::Unknown => {
                 return Schedule {
-                    expires_at: None,
+                    expires_at: Some(
+                        now.checked_add(self.unknown_expiry_refresh.saturating_mul(2))
+                            .unwrap_or(now),
+                    ),
                     refresh_at: Some(now.checked_add(self.unknown_expiry_refresh).unwrap_or(now)),
                 };
             }
@@ -196,7 +213,7 @@ mod tests {
             .unknown_expiry_refresh(Duration::from_secs(90))
             .schedule(&unknown, now, wall, true);
         assert_eq!(due_in(schedule, now), Duration::from_secs(90));
-        assert_eq!(schedule.expires_at, None);
+        assert_eq!(schedule.expires_at, Some(now + Duration::from_secs(180)));
         let never = Token::new("t", None);
         assert_eq!(policy(HOUR).schedule(&never, now, wall, true), Schedule::default());
     }

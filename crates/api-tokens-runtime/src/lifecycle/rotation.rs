@@ -167,3 +167,74 @@ impl From<RotationError> for Error {
         error.error
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn failure() -> Error {
+        Error::new(ErrorKind::Vendor, "Test", "refused")
+    }
+
+    #[test]
+    fn each_step_names_itself() {
+        let steps = [
+            (RotationStep::ReadCurrent, "reading the current token"),
+            (RotationStep::OneTimeCode, "getting a one-time code"),
+            (RotationStep::Create, "creating the new token"),
+            (RotationStep::Confirm, "confirming the new token"),
+            (RotationStep::RevokeOld, "revoking the old token"),
+        ];
+        for (step, text) in steps {
+            assert_eq!(step.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn what_was_left_live_is_handed_back_and_said() {
+        let new = Token::new("new-s3cr3t-token", None);
+        let left = RotationError::new(RotationStep::Confirm, failure()).with_unrevoked_new(CreatedToken {
+            id: Some("id7".to_owned()),
+            token: new.clone(),
+        });
+        assert_eq!(left.step(), RotationStep::Confirm);
+        assert_eq!(
+            left.unrevoked_new().map(|c| (c.id.clone(), c.token.clone())),
+            Some((Some("id7".to_owned()), new.clone()))
+        );
+        assert_eq!((left.unrevoked_old_id(), left.current()), (None, None));
+        let text = format!("{left} {left:?}");
+        assert!(
+            text.contains("rotation failed confirming the new token") && text.contains("id7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("RotationError") && text.contains("unrevoked_new"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let half = RotationError::new(RotationStep::RevokeOld, failure())
+            .with_unrevoked_old(Some("id0".to_owned()), new.clone());
+        assert_eq!(half.unrevoked_old_id(), Some("id0"));
+        assert_eq!(half.current(), Some(&new));
+        assert!(
+            half.to_string()
+                .contains("the new token is current, the old one (id id0) is still live"),
+            "{half}"
+        );
+        let source = std::error::Error::source(&half).expect("the step's error");
+        assert_eq!(source.to_string(), failure().to_string());
+        assert_eq!(half.error().kind(), ErrorKind::Vendor);
+        let error: Error = half.into();
+        assert_eq!(error.kind(), ErrorKind::Vendor);
+        let anonymous = RotationError::new(RotationStep::Confirm, failure())
+            .with_unrevoked_new(CreatedToken { id: None, token: new });
+        assert!(
+            anonymous
+                .to_string()
+                .contains("the new token is live and could not be revoked"),
+            "{anonymous}"
+        );
+    }
+}

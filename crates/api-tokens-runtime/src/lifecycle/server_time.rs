@@ -12,6 +12,10 @@ use crate::secret::Secret;
 /// and are taken as agreement.
 const TOLERANCE: Duration = Duration::from_secs(2);
 
+/// A `Date` further than this from this machine's clock is not believed (a server whose
+/// clock is reset to 1970, a cache replaying an old answer): no offset is learnt from it.
+const MAX_OFFSET: Duration = Duration::from_secs(24 * 3600);
+
 /// How far a server's clock is from this machine's, as learnt from one answer: from its
 /// HTTP `Date` header ([`ServerClock::from_headers`]), or from the time it says it
 /// issued a token ([`Token::from_jwt`] uses a JWT's `iat` when it lies in this
@@ -44,12 +48,16 @@ impl ServerClock {
 
     /// The offset told by an answer's `Date` header (RFC 9110), read as the answer
     /// arrives; no information when it has none or it does not parse.
+    ///
+    /// A `Date` more than a day away from this machine's clock teaches nothing (a clock
+    /// reset to 1970, an answer replayed from a cache).
     pub fn from_headers(headers: &http::HeaderMap) -> Self {
         headers
             .get(http::header::DATE)
             .and_then(|value| value.to_str().ok())
             .and_then(|text| httpdate::parse_http_date(text).ok())
             .map(ServerClock::from_server_now)
+            .filter(|clock| clock.ahead.max(clock.behind) <= MAX_OFFSET)
             .unwrap_or_default()
     }
 
@@ -70,6 +78,12 @@ impl ServerClock {
     pub fn to_local(&self, server_time: SystemTime) -> Option<SystemTime> {
         server_time.checked_sub(self.ahead)?.checked_add(self.behind)
     }
+
+    /// `local_time`, a time by this machine's clock, on the server's clock (what to send
+    /// a server that reads times by its own, such as an expiry to set).
+    pub fn to_server(&self, local_time: SystemTime) -> Option<SystemTime> {
+        local_time.checked_add(self.ahead)?.checked_sub(self.behind)
+    }
 }
 
 impl Token {
@@ -86,8 +100,15 @@ impl Token {
         let secret = secret.into();
         let claims = claims(secret.expose());
         let issued = claims.as_ref().and_then(|c| c.iat);
+        let now = SystemTime::now();
+        // A `Date` that puts the token's issue in this machine's future contradicts the
+        // token itself: the `iat` is believed, not the `Date`.
+        let contradicted = issued
+            .and_then(|iat| clock.to_local(iat))
+            .is_some_and(|iat| iat > now + TOLERANCE);
+        let clock = if contradicted { ServerClock::default() } else { clock };
         let clock = match issued {
-            Some(iat) if !clock.is_known() && iat > SystemTime::now() + TOLERANCE => ServerClock::from_server_now(iat),
+            Some(iat) if !clock.is_known() && iat > now + TOLERANCE => ServerClock::from_server_now(iat),
             _ => clock,
         };
         let expiry = claims
@@ -248,6 +269,59 @@ mod tests {
     }
 
     #[test]
+    fn offsets_within_the_resolution_of_date_are_agreement() {
+        for skew in [Duration::from_millis(1500), Duration::from_secs(1), Duration::ZERO] {
+            assert_eq!(
+                ServerClock::from_server_now(SystemTime::now() + skew).offset_secs(),
+                0,
+                "{skew:?}"
+            );
+            assert_eq!(
+                ServerClock::from_server_now(SystemTime::now() - skew).offset_secs(),
+                0,
+                "{skew:?}"
+            );
+        }
+        assert_eq!(
+            ServerClock::from_server_now(SystemTime::now() + Duration::from_secs(3)).offset_secs(),
+            2
+        );
+        assert!(ServerClock::from_server_now(SystemTime::now()).is_known());
+    }
+
+    #[test]
+    fn a_date_contradicting_the_token_is_not_believed() {
+        // `Date` from 1970: more than a day off, ignored.
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::DATE,
+            "Thu, 01 Jan 1970 00:00:01 GMT".parse().expect("header"),
+        );
+        assert!(!ServerClock::from_headers(&headers).is_known());
+        // `Date` 2 h behind, `iat` 1 h ahead: the token says it was issued 3 h in our
+        // future by that `Date`; its own `iat` is taken instead (expiry now + 1 h).
+        let now = SystemTime::now();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::DATE,
+            httpdate::fmt_http_date(now - Duration::from_secs(7200))
+                .parse()
+                .expect("header"),
+        );
+        let clock = ServerClock::from_headers(&headers);
+        assert!(clock.is_known());
+        let iat = unix(now) + 3600;
+        let token = Token::from_jwt(jwt(&format!(r#"{{"iat":{iat},"exp":{}}}"#, iat + 3600)), clock);
+        let left = token
+            .expires_at()
+            .expect("expiry")
+            .duration_since(now)
+            .expect("future")
+            .as_secs();
+        assert!((3598..=3601).contains(&left), "{left}");
+    }
+
+    #[test]
     fn no_date_is_no_information() {
         assert!(!ServerClock::from_headers(&http::HeaderMap::new()).is_known());
         let mut headers = http::HeaderMap::new();
@@ -255,5 +329,10 @@ mod tests {
         assert!(!ServerClock::from_headers(&headers).is_known());
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
         assert_eq!(ServerClock::default().to_local(at), Some(at));
+        assert_eq!(ServerClock::default().to_server(at), Some(at));
+        let ahead = ServerClock::from_server_now(SystemTime::now() + Duration::from_secs(600));
+        let there = ahead.to_server(at).expect("in range");
+        assert!(there > at + Duration::from_secs(598), "{there:?}");
+        assert_eq!(ahead.to_local(there), Some(at));
     }
 }

@@ -61,3 +61,24 @@ impl<S: TokenSource + ?Sized> TokenSource for Arc<S> {
         (**self).report_refused(token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Token);
+
+    impl TokenSource for Fixed {
+        fn token(&self) -> TokenFuture<'_> {
+            Box::pin(async move { Ok(self.0.clone()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_source_without_refusal_support_forgets_nothing() {
+        let token = Token::new("t", None);
+        let source: Arc<dyn TokenSource> = Arc::new(Fixed(token.clone()));
+        assert!(!source.report_refused(&token));
+        assert_eq!(source.token().await.expect("token"), token);
+    }
+}

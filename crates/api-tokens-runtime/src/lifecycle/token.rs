@@ -15,8 +15,8 @@ pub enum Expiry {
     At(SystemTime),
     /// The answer said nothing readable about it (a JWT whose `exp` is missing, negative
     /// or not a number). A [`CachedTokenSource`](crate::CachedTokenSource) replaces such
-    /// a token after [`RefreshPolicy::unknown_expiry_refresh`](crate::RefreshPolicy),
-    /// never treating it as everlasting.
+    /// a token after [`RefreshPolicy::unknown_expiry_refresh`](crate::RefreshPolicy) and
+    /// serves it for at most twice that, never treating it as everlasting.
     Unknown,
 }
 

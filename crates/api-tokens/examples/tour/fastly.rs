@@ -45,7 +45,7 @@ pub async fn tour() -> Result<(), Failure> {
     let form = TokenCreateForm::new()
         .name("api-tokens tour")
         .scope(Scope::GlobalRead)
-        .expires_at(expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        .expires_at(expires);
     let created = login.create_token().body(form).send().await?.into_inner();
     step(
         "fastly",

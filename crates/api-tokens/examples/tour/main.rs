@@ -67,8 +67,28 @@ pub fn config(sets: &[&[&str]], optional: &[&str]) -> Result<Option<HashMap<Stri
     .into())
 }
 
+/// With `RUST_LOG` set (`api_tokens=debug`, `api_tokens::lifecycle=trace`, …), prints
+/// what the crates tell `tracing`: every call and every lifecycle decision.
+fn trace_if_asked() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let Ok(wanted) = std::env::var("RUST_LOG") else {
+        return;
+    };
+    match wanted.parse::<tracing_subscriber::filter::Targets>() {
+        Ok(targets) => {
+            let layer = tracing_subscriber::fmt::layer().with_target(true).without_time();
+            let subscriber = tracing_subscriber::registry().with(targets).with(layer);
+            if tracing::subscriber::set_global_default(subscriber).is_err() {
+                eprintln!("RUST_LOG ignored: a tracing subscriber is already set");
+            }
+        }
+        Err(error) => eprintln!("RUST_LOG ignored: {error}"),
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    trace_if_asked();
     let tours: [(&str, Tour); 5] = [
         ("fastly", Box::pin(fastly::tour())),
         ("ica", Box::pin(ica::tour())),

@@ -369,3 +369,35 @@ fn without_a_runtime_a_load_is_an_error_not_a_panic() {
     }
     assert!(done.load(Ordering::SeqCst));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_backoff_ends_exactly_when_it_says() {
+    let fake = Fake::new(Answer::Lives(Duration::from_secs(600)));
+    let source = fake.source(policy(), Duration::ZERO);
+    source.token().await.expect("first");
+    fake.set(Answer::Fails);
+    tokio::time::advance(Duration::from_secs(550)).await;
+    source.token().await.expect("old");
+    tokio::task::yield_now().await;
+    assert_eq!(fake.loads(), 2);
+    // 10 s of backoff: at 9.999 s nothing, at 10 s exactly the next refresh.
+    tokio::time::advance(10 * SEC - MS).await;
+    source.token().await.expect("old");
+    tokio::task::yield_now().await;
+    assert_eq!(fake.loads(), 2);
+    tokio::time::advance(MS).await;
+    source.token().await.expect("old");
+    tokio::task::yield_now().await;
+    assert_eq!(fake.loads(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn debug_shows_the_state_never_the_secret() {
+    let fake = Fake::new(Answer::Lives(Duration::from_secs(600)));
+    let source = fake.source(policy(), Duration::ZERO);
+    source.token().await.expect("token");
+    let text = format!("{source:?}");
+    assert!(text.starts_with("CachedTokenSource"), "{text}");
+    assert!(text.contains("failures: 0") && text.contains("cached_expiry"), "{text}");
+    assert!(!text.contains("token-0"), "{text}");
+}
