@@ -17,10 +17,13 @@ pub async fn tour() -> Result<(), Failure> {
     let mut builder = Client::builder();
     let (user, password) = match &vars {
         Some(vars) => {
-            if let Some(url) = vars.get("FASTLY_BASE_URL") {
-                builder = builder.base_url(url);
+            match vars.get("FASTLY_BASE_URL") {
+                Some(url) => {
+                    builder = builder.base_url(url);
+                    step("fastly", format!("talking to {url}"));
+                }
+                None => step("fastly", "talking to api.fastly.com"),
             }
-            step("fastly", "talking to api.fastly.com");
             (vars["FASTLY_USERNAME"].clone(), vars["FASTLY_PASSWORD"].clone())
         }
         None => {
