@@ -8,34 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
+use api_tokens_tests::{dated_reply as reply, jwt_between as jwt};
 
 const MS: Duration = Duration::from_millis(1);
 
-/// An answer with `status`, `media` type and `body`, dated by `server_now` (every real
-/// server sends `Date`).
-fn reply(status: u16, media: &str, body: impl Into<String>, server_now: SystemTime) -> http::Response<Vec<u8>> {
-    let mut response = http::Response::new(body.into().into_bytes());
-    *response.status_mut() = http::StatusCode::from_u16(status).expect("status");
-    let headers = response.headers_mut();
-    headers.insert("content-type", media.parse().expect("media"));
-    headers.insert("date", httpdate::fmt_http_date(server_now).parse().expect("date"));
-    response
-}
-
 fn unix(at: SystemTime) -> u64 {
     at.duration_since(SystemTime::UNIX_EPOCH).expect("after 1970").as_secs()
-}
-
-/// A JWT issued at `iat` and expiring at `exp` (server clock); the payload is all that
-/// matters to the client.
-fn jwt(iat: SystemTime, exp: SystemTime, n: usize) -> String {
-    let encode = |json: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
-    format!(
-        "{}.{}.sig{n}",
-        encode(r#"{"alg":"HS256"}"#.to_owned()),
-        encode(format!(r#"{{"sub":"u","iat":{},"exp":{}}}"#, unix(iat), unix(exp)))
-    )
 }
 
 /// A time `offset` seconds from now (negative: in the past).

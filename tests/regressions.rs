@@ -10,31 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{CachedTokenSource, Error, ErrorKind, Expiry, RefreshPolicy, Token, TokenSource};
 use api_tokens_tests::fakes::{Fake, TgServer, TigerGraph};
-use base64::Engine;
+
+use api_tokens_tests::{dated_reply as reply, jwt_between as jwt};
 
 const MS: Duration = Duration::from_millis(1);
-
-fn reply(status: u16, media: &str, body: impl Into<String>, date: SystemTime) -> http::Response<Vec<u8>> {
-    let mut response = http::Response::new(body.into().into_bytes());
-    *response.status_mut() = http::StatusCode::from_u16(status).expect("status");
-    let headers = response.headers_mut();
-    headers.insert("content-type", media.parse().expect("media"));
-    headers.insert("date", httpdate::fmt_http_date(date).parse().expect("date"));
-    response
-}
-
-fn unix(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH).expect("after 1970").as_secs()
-}
-
-fn jwt(iat: SystemTime, exp: SystemTime, n: usize) -> String {
-    let encode = |json: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
-    format!(
-        "{}.{}.sig{n}",
-        encode(r#"{"alg":"HS256"}"#.to_owned()),
-        encode(format!(r#"{{"sub":"u","iat":{},"exp":{}}}"#, unix(iat), unix(exp)))
-    )
-}
 
 // ------------------------------------------------------------------ a Fastly account
 // Keys `key<n>` / ids `id<n>`; each answer comes `delay` after the request, whose

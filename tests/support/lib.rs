@@ -467,3 +467,36 @@ impl std::io::Write for CaptureWriter {
         Ok(())
     }
 }
+
+/// An answer with `status`, `media` type and `body`, dated `date` (every real server
+/// sends `Date`, and the lifecycles read expiries on the server's terms from it).
+pub fn dated_reply(
+    status: u16,
+    media: &str,
+    body: impl Into<String>,
+    date: std::time::SystemTime,
+) -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(body.into().into_bytes());
+    *response.status_mut() = http::StatusCode::from_u16(status).expect("status");
+    let headers = response.headers_mut();
+    headers.insert("content-type", media.parse().expect("media"));
+    headers.insert("date", httpdate::fmt_http_date(date).parse().expect("date"));
+    response
+}
+
+/// A JWT issued at `iat` and expiring at `exp` (a server's clock), numbered `n`; the
+/// payload is all a client reads of it.
+pub fn jwt_between(iat: std::time::SystemTime, exp: std::time::SystemTime, n: usize) -> String {
+    use base64::Engine;
+    let unix = |at: std::time::SystemTime| {
+        at.duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    };
+    let encode = |json: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    format!(
+        "{}.{}.sig{n}",
+        encode(r#"{"alg":"HS256"}"#.to_owned()),
+        encode(format!(r#"{{"sub":"u","iat":{},"exp":{}}}"#, unix(iat), unix(exp)))
+    )
+}

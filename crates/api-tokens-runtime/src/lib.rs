@@ -31,6 +31,8 @@ pub use config::{
 #[doc(hidden)]
 pub use credentials::{ClientState, Credential, Credentials};
 pub use error::{Category, Error, ErrorKind};
+#[doc(hidden)]
+pub use lifecycle::RotationLog;
 pub use lifecycle::{
     CachedTokenSource, CreatedToken, Expiry, RefreshPolicy, RotationError, RotationStep, ServerClock, Token,
     TokenChange, TokenEvent, TokenEvents, TokenFuture, TokenSource, jwt_expires_at,

@@ -46,10 +46,9 @@ pub struct Rotation {
 struct Shared {
     creator: Client,
     current: Mutex<Secret>,
-    /// Rotations completed so far, and the token the last one made current: a rotation
-    /// started before another completed does not rotate again.
-    rotations: std::sync::atomic::AtomicU64,
-    rotated: std::sync::Mutex<Option<Token>>,
+    /// Rotations completed: a rotation asked for before another completed does not
+    /// rotate again.
+    log: api_tokens_runtime::RotationLog,
     unrevoked: std::sync::Mutex<Vec<CreatedToken>>,
 }
 
@@ -63,15 +62,14 @@ impl Rotation {
         let shared = Arc::new(Shared {
             creator,
             current: Mutex::new(token.clone()),
-            rotations: std::sync::atomic::AtomicU64::new(0),
-            rotated: std::sync::Mutex::new(None),
+            log: api_tokens_runtime::RotationLog::default(),
             unrevoked: std::sync::Mutex::default(),
         });
         let loader_shared = shared.clone();
         let load: Loader = Box::new(move |_| {
             let shared = loader_shared.clone();
             // A rotation the user asked for, completed while this one waited, is enough.
-            let seen = shared.rotations.load(std::sync::atomic::Ordering::SeqCst);
+            let seen = shared.log.seen();
             Box::pin(async move {
                 match shared.rotate(Some(seen)).await {
                     Ok(token) => Ok(token),
@@ -142,15 +140,11 @@ impl Shared {
     /// the token that rotation made current.
     async fn rotate(&self, since: Option<u64>) -> Result<Token, RotationError> {
         let mut current = self.current.lock().await;
-        if since.is_some_and(|seen| seen != self.rotations.load(std::sync::atomic::Ordering::SeqCst)) {
-            let rotated = lock(&self.rotated).clone();
-            return Ok(rotated.unwrap_or_else(|| Token::new(current.clone(), None)));
+        if let Some(rotated) = self.log.completed_since(since) {
+            return Ok(rotated);
         }
         let outcome = self.rotate_now(&mut current).await;
-        if let Some(token) = outcome.as_ref().ok().or_else(|| outcome.as_ref().err()?.current()) {
-            *lock(&self.rotated) = Some(token.clone());
-            self.rotations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
+        self.log.record(&outcome);
         outcome
     }
 

@@ -20,7 +20,7 @@ mod token;
 pub use cache::CachedTokenSource;
 pub use events::{TokenChange, TokenEvent, TokenEvents};
 pub use policy::RefreshPolicy;
-pub use rotation::{CreatedToken, RotationError, RotationStep};
+pub use rotation::{CreatedToken, RotationError, RotationLog, RotationStep};
 pub use server_time::{ServerClock, jwt_expires_at};
 pub use source::{TokenFuture, TokenSource};
 pub use token::{Expiry, Token};

@@ -162,6 +162,48 @@ impl std::error::Error for RotationError {
     }
 }
 
+/// Counts the rotations a lifecycle completed and keeps the token the last one made
+/// current, so that a rotation asked for before another completed (an unattended one
+/// queued behind one the user asked for) does not rotate again: plumbing for the vendor
+/// crates' rotations, no semver promise.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct RotationLog {
+    completed: std::sync::atomic::AtomicU64,
+    current: std::sync::Mutex<Option<Token>>,
+}
+
+impl RotationLog {
+    /// How many rotations have completed: read when a rotation is asked for.
+    pub fn seen(&self) -> u64 {
+        self.completed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The token a rotation completed since `seen` made current; `None` when none did
+    /// (or `seen` is `None`: a rotation asked for now always rotates).
+    pub fn completed_since(&self, seen: Option<u64>) -> Option<Token> {
+        if seen.is_none_or(|seen| seen == self.seen()) {
+            return None;
+        }
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records what a rotation ended with: a current token when it made one.
+    pub fn record(&self, outcome: &Result<Token, RotationError>) {
+        let made = match outcome {
+            Ok(token) => Some(token),
+            Err(error) => error.current(),
+        };
+        if let Some(token) = made {
+            *self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
+            self.completed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 impl From<RotationError> for Error {
     fn from(error: RotationError) -> Self {
         error.error
