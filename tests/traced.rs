@@ -189,6 +189,25 @@ async fn retries_relogins_rotations_and_detection_are_traced_without_secrets() {
         .build()
         .expect("connection");
     let tg_token = TokenSource::token(&connection).await.expect("token");
+    // A Fastly rotation, step by step.
+    let account = Arc::new(fakes::Fastly::new("me@example.com", "FastlyPass-Traced-2Wq8Rt"));
+    let old = account.seed(fakes::FastlySeed {
+        name: Some("deploy".to_owned()),
+        scope: None,
+        services: Vec::new(),
+        created_ago: Duration::from_secs(3600),
+        expires_in: None,
+    });
+    let login = fastly_tokens::Client::builder()
+        .base_url("http://fastly.invalid")
+        .username_and_password("me@example.com", "FastlyPass-Traced-2Wq8Rt")
+        .respond_with(fakes::responder(&account))
+        .build()
+        .expect("client");
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("rotation");
+    let rotated = rotation.rotate().await.expect("rotated");
 
     let text = tracing.text();
     for expected in [
@@ -199,6 +218,10 @@ async fn retries_relogins_rotations_and_detection_are_traced_without_secrets() {
         "the server says the session's token is gone",
         "detected the server's generation",
         "generation=V3_5",
+        "rotating the token",
+        "step=creating the new token",
+        "step=confirming the new token",
+        "step=revoking the old token",
     ] {
         assert!(text.contains(expected), "no `{expected}` in:\n{text}");
     }
@@ -208,6 +231,9 @@ async fn retries_relogins_rotations_and_detection_are_traced_without_secrets() {
         "TgSecret-Traced-9Kj3Hg5".to_owned(),
         session_token.secret().expose().to_owned(),
         tg_token.secret().expose().to_owned(),
+        "FastlyPass-Traced-2Wq8Rt".to_owned(),
+        old.key.clone(),
+        rotated.secret().expose().to_owned(),
     ];
     secrets.extend(cluster.tokens().iter().map(|t| t.token.clone()));
     assert_no_secrets(&text, &secrets, "tracing of retries, logins and detection");

@@ -204,6 +204,8 @@ impl Shared {
     }
 
     async fn rotate_now(&self, current: &mut Secret) -> Result<Token, RotationError> {
+        let vendor = crate::wire::API.vendor;
+        RotationStep::ReadCurrent.begin(vendor);
         let old = self
             .login
             .with_token(current.clone())
@@ -233,6 +235,7 @@ impl Shared {
                     })
             })
             .and_then(crate::form::timestamp);
+        RotationStep::Create.begin(vendor);
         let login = self.login_with_code().await?;
         let answer = login
             .create_token()
@@ -245,10 +248,12 @@ impl Shared {
         let expires_at = created.expires_at.and_then(|at| clock.to_local(at.into()));
         let new_token = Token::new(created.access_token.clone(), expires_at);
         // Confirm before revoking anything: the new token must read itself back.
+        RotationStep::Confirm.begin(vendor);
         let confirmed = self.confirm(&created.id, &created.access_token).await;
         if let Err(error) = confirmed {
             return Err(self.undo(error, created.id, new_token).await);
         }
+        RotationStep::RevokeOld.begin(vendor);
         let revoked = old.revoke_token_current().send().await;
         *current = created.access_token.clone();
         match revoked {

@@ -149,10 +149,13 @@ impl Shared {
     }
 
     async fn rotate_now(&self, current: &mut Secret) -> Result<Token, RotationError> {
+        let vendor = crate::wire::API.vendor;
+        RotationStep::ReadCurrent.begin(vendor);
         let old = self
             .creator
             .with_api_token(current.clone())
             .map_err(|e| RotationError::new(RotationStep::ReadCurrent, e))?;
+        RotationStep::Create.begin(vendor);
         let created = self
             .creator
             .create_token()
@@ -163,6 +166,7 @@ impl Shared {
             .token;
         let new_token = Token::new(created.clone(), None);
         // Confirm before revoking anything: the new token must be accepted.
+        RotationStep::Confirm.begin(vendor);
         let new = match self.creator.with_api_token(created.clone()) {
             Ok(new) => new,
             Err(error) => return Err(self.undo(error, None, new_token).await),
@@ -170,6 +174,7 @@ impl Shared {
         if let Err(error) = new.list_tokens().send().await {
             return Err(self.undo(error, Some(new), new_token).await);
         }
+        RotationStep::RevokeOld.begin(vendor);
         let revoked = old.delete_token().send().await;
         *current = created;
         match revoked {

@@ -26,6 +26,15 @@ pub enum RotationStep {
     RevokeOld,
 }
 
+impl RotationStep {
+    /// Tells `tracing` that a rotation of `vendor` starts this step (`DEBUG`, target
+    /// `api_tokens::lifecycle`): plumbing for the vendor crates' rotations.
+    #[doc(hidden)]
+    pub fn begin(self, vendor: &'static str) {
+        tracing::debug!(target: "api_tokens::lifecycle", vendor, step = %self, "rotation step");
+    }
+}
+
 impl fmt::Display for RotationStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
