@@ -142,6 +142,8 @@ mod tests {
         let issued = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
         let token = Token::new("t", Some(issued + Duration::from_secs(60)));
         assert_eq!(token.lifetime(), None);
+        assert_eq!(token.issued_at(), None);
+        assert_eq!(token.clone().with_issued_at(issued).issued_at(), Some(issued));
         assert_eq!(
             token.clone().with_issued_at(issued).lifetime(),
             Some(Duration::from_secs(60))

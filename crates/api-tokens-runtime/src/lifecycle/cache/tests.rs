@@ -401,3 +401,87 @@ async fn debug_shows_the_state_never_the_secret() {
     assert!(text.contains("failures: 0") && text.contains("cached_expiry"), "{text}");
     assert!(!text.contains("token-0"), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_token_is_not_served_at_the_instant_it_expires() {
+    let source = CachedTokenSource::new("Test", policy(), |_| async {
+        Err(Error::new(ErrorKind::Vendor, "Test", "down"))
+    });
+    source.store(Token::new("t", Some(SystemTime::now() + 10 * SEC)));
+    tokio::time::advance(10 * SEC - MS).await;
+    assert!(source.cached().is_some(), "valid a millisecond before");
+    tokio::time::advance(MS).await;
+    assert!(source.cached().is_none(), "expired at its expiry");
+    assert!(source.token().await.is_err());
+}
+
+#[test]
+fn the_policy_is_the_one_given() {
+    let given = policy().backoff(Duration::from_secs(3), Duration::from_secs(7));
+    let source = CachedTokenSource::new("Test", given, |_| async { Ok(Token::new("t", None)) });
+    assert_eq!(*source.policy(), given);
+}
+
+#[tokio::test(start_paused = true)]
+async fn storing_the_same_token_again_is_no_event() {
+    let source = CachedTokenSource::new("Test", policy(), |_| async { Ok(Token::new("t", None)) });
+    let mut events = source.subscribe();
+    source.store(Token::new("a", Some(SystemTime::now() + 60 * SEC)));
+    assert!(events.has_changed().expect("open"));
+    events.borrow_and_update();
+    // The same secret with a later expiry (a sliding window pushed back): no news.
+    source.store(Token::new("a", Some(SystemTime::now() + 120 * SEC)));
+    assert!(!events.has_changed().expect("open"));
+    source.store(Token::new("b", None));
+    assert!(events.has_changed().expect("open"));
+    let event = events.borrow_and_update().clone().expect("an event");
+    assert_eq!(
+        (event.token.secret().expose(), event.change),
+        ("b", crate::TokenChange::Stored)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_load_that_outlives_its_timeout_still_lands_its_token() {
+    let fake = Fake::new(Answer::Lives(Duration::from_secs(600)));
+    // Loads take 8 s; the load timeout is 5 s.
+    let source = fake.source(policy(), 8 * SEC);
+    let error = source.token().await.expect_err("timed out");
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    assert!(source.cached().is_none());
+    tokio::time::sleep(4 * SEC).await;
+    assert_eq!(source.cached().expect("landed late").secret().expose(), "token-0");
+    assert_eq!(source.token().await.expect("cached").secret().expose(), "token-0");
+    assert_eq!(fake.loads(), 1);
+    // A late load never overwrites a newer token.
+    let fake = Fake::new(Answer::Lives(Duration::from_secs(600)));
+    let source = fake.source(policy(), 8 * SEC);
+    assert!(source.token().await.is_err());
+    source.store(Token::new("newer", None));
+    tokio::time::sleep(4 * SEC).await;
+    assert_eq!(source.cached().expect("kept").secret().expose(), "newer");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_load_never_overwrites_a_later_loads_token() {
+    // The first load takes 8 s (its waiters time out at 5 s); after a 1 s backoff the
+    // second takes 1 s and lands first; the first lands after it and is not kept.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let source = CachedTokenSource::new("Test", policy().backoff(SEC, SEC), move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(if n == 0 { 8 * SEC } else { SEC }).await;
+            Ok(Token::new(
+                format!("load-{n}"),
+                Some(SystemTime::now() + Duration::from_secs(600)),
+            ))
+        }
+    });
+    assert_eq!(source.token().await.expect_err("timed out").kind(), ErrorKind::Timeout);
+    tokio::time::sleep(SEC).await;
+    assert_eq!(source.token().await.expect("second").secret().expose(), "load-1");
+    tokio::time::sleep(5 * SEC).await;
+    assert_eq!(source.cached().expect("kept").secret().expose(), "load-1");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
