@@ -63,7 +63,8 @@ fn ica_source(failing: Arc<AtomicBool>, minted: Arc<std::sync::Mutex<Vec<String>
         None,
         api_tokens_runtime::RefreshPolicy::new(Duration::from_secs(300))
             .jitter(Duration::ZERO)
-            .backoff(Duration::from_secs(10), Duration::from_secs(10)),
+            .backoff(Duration::from_secs(10), Duration::from_secs(10))
+            .warn_before(Duration::from_secs(120)),
     )
 }
 
@@ -86,12 +87,16 @@ async fn a_lifecycle_tells_each_decision_and_never_a_secret() {
     tokio::task::yield_now().await;
     let event = events.borrow_and_update().clone().expect("an event");
     assert_eq!(event.change, TokenChange::Ahead);
-    // ICA fails: refreshes keep failing as expiry nears (WARN), then it expires (ERROR).
+    // ICA fails: a failed refresh with time left (DEBUG); failing still within the
+    // 2-minute warning (WARN); expired with no replacement (ERROR).
     failing.store(true, Ordering::SeqCst);
     tokio::time::advance(Duration::from_secs(301)).await;
     source.token().await.expect("still valid");
     tokio::task::yield_now().await;
-    tokio::time::advance(Duration::from_secs(300)).await;
+    tokio::time::advance(Duration::from_secs(200)).await;
+    source.token().await.expect("still valid");
+    tokio::task::yield_now().await;
+    tokio::time::advance(Duration::from_secs(100)).await;
     let error = source.token().await.expect_err("expired, no replacement");
     assert!(error.http_status().is_some_and(|s| s.as_u16() == 503), "{error}");
     // Inside the backoff: the last error at once.
@@ -109,6 +114,10 @@ async fn a_lifecycle_tells_each_decision_and_never_a_secret() {
     assert!(!format!("{event:?}").contains(event.token.secret().expose()));
 
     let text = tracing.text();
+    let line = |needle: &str| text.lines().find(|l| l.contains(needle)).unwrap_or_default().to_owned();
+    assert!(line("the current one is still served").contains("DEBUG"), "{text}");
+    assert!(line("keeps failing and it expires soon").contains(" WARN "), "{text}");
+    assert!(line("expired and no replacement").contains(" ERROR "), "{text}");
     for expected in [
         // The call span: vendor, operation id, method, path template.
         "call{vendor=\"Illumina Connected Analytics\" operation=\"create_jwt_token\" method=\"POST\" path=\"/api/tokens\"}",
