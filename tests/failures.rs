@@ -1101,3 +1101,85 @@ async fn an_unusable_tenant_is_refused_before_any_request() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_that_fails_without_a_refusal_creates_nothing() {
+    // A psToken source (vendors.md §2.2): refreshed ahead of `exp`. ICA answers the
+    // refresh 503: that is no refusal, so no new JWT is created in its place; the
+    // current one is served and the refresh is tried again after the backoff.
+    let (creates, refreshes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (c, r) = (creates.clone(), refreshes.clone());
+    let client = ica_tokens::Client::builder()
+        .ps_token("ps-token-123456")
+        .respond_with(move |request| {
+            let now = SystemTime::now();
+            if request.url().path().ends_with(":refresh") {
+                r.fetch_add(1, Ordering::SeqCst);
+                return reply(
+                    503,
+                    "application/problem+json",
+                    r#"{"type":"about:blank","title":"Service Unavailable","status":503}"#,
+                    now,
+                );
+            }
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            let token = jwt(now, now + Duration::from_secs(3600), n);
+            reply(
+                200,
+                "application/vnd.illumina.v3+json",
+                format!(r#"{{"token": "{token}"}}"#),
+                now,
+            )
+        })
+        .build()
+        .expect("client");
+    let source = ica_tokens::JwtSource::new(client);
+    let first = source.token().await.expect("jwt");
+    tokio::time::advance(Duration::from_secs(3301)).await;
+    assert_eq!(source.token().await.expect("served"), first);
+    tokio::task::yield_now().await;
+    assert_eq!(
+        (creates.load(Ordering::SeqCst), refreshes.load(Ordering::SeqCst)),
+        (1, 1)
+    );
+    // Forgotten on request: once the refresh's backoff is over, the next call creates one.
+    source.invalidate();
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let next = source.token().await.expect("created");
+    assert_ne!(next, first);
+    assert_eq!(creates.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_insight_token_neither_confirmed_nor_revoked_is_handed_back() {
+    let creator = insight_tokens::Client::builder()
+        .session_cookie("PLAY_SESSION=abc")
+        .respond_with(move |request| {
+            let now = SystemTime::now();
+            match request.method().as_str() {
+                "POST" => reply(
+                    200,
+                    "application/json",
+                    format!(r#"{{"token":"{}"}}"#, "b".repeat(256)),
+                    now,
+                ),
+                // The new token is refused, and cannot be revoked either (a 503 in front).
+                "GET" => reply(401, "application/json", r#"{"error":"Credentials required"}"#, now),
+                _ => reply(503, "text/html", "<html>busy</html>", now),
+            }
+        })
+        .build()
+        .expect("client");
+    let rotation = insight_tokens::Rotation::new(creator, "old-token").expect("rotation");
+    let error = rotation.rotate().await.expect_err("confirmation fails");
+    assert_eq!(error.step(), api_tokens_runtime::RotationStep::Confirm);
+    let left = error.unrevoked_new().expect("handed back");
+    assert_eq!(left.token.secret().expose(), "b".repeat(256));
+    let kept: Vec<String> = rotation
+        .unrevoked()
+        .iter()
+        .map(|c| c.token.secret().expose().to_owned())
+        .collect();
+    assert_eq!(kept, ["b".repeat(256)]);
+    assert_eq!(rotation.token().await.expect("current").secret().expose(), "old-token");
+}
