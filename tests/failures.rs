@@ -1183,3 +1183,49 @@ async fn an_insight_token_neither_confirmed_nor_revoked_is_handed_back() {
     assert_eq!(kept, ["b".repeat(256)]);
     assert_eq!(rotation.token().await.expect("current").secret().expose(), "old-token");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_session_forgets_only_its_own_token_when_told_it_was_refused() {
+    let cluster = Arc::new(Cluster::default());
+    let session = docluster_tokens::Session::login(cluster.client(MS), "admin", "admin")
+        .await
+        .expect("login");
+    let token = session.token().await.expect("token");
+    assert!(!session.report_refused(&api_tokens_runtime::Token::new("SOMEOTHERTOKEN", None)));
+    assert!(session.report_refused(&token));
+    assert!(!session.report_refused(&token), "already forgotten");
+    let next = session.token().await.expect("logged in again");
+    assert_ne!(next.secret(), token.secret());
+    assert_eq!(cluster.logins.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_saved_token_check_that_fails_otherwise_is_the_error_not_a_login() {
+    // The check is answered with something that says nothing of the token ("Wrong API
+    // path", §3.4): no login in its place; the answer is the error.
+    let logins = Arc::new(AtomicUsize::new(0));
+    let counter = logins.clone();
+    let client = docluster_tokens::Client::builder()
+        .base_url("http://cluster.invalid:3033/api")
+        .respond_with(move |request| {
+            let form = String::from_utf8_lossy(request.body().and_then(|b| b.as_bytes()).unwrap_or_default()).into_owned();
+            let body = if form.contains("access_token") {
+                "{\n \"msg\": {},\n \"status\": \"error\",\n \"error\": \"Wrong API path\"\n}"
+            } else {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "{\n \"msg\": {\"access_token\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"},\n \"status\": \"success\",\n \"error\": \"\"\n}"
+            };
+            reply(200, "text/html; charset=utf-8", body, SystemTime::now())
+        })
+        .build()
+        .expect("client");
+    let error = docluster_tokens::Session::resume_or_login(client, "SAVEDTOKEN", "admin", "admin")
+        .await
+        .expect_err("the check's answer");
+    assert_eq!(
+        error.category(),
+        Some(api_tokens_runtime::Category::EndpointAbsent),
+        "{error}"
+    );
+    assert_eq!(logins.load(Ordering::SeqCst), 0);
+}
