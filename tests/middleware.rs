@@ -340,3 +340,32 @@ async fn a_lifecycle_source_behind_the_layer_replaces_a_refused_token_once() {
     accepted.assert_async().await;
     creates.assert_calls_async(1).await;
 }
+
+#[test]
+fn a_placement_refuses_what_cannot_be_sent_and_never_panics() {
+    use api_tokens_runtime::TokenPlacement;
+    let token = Token::new("tok-1", None);
+    // A header name as its vendor spells it (upper case) is a header name all the same.
+    let (name, _) = TokenPlacement::Header("Fastly-Key")
+        .header(&token)
+        .expect("ok")
+        .expect("a header");
+    assert_eq!(name.as_str(), "fastly-key");
+    for bad in [TokenPlacement::Header("bad name"), TokenPlacement::Bearer] {
+        let empty = bad.header(&Token::new("", None)).expect_err("refused");
+        assert_eq!(empty.kind(), api_tokens_runtime::ErrorKind::InvalidArgument);
+    }
+    assert!(TokenPlacement::Header("bad name").header(&token).is_err());
+    // A streamed body cannot take DoCluster's form field: refused, never dropped.
+    let mut request = reqwest::Request::new(reqwest::Method::POST, "http://x.invalid/api".parse().expect("url"));
+    *request.body_mut() = Some(reqwest::Body::wrap_stream(futures_stream()));
+    let error = TokenPlacement::FormField("access_token")
+        .apply(&mut request, &token)
+        .expect_err("streamed");
+    assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::InvalidArgument);
+}
+
+/// A one-chunk body stream.
+fn futures_stream() -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + Sync + 'static {
+    futures_util::stream::once(async { Ok(b"a=b".to_vec()) })
+}

@@ -34,8 +34,8 @@ pub use error::{Category, Error, ErrorKind};
 #[doc(hidden)]
 pub use lifecycle::RotationLog;
 pub use lifecycle::{
-    CachedTokenSource, CreatedToken, Expiry, RefreshPolicy, RotationError, RotationStep, ServerClock, Token,
-    TokenChange, TokenEvent, TokenEvents, TokenFuture, TokenSource, jwt_expires_at,
+    BoxedLoader, CachedTokenSource, CreatedToken, Expiry, RefreshPolicy, RotationError, RotationStep, ServerClock,
+    Token, TokenChange, TokenEvent, TokenEvents, TokenFuture, TokenSource, jwt_expires_at,
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;

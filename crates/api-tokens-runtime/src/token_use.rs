@@ -25,8 +25,8 @@ pub enum TokenPlacement {
 impl TokenPlacement {
     /// The header name and value carrying `token`, the value marked sensitive (HTTP/2
     /// never indexes it, and `Debug` shows `Sensitive`); `None` for a form field.
-    /// An `InvalidArgument` error when the token cannot go in a header (a line break or
-    /// another control character).
+    /// An `InvalidArgument` error when the token is empty or cannot go in a header (a
+    /// line break or another control character), or the name is no header name.
     pub fn header(&self, token: &Token) -> Result<Option<(HeaderName, HeaderValue)>, Error> {
         let (name, value) = match self {
             TokenPlacement::Header(name) => (*name, token.secret().expose().to_owned()),
@@ -37,10 +37,13 @@ impl TokenPlacement {
             Error::new(
                 ErrorKind::InvalidArgument,
                 "api-tokens",
-                "the token holds a byte that cannot go in an HTTP header",
+                "the token is empty or holds a byte that cannot go in an HTTP header",
             )
         };
-        let name = HeaderName::from_static(name);
+        if token.secret().is_empty() {
+            return Err(invalid());
+        }
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
         let mut value = HeaderValue::from_str(&value).map_err(|_| invalid())?;
         value.set_sensitive(true);
         Ok(Some((name, value)))
@@ -56,7 +59,16 @@ impl TokenPlacement {
         let TokenPlacement::FormField(field) = self else {
             return Ok(());
         };
-        let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
+        let body = match request.body() {
+            Some(body) => body.as_bytes().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    "api-tokens",
+                    "a streamed body cannot take the token's form field",
+                )
+            })?,
+            None => &[],
+        };
         let mut form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
             Error::new(
                 ErrorKind::InvalidArgument,
@@ -83,7 +95,8 @@ impl TokenPlacement {
 }
 
 /// What says a vendor refused the token on its other endpoints: any of these statuses,
-/// or (read from a body of at most 64 KiB) any of these fragments in it.
+/// or any of these fragments in the first 64 KiB of the body (an answer that announces
+/// a longer body is not read).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Refusal {
@@ -135,8 +148,8 @@ mod layer {
     /// ([`TokenSource::report_refused`]: compare-and-invalidate, so many requests refused
     /// with one token cause one refresh) and the request is sent once more with the
     /// source's new token; a request whose body cannot be sent twice (a stream) is not.
-    /// Any other answer is passed through as it came (a body read to look for a refusal
-    /// is handed on unchanged).
+    /// Any other answer is passed through: as it came when its body need not be read,
+    /// else rebuilt with the same status, version, headers and body.
     ///
     /// Each vendor crate builds one with its placement and refusal
     /// (`fastly_tokens::middleware(source)`, …).
@@ -220,7 +233,12 @@ mod layer {
             let again = request.try_clone();
             let (token, response) = self.send(request, extensions, next.clone()).await?;
             let (refused, response) = self.refused(response).await?;
-            let Some(again) = again.filter(|_| refused) else {
+            if !refused {
+                return Ok(response);
+            }
+            // Reported whether or not the request can be sent again.
+            self.source.report_refused(&token);
+            let Some(again) = again else {
                 return Ok(response);
             };
             tracing::debug!(
@@ -228,7 +246,6 @@ mod layer {
                 status = response.status().as_u16(),
                 "the server refused the token: reported, and the request sent once more"
             );
-            self.source.report_refused(&token);
             let (_, response) = self.send(again, extensions, next).await?;
             Ok(response)
         }

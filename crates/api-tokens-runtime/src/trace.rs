@@ -55,7 +55,7 @@ pub(crate) fn retrying(attempt: u32, why: Retry, wait: Duration) {
     }
 }
 
-/// An attempt's answer (or its failure's kind), at `TRACE`.
+/// An attempt's answer: its status, none when it failed in transport, at `TRACE`.
 pub(crate) fn answered(attempt: u32, status: Option<u16>) {
     tracing::trace!(target: CALL, attempt, status, "attempt answered");
 }

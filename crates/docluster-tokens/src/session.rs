@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use api_tokens_runtime::{CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token, TokenFuture};
+use api_tokens_runtime::{BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token};
 
 use crate::Client;
 
@@ -15,8 +15,6 @@ use crate::Client;
 /// yours with [`Session::window`]. A session never relies on it alone: it reacts to
 /// the server's "expired" and "not found" answers too.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(600);
-
-type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 
 /// What the loader needs: the login, the window, and whether the session has ended.
 struct Shared {
@@ -56,7 +54,7 @@ struct Shared {
 /// ```
 pub struct Session {
     shared: Arc<Shared>,
-    cache: CachedTokenSource<Loader>,
+    cache: CachedTokenSource<BoxedLoader>,
 }
 
 impl Session {
@@ -200,7 +198,7 @@ impl Session {
             closed: AtomicBool::new(false),
         });
         let loader = shared.clone();
-        let load: Loader = Box::new(move |_| {
+        let load: BoxedLoader = Box::new(move |_| {
             let shared = loader.clone();
             Box::pin(async move { shared.log_in().await })
         });

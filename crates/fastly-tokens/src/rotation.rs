@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, ServerClock, Token,
-    TokenFuture,
+    BoxedLoader, CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret,
+    ServerClock, Token,
 };
 use tokio::sync::Mutex;
 
@@ -16,8 +16,6 @@ use crate::{Client, TokenCreateForm};
 
 /// Rotate this long before `expires_at`.
 pub const DEFAULT_ROTATE_BEFORE: Duration = Duration::from_secs(24 * 3600);
-
-type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 
 /// The future of a one-time code provider.
 pub type OneTimeCodeFuture = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send>>;
@@ -63,7 +61,7 @@ type OneTimeCodes = Arc<dyn Fn() -> OneTimeCodeFuture + Send + Sync>;
 /// ```
 pub struct Rotation {
     shared: Arc<Shared>,
-    cache: CachedTokenSource<Loader>,
+    cache: CachedTokenSource<BoxedLoader>,
 }
 
 struct Shared {
@@ -97,7 +95,7 @@ impl Rotation {
             unrevoked_old: std::sync::Mutex::default(),
         });
         let loader_shared = shared.clone();
-        let load: Loader = Box::new(move |_| {
+        let load: BoxedLoader = Box::new(move |_| {
             let shared = loader_shared.clone();
             // A rotation the user asked for, completed while this one waited, is enough.
             let seen = shared.log.seen();
@@ -106,7 +104,7 @@ impl Rotation {
                     Ok(token) => Ok(token),
                     // Rotated when the error has a current token: only the old token's
                     // revocation is left, for the next rotation.
-                    Err(error) => error.current().cloned().ok_or_else(|| error.into_error()),
+                    Err(error) => error.into_current(),
                 }
             })
         });

@@ -3,12 +3,10 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, ServerClock, Token, TokenFuture,
+    BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, ServerClock, Token,
 };
 
 use crate::Client;
-
-type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 
 /// Refresh this long before a JWT's `exp`; at most half its life (the lifetime is the
 /// tenant administrator's choice).
@@ -44,7 +42,7 @@ pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
 /// ```
 pub struct JwtSource {
     client: Client,
-    cache: CachedTokenSource<Loader>,
+    cache: CachedTokenSource<BoxedLoader>,
 }
 
 impl JwtSource {
@@ -66,7 +64,7 @@ impl JwtSource {
         // `create_jwt_token` uses when the client holds one.
         let refreshable = client.inner.credentials().get("api_key").is_none();
         let loader_client = client.clone();
-        let load: Loader = Box::new(move |current| {
+        let load: BoxedLoader = Box::new(move |current| {
             let (client, tenant) = (loader_client.clone(), tenant.clone());
             Box::pin(async move {
                 let valid = current.filter(|t| t.is_valid_at(SystemTime::now()));

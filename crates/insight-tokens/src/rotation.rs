@@ -4,13 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api_tokens_runtime::{
-    CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, Token, TokenFuture,
+    BoxedLoader, CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, Token,
 };
 use tokio::sync::Mutex;
 
 use crate::Client;
-
-type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 
 /// An Insight.io API token, rotated: a new token is created (with the session cookie or
 /// the login token `creator` holds), confirmed to work (it lists the user's tokens),
@@ -20,7 +18,8 @@ type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 /// new token exists nothing changes; a new token that cannot be confirmed is revoked,
 /// or, if that fails too, handed back in the error and kept in [`Rotation::unrevoked`]
 /// (the old token stays current); when only the old token's revocation fails, the new
-/// token is current and the error says so.
+/// token is current and the error says so (Insight.io tokens have no id: revoke the old
+/// one, which you gave, with `delete_token` yourself).
 ///
 /// Insight.io tokens live until revoked (vendors.md §5.2), so as a
 /// [`TokenSource`](crate::TokenSource) this hands out the current token with no expiry;
@@ -40,7 +39,7 @@ type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 /// ```
 pub struct Rotation {
     shared: Arc<Shared>,
-    cache: CachedTokenSource<Loader>,
+    cache: CachedTokenSource<BoxedLoader>,
 }
 
 struct Shared {
@@ -66,7 +65,7 @@ impl Rotation {
             unrevoked: std::sync::Mutex::default(),
         });
         let loader_shared = shared.clone();
-        let load: Loader = Box::new(move |_| {
+        let load: BoxedLoader = Box::new(move |_| {
             let shared = loader_shared.clone();
             // A rotation the user asked for, completed while this one waited, is enough.
             let seen = shared.log.seen();
@@ -74,7 +73,7 @@ impl Rotation {
                 match shared.rotate(Some(seen)).await {
                     Ok(token) => Ok(token),
                     // Rotated; only the old token's revocation failed.
-                    Err(error) => error.current().cloned().ok_or_else(|| error.into_error()),
+                    Err(error) => error.into_current(),
                 }
             })
         });

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    CachedTokenSource, Category, Error, ErrorKind, Expiry, RefreshPolicy, Secret, ServerClock, Token, TokenFuture,
+    BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, Expiry, RefreshPolicy, Secret, ServerClock, Token,
 };
 use tokio::sync::Mutex;
 
@@ -173,7 +173,7 @@ impl ConnectionBuilder {
             lifetime: std::sync::Mutex::new(self.lifetime),
         });
         let loader_state = state.clone();
-        let load: Loader = Box::new(move |current| {
+        let load: BoxedLoader = Box::new(move |current| {
             let state = loader_state.clone();
             Box::pin(async move {
                 let lifetime = state.lifetime();
@@ -203,8 +203,6 @@ impl ConnectionBuilder {
 
 /// Refresh (or, on 4.x, replace) the token this long before it expires.
 pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(600);
-
-type Loader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
 
 struct Shared {
     restpp: Client,
@@ -265,7 +263,7 @@ struct Shared {
 /// ```
 pub struct Connection {
     shared: std::sync::Arc<Shared>,
-    cache: CachedTokenSource<Loader>,
+    cache: CachedTokenSource<BoxedLoader>,
 }
 
 impl Connection {
@@ -491,9 +489,10 @@ impl Shared {
                             // Identical JWTs (same second, no unique claim: vendors.md
                             // §6) are one token: dropping the old would drop the new.
                             if *new.secret() != token {
-                                // Dropped once the new one is handed out (in a task of
-                                // its own), so that no caller is given a JWT already on
-                                // the block list; best effort: it expires by itself.
+                                // Dropped in a task of its own, so that the new JWT is
+                                // handed out without waiting on the drop; best effort
+                                // (a caller may still get the old one in between, and
+                                // it expires by itself).
                                 let gsql = self.gsql.clone();
                                 let drop_old = async move {
                                     let dropped = gsql

@@ -22,5 +22,5 @@ pub use events::{TokenChange, TokenEvent, TokenEvents};
 pub use policy::RefreshPolicy;
 pub use rotation::{CreatedToken, RotationError, RotationLog, RotationStep};
 pub use server_time::{ServerClock, jwt_expires_at};
-pub use source::{TokenFuture, TokenSource};
+pub use source::{BoxedLoader, TokenFuture, TokenSource};
 pub use token::{Expiry, Token};

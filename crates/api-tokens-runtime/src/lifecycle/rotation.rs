@@ -132,6 +132,15 @@ impl RotationError {
     pub fn into_error(self) -> Error {
         self.error
     }
+
+    /// What a rotating token source serves: the new current token when the rotation
+    /// went through but for the old token's revocation (retried later), else the error.
+    pub fn into_current(self) -> Result<Token, Error> {
+        match self.current {
+            Some(token) => Ok(token),
+            None => Err(self.error),
+        }
+    }
 }
 
 impl fmt::Display for RotationError {

@@ -10,6 +10,10 @@ use crate::error::Error;
 /// The future of [`TokenSource::token`].
 pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Token, Error>> + Send + 'a>>;
 
+/// A [`CachedTokenSource`](crate::CachedTokenSource)'s loader, boxed: what every
+/// vendor's lifecycle type keeps, so that its cache has a type it can name.
+pub type BoxedLoader = Box<dyn Fn(Option<Token>) -> TokenFuture<'static> + Send + Sync>;
+
 /// Anything that hands out a token valid now: every vendor crate's lifecycle type.
 ///
 /// Object-safe, so that an application can hold any vendor's source the same way:
