@@ -633,6 +633,8 @@ async fn tigergraph_4x_refresh_never_drops_the_jwt_it_hands_out() {
         .await
         .expect("refreshed");
     assert_eq!(same.secret(), first.secret());
+    // Any drop runs in a task of its own: let it run before looking.
+    tokio::task::yield_now().await;
     assert!(
         tiger.jwt_valid(same.secret().expose()),
         "dropping the old one killed the new"
