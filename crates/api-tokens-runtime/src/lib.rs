@@ -34,10 +34,18 @@ pub use error::{Category, Error, ErrorKind};
 #[doc(hidden)]
 pub use lifecycle::RotationLog;
 pub use lifecycle::{
-    BoxedLoader, CachedTokenSource, CreatedToken, Expiry, RefreshPolicy, RotationError, RotationStep, ServerClock,
-    Token, TokenChange, TokenEvent, TokenEvents, TokenFuture, TokenSource, jwt_expires_at,
+    BoxedLoader, CachedTokenSource, CreatedToken, Expiry, Identity, RefreshPolicy, RotationError, RotationStep,
+    ServerClock, SharedCache, Token, TokenChange, TokenEvent, TokenEvents, TokenFuture, TokenSource, jwt_expires_at,
 };
 pub use retry::RetryPolicy;
+
+/// The seam beneath [`SharedCache`]: what a store shared by a fleet of processes
+/// implements (`api-tokens-redis` is one), and the bytes that cross it.
+pub mod shared {
+    pub use crate::lifecycle::{
+        SharedStore, StoreError, StoreFuture, Stored, decode_failure, decode_token, encode_failure, encode_token,
+    };
+}
 pub use secret::Secret;
 pub use time::{OptionalUnixSeconds, Timestamp, UnixMillis, UnixSeconds, rfc3339, rfc3339_max};
 #[cfg(feature = "middleware")]

@@ -12,7 +12,9 @@ use tokio::time::Instant;
 
 use super::events::{TokenChange, TokenEvent};
 use super::policy::{RefreshPolicy, Schedule};
+use super::shared::{SharedCache, SharedLoad};
 use super::source::{TokenFuture, TokenSource};
+use super::store::Identity;
 use super::token::Token;
 use crate::error::{Error, ErrorKind};
 
@@ -62,6 +64,8 @@ struct Inner<L> {
     name: &'static str,
     policy: RefreshPolicy,
     load: L,
+    /// The fleet's cache beneath this one, if shared ([`CachedTokenSource::shared`]).
+    shared: RwLock<Option<Arc<SharedLoad>>>,
     entry: RwLock<Option<Entry>>,
     state: Mutex<State>,
     events: watch::Sender<Option<TokenEvent>>,
@@ -120,6 +124,7 @@ where
                 name,
                 policy,
                 load,
+                shared: RwLock::new(None),
                 entry: RwLock::new(None),
                 state: Mutex::new(State::default()),
                 events: watch::Sender::new(None),
@@ -148,6 +153,24 @@ where
 }
 
 impl<L> CachedTokenSource<L> {
+    /// The same cache, sharing its tokens with every process whose `identity` is the
+    /// same through `cache` (see [`SharedCache`]): each load asks the fleet first. The
+    /// in-process cache stays in front, so a hit never reaches the store.
+    pub fn shared(self, cache: &SharedCache, identity: Identity) -> Self {
+        let shared = SharedLoad::new(cache.clone(), identity, self.inner.name, self.inner.policy);
+        *self.inner.shared.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(shared));
+        self
+    }
+
+    /// Whether tokens are shared through a [`SharedCache`].
+    pub fn is_shared(&self) -> bool {
+        self.inner
+            .shared
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
     /// The refresh policy.
     pub fn policy(&self) -> &RefreshPolicy {
         &self.inner.policy
@@ -448,7 +471,15 @@ where
             .map(|e| e.token.clone());
         // The loader runs before any flight exists: should it panic, nothing is left
         // half-started (a flight dropped here would land under the lock held).
-        let load = (self.load)(current);
+        let shared = self.shared.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let load = (self.load)(current.clone());
+        let (timeout, load): (
+            std::time::Duration,
+            std::pin::Pin<Box<dyn Future<Output = Outcome> + Send>>,
+        ) = match shared {
+            Some(shared) => (shared.timeout(), Box::pin(shared.load(current, load))),
+            None => (self.policy.load_timeout, Box::pin(load)),
+        };
         state.loads = state.loads.wrapping_add(1);
         let (sender, receiver) = watch::channel(None);
         let mut flight = Flight {
@@ -460,10 +491,9 @@ where
             landed: false,
         };
         state.forgotten = false;
-        let timeout = self.policy.load_timeout;
         state.flight = Some(receiver.clone());
         let task = Box::pin(async move {
-            let mut load = Box::pin(load);
+            let mut load = load;
             match tokio::time::timeout(timeout, &mut load).await {
                 Ok(outcome) => flight.land(outcome),
                 Err(_) => {
