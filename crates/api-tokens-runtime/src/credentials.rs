@@ -45,6 +45,11 @@ impl Credentials {
         self.entries.push((name, credential));
     }
 
+    /// Every credential, with its name, in the order set.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&'static str, &Credential)> {
+        self.entries.iter().map(|(name, credential)| (*name, credential))
+    }
+
     /// The credential called `name`.
     pub fn get(&self, name: &str) -> Option<&Credential> {
         self.entries.iter().find(|(n, _)| *n == name).map(|(_, c)| c)

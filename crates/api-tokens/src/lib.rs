@@ -1,7 +1,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc = include_str!("../README.md")]
 
-pub use api_tokens_runtime::{Category, Error, ErrorKind, RetryPolicy, Secret, Token, TokenSource};
+pub use api_tokens_runtime::{Category, Error, ErrorKind, RetryPolicy, Secret, SharedCache, Token, TokenSource};
 
 /// Fastly API tokens ([`fastly_tokens`]).
 #[cfg(feature = "fastly")]
@@ -22,3 +22,8 @@ pub use insight_tokens as insight;
 /// The DoCluster control-panel API ([`docluster_tokens`]).
 #[cfg(feature = "docluster")]
 pub use docluster_tokens as docluster;
+
+/// One token for a whole fleet: the shared, encrypted token cache on Redis (feature
+/// `redis`), given to any lifecycle type's `shared` through a [`SharedCache`].
+#[cfg(feature = "redis")]
+pub use api_tokens_redis as redis;

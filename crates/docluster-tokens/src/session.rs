@@ -6,7 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use api_tokens_runtime::{BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, Secret, Token};
+use std::net::IpAddr;
+
+use api_tokens_runtime::{
+    BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, Identity, RefreshPolicy, Secret, SharedCache, Token,
+};
+use progenitor_client::ClientInfo;
 
 use crate::Client;
 
@@ -22,6 +27,8 @@ struct Shared {
     login: Option<(String, Secret)>,
     window_ms: AtomicU64,
     closed: AtomicBool,
+    /// The session's token is the fleet's ([`Session::login_shared`]).
+    fleet: AtomicBool,
 }
 
 /// A DoCluster session: a token bound to this client's IP address, sliding `window`
@@ -65,6 +72,50 @@ impl Session {
         password: impl Into<Secret>,
     ) -> Result<Self, Error> {
         let session = Session::new(client, Some((username.into(), password.into())))?;
+        session.cache.token().await?;
+        Ok(session)
+    }
+
+    /// Logs in as [`Session::login`] does, sharing the session with every process of a
+    /// fleet through `fleet` (see [`SharedCache`]) whose base URL, user name and
+    /// **address** are the same: a DoCluster token is bound to the IP address the server
+    /// sees (vendors.md §3.3), so only workers reaching it from one address may share
+    /// one. The address is this machine's local address toward the server (the one its
+    /// routing table picks; no packet is sent): right for workers on one host or behind
+    /// no NAT. Behind a NAT, workers on different hosts appear to the server as the NAT's
+    /// one address; give that with [`Session::login_shared_from`] to share across them.
+    ///
+    /// A worker whose shared token the server refuses for its address leaves the fleet:
+    /// it logs in on its own, once, and leaves the others' token alone. [`Session::logout`]
+    /// of a shared session ends it for this worker only (the token is the fleet's; it
+    /// expires a window after its last use).
+    pub async fn login_shared(
+        client: Client,
+        username: impl Into<String>,
+        password: impl Into<Secret>,
+        fleet: &SharedCache,
+    ) -> Result<Self, Error> {
+        let address = local_address(client.baseurl()).await?;
+        Session::login_shared_from(client, username, password, fleet, address).await
+    }
+
+    /// [`Session::login_shared`], with the address the server sees given: the NAT's
+    /// public address for workers behind one.
+    pub async fn login_shared_from(
+        client: Client,
+        username: impl Into<String>,
+        password: impl Into<Secret>,
+        fleet: &SharedCache,
+        address: IpAddr,
+    ) -> Result<Self, Error> {
+        let username = username.into();
+        let identity = Identity::new(crate::wire::API.vendor)
+            .with("base_url", client.baseurl().to_owned())
+            .with("username", username.clone())
+            .with("address", address.to_string());
+        let mut session = Session::new(client, Some((username, password.into())))?;
+        session.cache = session.cache.shared(fleet, identity);
+        session.shared.fleet.store(true, Ordering::SeqCst);
         session.cache.token().await?;
         Ok(session)
     }
@@ -115,6 +166,23 @@ impl Session {
                 Ok(value) => {
                     self.slide(&token);
                     return Ok(value);
+                }
+                // The fleet's token, refused for this worker's address: this worker
+                // leaves the fleet and logs in on its own, once.
+                Err(error)
+                    if error.category() == Some(Category::AddressBound)
+                        && !retried
+                        && self.shared.login.is_some()
+                        && self.cache.is_shared() =>
+                {
+                    tracing::warn!(
+                        target: "api_tokens::lifecycle",
+                        vendor = crate::wire::API.vendor,
+                        "the fleet's session is bound to another address than this worker's: logging in on its own"
+                    );
+                    self.shared.fleet.store(false, Ordering::SeqCst);
+                    self.cache.unshare();
+                    retried = true;
                 }
                 Err(error) if gone(&error) && !retried && self.shared.login.is_some() => {
                     tracing::debug!(
@@ -167,6 +235,10 @@ impl Session {
         }
         let token = self.cache.cached();
         self.cache.invalidate();
+        // The fleet's token serves the other workers still.
+        if self.shared.fleet.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         match token {
             Some(token) => self
                 .shared
@@ -196,6 +268,7 @@ impl Session {
             login,
             window_ms: AtomicU64::new(DEFAULT_WINDOW.as_millis() as u64),
             closed: AtomicBool::new(false),
+            fleet: AtomicBool::new(false),
         });
         let loader = shared.clone();
         let load: BoxedLoader = Box::new(move |_| {
@@ -286,6 +359,33 @@ impl Shared {
         }
         Ok(self.fresh(token))
     }
+}
+
+/// This machine's local address toward the server at `base_url`: the address the
+/// routing table picks for it (a UDP socket connected, which sends nothing).
+async fn local_address(base_url: &str) -> Result<IpAddr, Error> {
+    let fail = |why: &str| Error::from_sdk(ErrorKind::InvalidArgument, crate::wire::API.vendor, why.to_owned());
+    let url = reqwest::Url::parse(base_url).map_err(|_| fail("the base URL is not an absolute URL"))?;
+    let host = url.host_str().ok_or_else(|| fail("the base URL names no host"))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let server = tokio::net::lookup_host((host, port))
+        .await
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .ok_or_else(|| fail("the server's host name did not resolve; give the address with `login_shared_from`"))?;
+    let unspecified: std::net::SocketAddr = if server.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = std::net::UdpSocket::bind(unspecified)
+        .and_then(|socket| socket.connect(server).map(|()| socket))
+        .and_then(|socket| socket.local_addr())
+        .map_err(|_| {
+            fail("no route to the server to read this machine's address from; give it with `login_shared_from`")
+        })?;
+    Ok(socket.ip())
 }
 
 /// Whether the server said the token is no longer good (as opposed to refused).

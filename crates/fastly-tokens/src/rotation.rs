@@ -3,12 +3,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    BoxedLoader, CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret,
-    ServerClock, Token,
+    BoxedLoader, CachedTokenSource, CreatedToken, Error, Identity, RefreshPolicy, RotationError, RotationStep, Secret,
+    ServerClock, SharedCache, Token,
 };
+use progenitor_client::ClientInfo;
 use tokio::sync::Mutex;
 
 use crate::types::TokenResponse;
@@ -74,7 +76,10 @@ struct Shared {
     /// Tokens created and neither confirmed nor revoked.
     unrevoked_new: std::sync::Mutex<Vec<CreatedToken>>,
     /// Ids of old tokens whose revocation failed, tried again by the next rotation.
-    unrevoked_old: std::sync::Mutex<Vec<String>>,
+    unrevoked_old: Arc<std::sync::Mutex<Vec<String>>>,
+    /// How long a replaced token stays live, in milliseconds: the fleet's grace period
+    /// when shared ([`Rotation::shared`]), none otherwise.
+    grace_ms: AtomicU64,
 }
 
 impl Rotation {
@@ -92,14 +97,16 @@ impl Rotation {
             log: api_tokens_runtime::RotationLog::default(),
             codes: std::sync::Mutex::new(None),
             unrevoked_new: std::sync::Mutex::default(),
-            unrevoked_old: std::sync::Mutex::default(),
+            unrevoked_old: Arc::default(),
+            grace_ms: AtomicU64::new(0),
         });
         let loader_shared = shared.clone();
-        let load: BoxedLoader = Box::new(move |_| {
+        let load: BoxedLoader = Box::new(move |current| {
             let shared = loader_shared.clone();
             // A rotation the user asked for, completed while this one waited, is enough.
             let seen = shared.log.seen();
             Box::pin(async move {
+                shared.adopt(current).await;
                 match shared.rotate(Some(seen)).await {
                     Ok(token) => Ok(token),
                     // Rotated when the error has a current token: only the old token's
@@ -123,6 +130,24 @@ impl Rotation {
     {
         let codes: OneTimeCodes = Arc::new(move || Box::pin(codes()));
         *lock(&self.shared.codes) = Some(codes);
+        self
+    }
+
+    /// The same rotation, shared with every process of a fleet through `fleet` (see
+    /// [`SharedCache`]): the processes whose base URL and login (user name) are the same
+    /// rotate once between them, the others take the new token from the store, and the
+    /// replaced token is revoked only after the fleet's grace period
+    /// ([`SharedCache::grace`]), so that workers finishing requests with it are not cut
+    /// off. A revocation that fails then is retried by the next rotation
+    /// ([`Rotation::unrevoked_old_ids`]); one cut short by the process ending is not (the
+    /// token expires at its `expires_at`).
+    pub fn shared(mut self, fleet: &SharedCache) -> Self {
+        let identity = Identity::new(crate::wire::API.vendor)
+            .with("base_url", self.shared.login.baseurl().to_owned())
+            .with_credentials(self.shared.login.inner.credentials());
+        let grace = u64::try_from(fleet.grace_period().as_millis()).unwrap_or(u64::MAX);
+        self.shared.grace_ms.store(grace, Ordering::SeqCst);
+        self.cache = self.cache.shared(fleet, identity);
         self
     }
 
@@ -172,7 +197,11 @@ impl Rotation {
 
     /// A client sending the current token.
     pub async fn client(&self) -> Result<Client, Error> {
-        let current = self.shared.current.lock().await.clone();
+        // The cache's token is the newest (in a fleet, one another worker rotated to).
+        let current = match self.cache.cached() {
+            Some(token) => token.into_secret(),
+            None => self.shared.current.lock().await.clone(),
+        };
         self.shared.login.with_token(current)
     }
 
@@ -189,6 +218,44 @@ impl Rotation {
 }
 
 impl Shared {
+    /// Takes `current`, the cache's token, as the one to rotate from: in a fleet it may
+    /// be newer than the last this process rotated to (another worker rotated).
+    async fn adopt(&self, current: Option<Token>) {
+        if let Some(token) = current {
+            let mut mine = self.current.lock().await;
+            if *mine != *token.secret() {
+                *mine = token.into_secret();
+            }
+        }
+    }
+
+    fn grace(&self) -> Duration {
+        Duration::from_millis(self.grace_ms.load(Ordering::SeqCst))
+    }
+
+    /// Revokes the replaced token `old` (id `id`) after `grace`, in a task of its own;
+    /// a failure leaves its id for the next rotation to retry.
+    fn revoke_after(&self, old: Client, id: String, grace: Duration) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            lock(&self.unrevoked_old).push(id);
+            return;
+        };
+        let unrevoked = Arc::clone(&self.unrevoked_old);
+        let revoke = async move {
+            tokio::time::sleep(grace).await;
+            if let Err(error) = old.revoke_token_current().send().await {
+                tracing::warn!(
+                    target: "api_tokens::lifecycle",
+                    vendor = crate::wire::API.vendor,
+                    error = %error,
+                    "revoking the replaced token after the grace period failed; the next rotation tries again"
+                );
+                lock(&unrevoked).push(id);
+            }
+        };
+        drop(runtime.spawn(revoke));
+    }
+
     /// Rotates, unless `since` is given and a rotation completed after it was read: then
     /// the token that rotation made current.
     async fn rotate(&self, since: Option<u64>) -> Result<Token, RotationError> {
@@ -252,6 +319,12 @@ impl Shared {
             return Err(self.undo(error, created.id, new_token).await);
         }
         RotationStep::RevokeOld.begin(vendor);
+        let grace = self.grace();
+        if !grace.is_zero() {
+            *current = created.access_token.clone();
+            self.revoke_after(old, meta.id, grace);
+            return Ok(new_token);
+        }
         let revoked = old.revoke_token_current().send().await;
         *current = created.access_token.clone();
         match revoked {

@@ -3,8 +3,10 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, RefreshPolicy, ServerClock, Token,
+    BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, Identity, RefreshPolicy, ServerClock, SharedCache,
+    Token,
 };
+use progenitor_client::ClientInfo;
 
 use crate::Client;
 
@@ -42,6 +44,8 @@ pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
 /// ```
 pub struct JwtSource {
     client: Client,
+    tenant: Option<String>,
+    fleet: Option<SharedCache>,
     cache: CachedTokenSource<BoxedLoader>,
 }
 
@@ -54,8 +58,11 @@ impl JwtSource {
 
     /// The same, creating JWTs for `tenant` (for users of several tenants).
     pub fn tenant(self, tenant: impl Into<String>) -> Self {
-        let client = self.client.clone();
-        JwtSource::with_policy(client, Some(tenant.into()), *self.cache.policy())
+        let source = JwtSource::with_policy(self.client, Some(tenant.into()), *self.cache.policy());
+        match &self.fleet {
+            Some(fleet) => source.shared(fleet),
+            None => source,
+        }
     }
 
     /// A source with its own refresh policy.
@@ -64,8 +71,9 @@ impl JwtSource {
         // `create_jwt_token` uses when the client holds one.
         let refreshable = client.inner.credentials().get("api_key").is_none();
         let loader_client = client.clone();
+        let loader_tenant = tenant.clone();
         let load: BoxedLoader = Box::new(move |current| {
-            let (client, tenant) = (loader_client.clone(), tenant.clone());
+            let (client, tenant) = (loader_client.clone(), loader_tenant.clone());
             Box::pin(async move {
                 let valid = current.filter(|t| t.is_valid_at(SystemTime::now()));
                 if let (true, Some(current)) = (refreshable, valid) {
@@ -101,7 +109,25 @@ impl JwtSource {
         JwtSource {
             cache: CachedTokenSource::new(crate::wire::API.vendor, policy, load),
             client,
+            tenant,
+            fleet: None,
         }
+    }
+
+    /// The same source, sharing its JWTs with every process of a fleet through `fleet`
+    /// (see [`SharedCache`]): the processes whose base URL, credential (its user name,
+    /// or a keyed hash of its API key or psToken) and tenant are the same get one JWT
+    /// and one refresh between them.
+    pub fn shared(mut self, fleet: &SharedCache) -> Self {
+        let mut identity = Identity::new(crate::wire::API.vendor)
+            .with("base_url", self.client.baseurl().to_owned())
+            .with_credentials(self.client.inner.credentials());
+        if let Some(tenant) = &self.tenant {
+            identity = identity.with("tenant", tenant.clone());
+        }
+        self.cache = self.cache.shared(fleet, identity);
+        self.fleet = Some(fleet.clone());
+        self
     }
 
     /// A JWT valid now.

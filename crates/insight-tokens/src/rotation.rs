@@ -1,11 +1,14 @@
 //! [`Rotation`]: an Insight.io API token replaced safely.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use api_tokens_runtime::{
-    BoxedLoader, CachedTokenSource, CreatedToken, Error, RefreshPolicy, RotationError, RotationStep, Secret, Token,
+    BoxedLoader, CachedTokenSource, CreatedToken, Error, Identity, RefreshPolicy, RotationError, RotationStep, Secret,
+    SharedCache, Token,
 };
+use progenitor_client::ClientInfo;
 use tokio::sync::Mutex;
 
 use crate::Client;
@@ -49,6 +52,9 @@ struct Shared {
     /// rotate again.
     log: api_tokens_runtime::RotationLog,
     unrevoked: std::sync::Mutex<Vec<CreatedToken>>,
+    /// How long a replaced token stays live, in milliseconds: the fleet's grace period
+    /// when shared ([`Rotation::shared`]), none otherwise.
+    grace_ms: AtomicU64,
 }
 
 impl Rotation {
@@ -63,13 +69,15 @@ impl Rotation {
             current: Mutex::new(token.clone()),
             log: api_tokens_runtime::RotationLog::default(),
             unrevoked: std::sync::Mutex::default(),
+            grace_ms: AtomicU64::new(0),
         });
         let loader_shared = shared.clone();
-        let load: BoxedLoader = Box::new(move |_| {
+        let load: BoxedLoader = Box::new(move |current| {
             let shared = loader_shared.clone();
             // A rotation the user asked for, completed while this one waited, is enough.
             let seen = shared.log.seen();
             Box::pin(async move {
+                shared.adopt(current).await;
                 match shared.rotate(Some(seen)).await {
                     Ok(token) => Ok(token),
                     // Rotated; only the old token's revocation failed.
@@ -81,6 +89,23 @@ impl Rotation {
         let cache = CachedTokenSource::new(crate::wire::API.vendor, policy, load);
         cache.store(Token::new(token, None));
         Ok(Rotation { shared, cache })
+    }
+
+    /// The same rotation, shared with every process of a fleet through `fleet` (see
+    /// [`SharedCache`]): the processes whose base URL and creator credential (a keyed
+    /// hash of it) are the same create one new token between them when the current one
+    /// is refused, the others take it from the store, and a replaced token is deleted
+    /// only after the fleet's grace period ([`SharedCache::grace`]), so that workers
+    /// finishing requests with it are not cut off (a deletion that fails then is a
+    /// `WARN` event; Insight.io tokens do not expire, so delete it yourself).
+    pub fn shared(mut self, fleet: &SharedCache) -> Self {
+        let identity = Identity::new(crate::wire::API.vendor)
+            .with("base_url", self.shared.creator.baseurl().to_owned())
+            .with_credentials(self.shared.creator.inner.credentials());
+        let grace = u64::try_from(fleet.grace_period().as_millis()).unwrap_or(u64::MAX);
+        self.shared.grace_ms.store(grace, Ordering::SeqCst);
+        self.cache = self.cache.shared(fleet, identity);
+        self
     }
 
     /// Replaces the current token now; returns the new one.
@@ -124,7 +149,11 @@ impl Rotation {
 
     /// A client sending the current token.
     pub async fn client(&self) -> Result<Client, Error> {
-        let current = self.shared.current.lock().await.clone();
+        // The cache's token is the newest (in a fleet, one another worker rotated to).
+        let current = match self.cache.cached() {
+            Some(token) => token.into_secret(),
+            None => self.shared.current.lock().await.clone(),
+        };
         self.shared.creator.with_api_token(current)
     }
 
@@ -135,6 +164,21 @@ impl Rotation {
 }
 
 impl Shared {
+    /// Takes `current`, the cache's token, as the one to rotate from: in a fleet it may
+    /// be newer than the last this process rotated to (another worker rotated).
+    async fn adopt(&self, current: Option<Token>) {
+        if let Some(token) = current {
+            let mut mine = self.current.lock().await;
+            if *mine != *token.secret() {
+                *mine = token.into_secret();
+            }
+        }
+    }
+
+    fn grace(&self) -> Duration {
+        Duration::from_millis(self.grace_ms.load(Ordering::SeqCst))
+    }
+
     /// Rotates, unless `since` is given and a rotation completed after it was read: then
     /// the token that rotation made current.
     async fn rotate(&self, since: Option<u64>) -> Result<Token, RotationError> {
@@ -174,6 +218,25 @@ impl Shared {
             return Err(self.undo(error, Some(new), new_token).await);
         }
         RotationStep::RevokeOld.begin(vendor);
+        let grace = self.grace();
+        if !grace.is_zero() {
+            *current = created;
+            let delete = async move {
+                tokio::time::sleep(grace).await;
+                if let Err(error) = old.delete_token().send().await {
+                    tracing::warn!(
+                        target: "api_tokens::lifecycle",
+                        vendor = crate::wire::API.vendor,
+                        error = %error,
+                        "deleting the replaced token after the grace period failed; it stays live"
+                    );
+                }
+            };
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                drop(runtime.spawn(delete));
+            }
+            return Ok(new_token);
+        }
         let revoked = old.delete_token().send().await;
         *current = created;
         match revoked {

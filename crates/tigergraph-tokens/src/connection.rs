@@ -4,8 +4,10 @@
 use std::time::{Duration, SystemTime};
 
 use api_tokens_runtime::{
-    BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, Expiry, RefreshPolicy, Secret, ServerClock, Token,
+    BoxedLoader, CachedTokenSource, Category, Error, ErrorKind, Expiry, Identity, RefreshPolicy, Secret, ServerClock,
+    SharedCache, Token,
 };
+use progenitor_client::ClientInfo;
 use tokio::sync::Mutex;
 
 use crate::types::RestppTokenResponse;
@@ -43,6 +45,7 @@ pub struct ConnectionBuilder {
     graph: Option<String>,
     generation: Option<Generation>,
     lifetime: Option<Duration>,
+    fleet: Option<SharedCache>,
     configure: Box<dyn Fn(ClientBuilder) -> ClientBuilder + Send + Sync>,
 }
 
@@ -106,6 +109,18 @@ impl ConnectionBuilder {
         self
     }
 
+    /// Shares the connection's tokens with every process of a fleet through `fleet`
+    /// (see [`SharedCache`]): the processes whose base URLs, credential (user name, or a
+    /// keyed hash of the secret), graph and lifetime are the same get one token and one
+    /// refresh between them, instead of a token each that lives on the server for its
+    /// whole lifetime. On 4.x a replaced JWT is dropped only after the fleet's grace
+    /// period ([`SharedCache::grace`]), so that workers finishing requests with it are
+    /// not cut off.
+    pub fn shared(mut self, fleet: &SharedCache) -> Self {
+        self.fleet = Some(fleet.clone());
+        self
+    }
+
     /// Applies more settings (timeouts, a test responder) to both underlying clients.
     pub fn configure(mut self, configure: impl Fn(ClientBuilder) -> ClientBuilder + Send + Sync + 'static) -> Self {
         self.configure = Box::new(configure);
@@ -163,7 +178,17 @@ impl ConnectionBuilder {
         }
         let restpp = client(self.restpp_url.unwrap_or(restpp))?;
         let gsql = client(self.gsql_url.unwrap_or(gsql))?;
+        let identity = Identity::new(crate::wire::API.vendor)
+            .with("restpp", restpp.baseurl().to_owned())
+            .with("gsql", gsql.baseurl().to_owned())
+            .with_credentials(restpp.inner.credentials())
+            .with("graph", self.graph.clone().unwrap_or_default())
+            .with(
+                "lifetime_s",
+                self.lifetime.map(|l| l.as_secs().to_string()).unwrap_or_default(),
+            );
         let state = std::sync::Arc::new(Shared {
+            grace: self.fleet.as_ref().map_or(Duration::ZERO, SharedCache::grace_period),
             restpp,
             gsql,
             secret: self.secret.is_some(),
@@ -190,12 +215,16 @@ impl ConnectionBuilder {
                 }
             })
         });
+        let cache = CachedTokenSource::new(
+            crate::wire::API.vendor,
+            RefreshPolicy::new(DEFAULT_REFRESH_BEFORE),
+            load,
+        );
         Ok(Connection {
-            cache: CachedTokenSource::new(
-                crate::wire::API.vendor,
-                RefreshPolicy::new(DEFAULT_REFRESH_BEFORE),
-                load,
-            ),
+            cache: match &self.fleet {
+                Some(fleet) => cache.shared(fleet, identity),
+                None => cache,
+            },
             shared: state,
         })
     }
@@ -205,6 +234,9 @@ impl ConnectionBuilder {
 pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(600);
 
 struct Shared {
+    /// How long a replaced 4.x JWT stays before it is dropped: the fleet's grace period
+    /// when shared, none otherwise.
+    grace: Duration,
     restpp: Client,
     gsql: Client,
     secret: bool,
@@ -279,6 +311,7 @@ impl Connection {
             graph: None,
             generation: None,
             lifetime: None,
+            fleet: None,
             configure: Box::new(|builder| builder),
         }
     }
@@ -494,7 +527,11 @@ impl Shared {
                                 // (a caller may still get the old one in between, and
                                 // it expires by itself).
                                 let gsql = self.gsql.clone();
+                                let grace = self.grace;
                                 let drop_old = async move {
+                                    if !grace.is_zero() {
+                                        tokio::time::sleep(grace).await;
+                                    }
                                     let dropped = gsql
                                         .drop_jwts()
                                         .body_map(|b| b.tokens(TokenList(vec![token])))

@@ -162,6 +162,14 @@ impl<L> CachedTokenSource<L> {
         self
     }
 
+    /// Stops sharing: from now on this process loads its own tokens and keeps them to
+    /// itself (a worker the server refuses the fleet's token to, for its address). The
+    /// cached token is forgotten; nothing in the store changes.
+    pub fn unshare(&self) {
+        *self.inner.shared.write().unwrap_or_else(PoisonError::into_inner) = None;
+        self.invalidate();
+    }
+
     /// Whether tokens are shared through a [`SharedCache`].
     pub fn is_shared(&self) -> bool {
         self.inner

@@ -17,7 +17,6 @@ use super::store::{
 };
 use super::token::{Expiry, Token};
 use crate::error::Error;
-use crate::secret::Secret;
 
 /// The `tracing` target of the shared cache's events.
 const TARGET: &str = "api_tokens::shared";
@@ -140,9 +139,9 @@ pub(super) struct SharedLoad {
     owner: String,
     vendor: &'static str,
     policy: RefreshPolicy,
-    /// The secret this process was last handed: a token it already has is no fresh
+    /// The token this process was last handed: a token it already has is no fresh
     /// token for it (it asks because that one is due, expired or refused).
-    handed: Mutex<Option<Secret>>,
+    handed: Mutex<Option<Token>>,
     /// Store trouble: until then, this process loads on its own without asking.
     alone_until: Mutex<Option<Instant>>,
 }
@@ -276,16 +275,17 @@ impl SharedLoad {
         self.hand(outcome)
     }
 
-    /// A token in `stored` that this process may take: valid now, and not the one it
-    /// has (or was last handed), which it asks to replace.
+    /// A token in `stored` that this process may take: valid now, and newer than the
+    /// one it has (or was last handed), which it asks to replace: another secret, or
+    /// the same secret with a later expiry (a refresh that extends a token).
     fn fresh(&self, stored: &Stored, current: Option<&Token>) -> Option<Token> {
         let token = decode_token(stored.token.as_deref()?)?;
         if !token.is_valid_at(SystemTime::now()) {
             return None;
         }
         let handed = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
-        let had = |secret: &Secret| secret == token.secret();
-        if current.is_some_and(|c| had(c.secret())) || handed.as_ref().is_some_and(had) {
+        let newer = |had: &Token| had.secret() != token.secret() || extends(&token, had);
+        if current.is_some_and(|c| !newer(c)) || handed.as_ref().is_some_and(|h| !newer(h)) {
             return None;
         }
         Some(token)
@@ -316,7 +316,7 @@ impl SharedLoad {
 
     fn hand(&self, outcome: Result<Token, Error>) -> Result<Token, Error> {
         if let Ok(token) = &outcome {
-            *self.handed.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.secret().clone());
+            *self.handed.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
         }
         outcome
     }
@@ -368,6 +368,11 @@ impl SharedLoad {
             "the shared token cache failed: this process loads on its own meanwhile"
         );
     }
+}
+
+/// Whether `token` expires later than `had` (both known).
+fn extends(token: &Token, had: &Token) -> bool {
+    matches!((token.expiry(), had.expiry()), (Expiry::At(new), Expiry::At(old)) if new > old)
 }
 
 /// A lock owner name unique to this lifecycle in this process: the process id, the

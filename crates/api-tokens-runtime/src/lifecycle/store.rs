@@ -19,13 +19,29 @@ use crate::secret::Secret;
 /// DoCluster the address the server sees). Two workers share a token exactly when their
 /// identities are equal.
 ///
-/// The values are not secrets, but a store must not show them in clear either: the
-/// Redis store names its keys with a keyed hash of [`Identity::canonical`]. `Debug`
-/// shows the vendor and the parts' names only.
+/// A store must not show any part in clear: the Redis store names its keys with a
+/// keyed hash of [`Identity::canonical`]. Parts given with [`Identity::with_secret`]
+/// (an API key that is the principal) are secrets: [`Identity::parts`] leaves them out,
+/// and `Debug` shows the vendor and the parts' names only.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Identity {
     vendor: &'static str,
-    parts: Vec<(&'static str, String)>,
+    parts: Vec<(&'static str, Part)>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Part {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl Part {
+    fn bytes(&self) -> &str {
+        match self {
+            Part::Plain(value) => value,
+            Part::Secret(secret) => secret.expose(),
+        }
+    }
 }
 
 impl Identity {
@@ -40,7 +56,27 @@ impl Identity {
     /// The same, with the part `name` = `value` (a later part of the same name is kept
     /// beside the earlier one, never in its place).
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.parts.push((name, value.into()));
+        self.parts.push((name, Part::Plain(value.into())));
+        self
+    }
+
+    /// The same, with a part that is a secret (the credential that is the principal,
+    /// such as an API key): it tells identities apart in [`Identity::canonical`] only.
+    pub fn with_secret(mut self, name: &'static str, secret: &Secret) -> Self {
+        self.parts.push((name, Part::Secret(secret.clone())));
+        self
+    }
+
+    /// The same, with the principal a client's credentials name: each API key, token
+    /// or secret as a secret part, each HTTP Basic user by name.
+    #[doc(hidden)]
+    pub fn with_credentials(mut self, credentials: &crate::credentials::Credentials) -> Self {
+        for (name, credential) in credentials.entries() {
+            self = match credential {
+                crate::credentials::Credential::Token(secret) => self.with_secret(name, secret),
+                crate::credentials::Credential::Basic { username, .. } => self.with(name, username.clone()),
+            };
+        }
         self
     }
 
@@ -49,13 +85,17 @@ impl Identity {
         self.vendor
     }
 
-    /// The parts, in the order they were added.
+    /// The parts that are not secrets, in the order they were added.
     pub fn parts(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.parts.iter().map(|(name, value)| (*name, value.as_str()))
+        self.parts.iter().filter_map(|(name, value)| match value {
+            Part::Plain(value) => Some((*name, value.as_str())),
+            Part::Secret(_) => None,
+        })
     }
 
     /// One byte string standing for the identity, and for no other: every field
-    /// length-prefixed, so that no two identities give the same bytes.
+    /// length-prefixed, so that no two identities give the same bytes. It holds the
+    /// secret parts: a store hashes it under a key of its own and never keeps it.
     pub fn canonical(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         let mut field = |text: &str| {
@@ -66,7 +106,7 @@ impl Identity {
         field(self.vendor);
         for (name, value) in &self.parts {
             field(name);
-            field(value);
+            field(value.bytes());
         }
         bytes
     }
@@ -328,5 +368,12 @@ mod tests {
         }
         assert_eq!(base.canonical(), Identity::new("v").with("a", "bc").canonical());
         assert!(!format!("{base:?}").contains("bc"));
+        let secret = Identity::new("v").with_secret("key", &Secret::new("k-1"));
+        assert_ne!(
+            secret.canonical(),
+            Identity::new("v").with_secret("key", &Secret::new("k-2")).canonical()
+        );
+        assert_eq!(secret.parts().count(), 0);
+        assert!(!format!("{secret:?}").contains("k-1"));
     }
 }

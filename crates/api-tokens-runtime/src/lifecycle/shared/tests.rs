@@ -422,3 +422,40 @@ async fn an_expired_or_undecodable_stored_token_is_replaced() {
 fn owner_names_differ() {
     assert_ne!(owner_name(), owner_name());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_that_extends_the_same_token_is_taken_by_the_fleet() {
+    let store = Arc::new(Memory::default());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let process = || {
+        let requests = Arc::clone(&requests);
+        let load: crate::BoxedLoader = Box::new(move |_| {
+            let requests = Arc::clone(&requests);
+            Box::pin(async move {
+                let n = requests.fetch_add(1, Ordering::SeqCst) as u64;
+                // The same secret each time, living longer with each refresh.
+                Ok(Token::new(
+                    "same",
+                    Some(SystemTime::now() + Duration::from_secs(600 + n)),
+                ))
+            })
+        });
+        let cache = SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>);
+        CachedTokenSource::new(
+            "test",
+            RefreshPolicy::new(Duration::from_secs(60)).jitter(Duration::ZERO),
+            load,
+        )
+        .shared(&cache, Identity::new("test"))
+    };
+    let (a, b) = (process(), process());
+    a.token().await.expect("token");
+    b.token().await.expect("token");
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    a.invalidate();
+    a.token().await.expect("the same token, extended");
+    // b's copy is older than the store's: b takes the extension, no request.
+    b.invalidate();
+    b.token().await.expect("token");
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+}
