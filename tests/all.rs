@@ -7,6 +7,7 @@ mod display;
 mod docluster;
 mod failures;
 mod fastly;
+mod fleet;
 mod fuzz;
 mod ica;
 mod insight;

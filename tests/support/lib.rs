@@ -2,6 +2,7 @@
 
 pub mod calls;
 pub mod fakes;
+pub mod fleet;
 
 use base64::Engine;
 

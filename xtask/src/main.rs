@@ -1,6 +1,7 @@
 //! `cargo xtask codegen [--check] [CRATE…]`: compiles every `specs/<crate>.yaml` into
 //! `crates/<crate>/src/generated.rs` through progenitor, used as a library.
 //! `cargo xtask bench-build`: clean-build cost against the official Fastly client.
+//! `cargo xtask test [ARGS…]`: every test, with a Redis of its own for the fleet tests.
 //!
 //! Pipeline, one module a step (`spec` holds the lookups the first two share):
 //! `lint` (the spec rules progenitor needs, as readable errors) → `lower` (vendor media
@@ -15,11 +16,13 @@ mod lint;
 mod lower;
 mod spec;
 mod tables;
+mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] [CRATE...] | cargo xtask bench-build";
+const USAGE: &str =
+    "usage: cargo xtask codegen [--check] [CRATE...] | cargo xtask bench-build | cargo xtask test [CARGO TEST ARGS...]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,9 +40,10 @@ fn run(args: &[String]) -> Result<(), String> {
     match command.as_str() {
         "codegen" => {}
         "bench-build" => return bench::run(&workspace_root()?),
+        "test" => return test::run(&workspace_root()?, rest),
         "-h" | "--help" | "help" => {
             println!(
-                "{USAGE}\n\n  codegen          compile specs/<crate>.yaml into crates/<crate>/src/generated.rs\n  codegen --check  fail with a diff when a generated file is stale\n  bench-build      clean-build cost against bare reqwest and fastly-api"
+                "{USAGE}\n\n  codegen          compile specs/<crate>.yaml into crates/<crate>/src/generated.rs\n  codegen --check  fail with a diff when a generated file is stale\n  bench-build      clean-build cost against bare reqwest and fastly-api\n  test [ARGS]      every test (`cargo test --workspace ARGS`), with redis-server installed\n                   if missing, started on a free loopback port and stopped after"
             );
             return Ok(());
         }

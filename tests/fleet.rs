@@ -1,0 +1,659 @@
+//! One token for a fleet, checked with real processes: this test binary spawned as 16
+//! workers (the ignored test `fleet::worker`), each with an ICA `JwtSource` shared
+//! through a real Redis, against the ICA fake (vendors.md §2.2: an API key's JWT is
+//! never refreshed, a new one is created) served over loopback HTTP, counting its
+//! token requests. After each test, everything in Redis is read back: no API key,
+//! JWT, host or path in clear.
+//!
+//! Run through `cargo xtask test`, which starts Redis; without it these tests fail
+//! saying so. They run one at a time (each spawns 16 processes on a 2-core machine).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api_tokens_redis::{EncryptionKey, RedisStore};
+use api_tokens_runtime::{RefreshPolicy, SharedCache};
+use api_tokens_tests::fakes::Ica;
+use api_tokens_tests::fleet::{
+    HttpFake, RedisServer, Report, SlowAtFirst, Worker, WorkerProcess, assert_nothing_readable, dump, redis_url, serve,
+    unique_prefix,
+};
+use base64::Engine;
+
+const API_KEY: &str = "fleet-api-key-5f0c2a9e";
+const WORKER: &str = "fleet::worker";
+const WORKERS: usize = 16;
+/// How long each JWT lives; a worker refreshes it 1 s ahead, less up to 200 ms of
+/// jitter, and the JWT's `iat` and `exp` are whole seconds: a refresh cycle lasts from
+/// 2.8 s to 4 s.
+const LIFETIME: Duration = Duration::from_secs(5);
+const SHORTEST_CYCLE: Duration = Duration::from_millis(2800);
+
+/// The most token requests one identity can need in `window`: one per refresh cycle,
+/// and the one it starts with.
+fn most_in(window: Duration) -> usize {
+    (window.as_millis() / SHORTEST_CYCLE.as_millis()) as usize + 1
+}
+
+/// The fleet tests run one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn key_base64(byte: u8) -> String {
+    base64::engine::general_purpose::STANDARD.encode([byte; 32])
+}
+
+/// What must never be readable in Redis.
+fn needles() -> [&'static str; 4] {
+    [API_KEY, "127.0.0.1", "/ica/rest", "eyJhbGciOi"]
+}
+
+/// A worker process: calls `token()` every 20 ms for its run, then reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a fleet worker process, spawned by the other fleet tests"]
+async fn worker() {
+    let settings = Worker::from_env().expect("a worker is started by the fleet tests, with its settings");
+    let key = EncryptionKey::from_base64("k1", &settings.key).expect("key");
+    let store = RedisStore::open(&settings.redis_url, key)
+        .expect("store")
+        .prefix(settings.prefix.clone());
+    let fleet = SharedCache::new(store)
+        .lock_ttl(settings.lock_ttl)
+        .operation_timeout(Duration::from_millis(200))
+        .retry_after(Duration::from_secs(1));
+    let client = ica_tokens::Client::builder()
+        .base_url(format!("{}/ica/rest", settings.vendor_url))
+        .api_key(API_KEY)
+        .build()
+        .expect("client");
+    let policy = RefreshPolicy::new(Duration::from_secs(1)).jitter(Duration::from_millis(200));
+    let source = ica_tokens::JwtSource::with_policy(client, None, policy).shared(&fleet);
+    let end = Instant::now() + settings.run;
+    let mut report = Report::default();
+    while Instant::now() < end {
+        match source.token().await {
+            Ok(token) if token.is_valid_at(std::time::SystemTime::now()) => report.ok += 1,
+            Ok(_) => {
+                eprintln!("worker {}: an expired token was handed out", std::process::id());
+                report.failed += 1;
+            }
+            Err(error) => {
+                eprintln!("worker {}: {error}", std::process::id());
+                report.failed += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("FLEET-REPORT ok={} failed={}", report.ok, report.failed);
+}
+
+struct Run {
+    ica: Arc<Ica>,
+    _server: HttpFake,
+    settings: Worker,
+}
+
+async fn fleet_of(redis: String, prefix: &str, run: Duration, slow_first: Option<Duration>) -> Run {
+    let ica = Arc::new(Ica::new().api_key(API_KEY));
+    ica.set_jwt_lifetime(LIFETIME);
+    let server = match slow_first {
+        Some(delay) => serve(Arc::new(SlowAtFirst::new(Arc::clone(&ica), 1, delay))).await,
+        None => serve(Arc::clone(&ica)).await,
+    };
+    let settings = Worker {
+        vendor_url: server.url.clone(),
+        redis_url: redis,
+        prefix: unique_prefix(prefix),
+        key: key_base64(1),
+        run,
+        lock_ttl: Duration::from_secs(5),
+    };
+    Run {
+        ica,
+        _server: server,
+        settings,
+    }
+}
+
+async fn reports(workers: Vec<WorkerProcess>) -> Vec<Option<Report>> {
+    let mut out = Vec::new();
+    for worker in workers {
+        out.push(
+            tokio::task::spawn_blocking(move || worker.report())
+                .await
+                .expect("join"),
+        );
+    }
+    out
+}
+
+fn assert_no_failed_call(reports: &[Option<Report>]) {
+    for (i, report) in reports.iter().enumerate() {
+        let report = report.as_ref().unwrap_or_else(|| panic!("worker {i} gave no report"));
+        assert!(report.ok > 0, "worker {i} got no token: {report:?}");
+        assert_eq!(report.failed, 0, "worker {i}: {report:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_workers_make_one_request_per_refresh_cycle() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let run = 3 * LIFETIME;
+    let fleet = fleet_of(redis_url(), "cycle", run, None).await;
+    let workers: Vec<_> = (0..WORKERS).map(|_| fleet.settings.spawn(WORKER)).collect();
+    let reports = reports(workers).await;
+    assert_no_failed_call(&reports);
+    // Three lifetimes: the first token and a refresh per cycle, for the whole fleet
+    // (without sharing: 16 first tokens and 16 refreshes per cycle).
+    let most = most_in(run);
+    let creates = fleet.ica.creates();
+    println!("{WORKERS} workers over {run:?}: {creates} token requests (at most {most}; unshared: 16 per cycle)");
+    assert!(
+        creates <= most,
+        "{creates} token requests for the fleet; at most {most} expected"
+    );
+    assert!(
+        creates >= 3,
+        "{creates}: the fleet must have refreshed across three lifetimes"
+    );
+    assert!(!dump(&fleet.settings.redis_url, &fleet.settings.prefix).await.is_empty());
+    assert_nothing_readable(&fleet.settings.redis_url, &fleet.settings.prefix, &needles()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_holder_killed_mid_load_is_replaced_within_the_lock_expiry() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // The first token request hangs for 20 s: its worker is killed while it waits.
+    let mut fleet = fleet_of(
+        redis_url(),
+        "kill",
+        Duration::from_secs(8),
+        Some(Duration::from_secs(20)),
+    )
+    .await;
+    fleet.settings.lock_ttl = Duration::from_millis(1500);
+    let (url, prefix) = (fleet.settings.redis_url.clone(), fleet.settings.prefix.clone());
+    let mut workers: Vec<_> = (0..WORKERS).map(|_| fleet.settings.spawn(WORKER)).collect();
+    // The lock's value is its owner: the holder's process id comes first.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let holder = loop {
+        let lock = dump(&url, &prefix)
+            .await
+            .into_iter()
+            .find(|(key, _)| key.ends_with(":lock"));
+        if let Some((_, owner)) = lock {
+            break owner
+                .split('-')
+                .next()
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .expect("owner's pid");
+        }
+        assert!(Instant::now() < deadline, "no worker took the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let index = workers
+        .iter()
+        .position(|w| w.pid() == Some(holder))
+        .expect("the holder is a worker");
+    let mut killed = workers.remove(index);
+    killed.kill();
+    let killed_at = Instant::now();
+    // Another worker completes the refresh within the lock's expiry plus one load.
+    loop {
+        if dump(&url, &prefix).await.iter().any(|(key, _)| key.ends_with(":token")) {
+            break;
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_millis(1500 + 1500),
+            "no token 3 s after the holder was killed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reports = reports(workers).await;
+    assert_no_failed_call(&reports);
+    let creates = fleet.ica.creates();
+    assert!(
+        creates <= 2 + 3,
+        "{creates} token requests: the killed one, its replacement, a refresh a cycle"
+    );
+    assert_nothing_readable(&url, &prefix, &needles()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_mid_run_fails_no_call_and_sharing_resumes_when_it_is_back() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut redis = RedisServer::start();
+    let fleet = fleet_of(redis.url(), "outage", Duration::from_secs(18), None).await;
+    let workers: Vec<_> = (0..WORKERS).map(|_| fleet.settings.spawn(WORKER)).collect();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let before = fleet.ica.creates();
+    redis.stop();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let during = fleet.ica.creates() - before;
+    redis.restart();
+    // Each worker asks Redis again a second after its last trouble; give them a cycle to
+    // meet on one token again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let back = fleet.ica.creates();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = fleet.ica.creates() - back;
+    let reports = reports(workers).await;
+    assert_no_failed_call(&reports);
+    println!("before the outage: {before}; during (5 s): {during}; after (4 s): {after}");
+    // Down: each worker on its own, at most one request per refresh each.
+    assert!(
+        during <= WORKERS * most_in(Duration::from_secs(5)),
+        "{during} requests while Redis was down"
+    );
+    assert!(before <= 3, "{before} requests before the outage");
+    // Back: one request per cycle for the whole fleet again.
+    let most = most_in(Duration::from_secs(4));
+    assert!(
+        after <= most,
+        "{after} requests in the 4 s after the fleet met again; at most {most}"
+    );
+    assert_nothing_readable(&redis.url(), &fleet.settings.prefix, &needles()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_a_wrong_key_gets_its_own_token_and_disturbs_nobody() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let run = Duration::from_secs(9);
+    let fleet = fleet_of(redis_url(), "wrongkey", run, None).await;
+    let mut workers: Vec<_> = (0..WORKERS - 1).map(|_| fleet.settings.spawn(WORKER)).collect();
+    let wrong = Worker {
+        key: key_base64(2),
+        ..fleet.settings.clone()
+    };
+    workers.push(wrong.spawn(WORKER));
+    let reports = reports(workers).await;
+    assert_no_failed_call(&reports);
+    // Two fleets of one identity: the right-key workers and the lone wrong-key one.
+    let most = 2 * most_in(run);
+    let creates = fleet.ica.creates();
+    assert!(creates <= most, "{creates} token requests; at most {most} expected");
+    assert_nothing_readable(&fleet.settings.redis_url, &fleet.settings.prefix, &needles()).await;
+}
+
+/// The store on its own, against the real Redis: a value altered in Redis, or of an
+/// unknown format, is a miss that the next load replaces; one sealed under another
+/// key (with the same naming key) is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_that_do_not_open_are_misses_and_foreign_ones_are_left_alone() {
+    use api_tokens_runtime::shared::SharedStore;
+    let url = redis_url();
+    let prefix = unique_prefix("values");
+    let key = |byte: u8| EncryptionKey::new("k1", [byte; 32]).expect("key");
+    let store = |byte: u8| {
+        RedisStore::open(&url, key(byte))
+            .expect("store")
+            .prefix(prefix.clone())
+            .naming(&key(1))
+    };
+    let identity = api_tokens_runtime::Identity::new("ica").with("base_url", "https://ica.example");
+    let token = api_tokens_runtime::shared::encode_token(&api_tokens_runtime::Token::new("secret-jwt", None));
+    let (mine, other) = (store(1), store(2));
+    assert!(
+        mine.write(&identity, "me", 0, &token, Duration::from_secs(60))
+            .await
+            .expect("write")
+    );
+    let read = mine.read(&identity).await.expect("read");
+    assert_eq!((read.generation, read.token.as_deref()), (1, Some(&token[..])));
+    // Sealed under a key `other` lacks: foreign, no token.
+    let foreign = other.read(&identity).await.expect("read");
+    assert!(foreign.foreign && foreign.token.is_none());
+    // A fenced write over a stale generation is refused; the current one is kept.
+    assert!(
+        !other
+            .write(&identity, "late", 0, &token, Duration::from_secs(60))
+            .await
+            .expect("write")
+    );
+    // Altered in Redis: a miss, replaced by the next write over its generation.
+    let entries = dump(&url, &prefix).await;
+    let (name, value) = entries.iter().find(|(k, _)| k.ends_with(":token")).expect("token key");
+    let mut altered = value.clone();
+    altered.pop();
+    altered.push(if value.ends_with('A') { 'B' } else { 'A' });
+    let client = redis::Client::open(url.as_str()).expect("client");
+    let mut connection = client.get_multiplexed_async_connection().await.expect("connection");
+    let _: () = redis::cmd("SET")
+        .arg(name)
+        .arg(&altered)
+        .query_async(&mut connection)
+        .await
+        .expect("SET");
+    let read = mine.read(&identity).await.expect("read");
+    assert!(read.token.is_none() && !read.foreign && read.generation == 1);
+    assert!(
+        mine.write(&identity, "me", 1, &token, Duration::from_secs(60))
+            .await
+            .expect("write")
+    );
+    for junk in ["", "null", "v9.1.k1.00.AAAA", "v1.x.k1", "\u{0}\u{ff}"] {
+        let _: () = redis::cmd("SET")
+            .arg(name)
+            .arg(junk)
+            .query_async(&mut connection)
+            .await
+            .expect("SET");
+        let read = mine
+            .read(&identity)
+            .await
+            .expect("a value of no known format is a miss, never an error");
+        assert!(read.token.is_none(), "{junk:?}");
+    }
+    // Locks: one owner at a time, released only by its owner.
+    assert!(
+        mine.try_lock(&identity, "a", Duration::from_secs(5))
+            .await
+            .expect("lock")
+    );
+    assert!(
+        !mine
+            .try_lock(&identity, "b", Duration::from_secs(5))
+            .await
+            .expect("lock")
+    );
+    mine.unlock(&identity, "b").await.expect("unlock");
+    assert!(
+        !mine
+            .try_lock(&identity, "b", Duration::from_secs(5))
+            .await
+            .expect("lock")
+    );
+    mine.unlock(&identity, "a").await.expect("unlock");
+    assert!(
+        mine.try_lock(&identity, "b", Duration::from_secs(5))
+            .await
+            .expect("lock")
+    );
+    assert_nothing_readable(&url, &prefix, &["secret-jwt", "ica.example"]).await;
+}
+
+/// An unreachable Redis is store trouble, never a failed call: the source loads on its
+/// own (here, the in-process ICA fake).
+#[tokio::test]
+async fn an_unreachable_redis_never_fails_a_call() {
+    let ica = Arc::new(Ica::new().api_key(API_KEY));
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let store = RedisStore::open(
+        &format!("redis://127.0.0.1:{port}"),
+        EncryptionKey::new("k", [3; 32]).expect("key"),
+    )
+    .expect("a store is made without connecting");
+    let fleet = SharedCache::new(store);
+    let client = ica_tokens::Client::builder()
+        .api_key(API_KEY)
+        .respond_with(api_tokens_tests::fakes::responder(&ica))
+        .build()
+        .expect("client");
+    let source = ica_tokens::JwtSource::new(client).shared(&fleet);
+    for _ in 0..3 {
+        source.token().await.expect("a token of its own");
+    }
+    assert_eq!(ica.creates(), 1);
+}
+
+#[test]
+fn a_store_is_not_made_without_a_runtime_or_from_a_bad_url() {
+    let key = EncryptionKey::new("k", [3; 32]).expect("key");
+    let error = RedisStore::open("redis://127.0.0.1:1", key.clone()).expect_err("no runtime");
+    assert!(error.to_string().contains("tokio runtime"), "{error}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for url in ["", "http://redis", "redis://user:hunter2@[::1", "not a url"] {
+            let error = RedisStore::open(url, key.clone()).expect_err(url);
+            assert!(!error.to_string().contains("hunter2"), "{error}");
+        }
+    });
+}
+
+// ------------------------------------------------------------------------------------
+// Every lifecycle type, shared in one call: two "workers" in this process, each with a
+// lifecycle of its own, on the in-process fakes and the real Redis (real time: a paused
+// clock would race ahead of Redis's answers).
+
+fn shared_cache(prefix: &str) -> SharedCache {
+    let store = RedisStore::open(&redis_url(), EncryptionKey::new("k1", [5; 32]).expect("key"))
+        .expect("store")
+        .prefix(prefix.to_owned());
+    SharedCache::new(store).grace(Duration::from_millis(800))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tigergraph_connections_share_one_token_per_identity() {
+    use api_tokens_tests::fakes::{TgServer, TigerGraph};
+    let prefix = unique_prefix("tigergraph");
+    let fleet = shared_cache(&prefix);
+    let tiger = Arc::new(TigerGraph::new(TgServer::V3_5).secret("tg-secret-5a1b"));
+    let connection = |graph: &str| {
+        let server = Arc::clone(&tiger);
+        tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+            .secret("tg-secret-5a1b")
+            .graph(graph)
+            .generation(tigergraph_tokens::Generation::V3_5)
+            .shared(&fleet)
+            .configure(move |builder| builder.respond_with(api_tokens_tests::fakes::responder(&server)))
+            .build()
+            .expect("connection")
+    };
+    let (a, b, other_graph) = (connection("social"), connection("social"), connection("ledger"));
+    let first = a.token().await.expect("token");
+    assert_eq!(
+        b.token().await.expect("token"),
+        first,
+        "the second worker took the first's token"
+    );
+    assert_eq!(tiger.tokens().len(), 1, "one token on the server for the fleet");
+    assert_ne!(
+        other_graph.token().await.expect("token"),
+        first,
+        "another graph is another identity"
+    );
+    assert_eq!(tiger.tokens().len(), 2);
+    assert_nothing_readable(
+        &redis_url(),
+        &prefix,
+        &["tg-secret-5a1b", &first.secret().expose()[..16], "tg.invalid", "social"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docluster_sessions_share_one_login_per_address_and_a_refused_worker_leaves() {
+    use api_tokens_tests::fakes::DoCluster;
+    let prefix = unique_prefix("docluster");
+    let fleet = shared_cache(&prefix);
+    let cluster = Arc::new(DoCluster::new());
+    let client = || {
+        docluster_tokens::Client::builder()
+            .base_url("http://cluster.invalid:3033/api")
+            .respond_with(api_tokens_tests::fakes::responder(&cluster))
+            .build()
+            .expect("client")
+    };
+    let here: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+    let login = |address| docluster_tokens::Session::login_shared_from(client(), "admin", "admin", &fleet, address);
+    let a = login(here).await.expect("login");
+    let b = login(here).await.expect("the fleet's session");
+    assert_eq!(cluster.logins(), 1, "one login for the workers at one address");
+    let list = |c: docluster_tokens::Client| async move { c.list_tokens().send().await.map(|a| a.into_inner()) };
+    b.run(list).await.expect("listed with the fleet's token");
+    // A worker at another address (the server sees it so) is another identity.
+    let there: std::net::IpAddr = "10.1.2.3".parse().expect("ip");
+    cluster.set_client_ip("10.1.2.3");
+    let c = login(there).await.expect("its own login");
+    assert_eq!(cluster.logins(), 2);
+    // A worker told the wrong address takes the fleet's token, is refused for its
+    // address, and logs in on its own, once; the others keep theirs.
+    let d = login(here).await.expect("the fleet's token, for the wrong address");
+    assert_eq!(cluster.logins(), 2);
+    d.run(list).await.expect("listed after a login of its own");
+    assert_eq!(cluster.logins(), 3);
+    d.run(list).await.expect("its own token again, no loop");
+    c.run(list).await.expect("c unaffected");
+    assert_eq!(cluster.logins(), 3);
+    cluster.set_client_ip("127.0.0.1");
+    a.run(list).await.expect("a's token was not evicted");
+    // Logging out a shared session leaves the fleet's token live for the others.
+    a.logout().await.expect("logout");
+    b.run(list).await.expect("b still works");
+    assert_eq!(cluster.logins(), 3);
+    assert_nothing_readable(
+        &redis_url(),
+        &prefix,
+        &["admin", "cluster.invalid", "10.1.2.3", "127.0.0.1"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docluster_session_finds_its_own_address_toward_the_server() {
+    use api_tokens_tests::fakes::DoCluster;
+    let fleet = shared_cache(&unique_prefix("docluster-address"));
+    let cluster = Arc::new(DoCluster::new());
+    let client = docluster_tokens::Client::builder()
+        .base_url("http://127.0.0.1:3033/api")
+        .respond_with(api_tokens_tests::fakes::responder(&cluster))
+        .build()
+        .expect("client");
+    docluster_tokens::Session::login_shared(client, "admin", "admin", &fleet)
+        .await
+        .expect("the loopback address, found without a packet");
+    let unresolvable = docluster_tokens::Client::builder()
+        .base_url("http://cluster.invalid:3033/api")
+        .respond_with(api_tokens_tests::fakes::responder(&cluster))
+        .build()
+        .expect("client");
+    let error = docluster_tokens::Session::login_shared(unresolvable, "admin", "admin", &fleet)
+        .await
+        .expect_err("no address to share by");
+    assert!(error.to_string().contains("login_shared_from"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_period() {
+    use api_tokens_tests::fakes::{Fastly, FastlySeed};
+    let prefix = unique_prefix("fastly");
+    let fleet = shared_cache(&prefix);
+    let fastly = Arc::new(Fastly::new("ops@example.com", "fastly-pw-1"));
+    let day = Duration::from_secs(86_400);
+    // Made a day ago to live 26 h: due for rotation (a day ahead of its expiry).
+    let old = fastly.seed(FastlySeed {
+        name: Some("deploy".to_owned()),
+        scope: Some("global".to_owned()),
+        services: Vec::new(),
+        created_ago: day,
+        expires_in: Some(Duration::from_secs(2 * 3600)),
+    });
+    let login = || {
+        fastly_tokens::Client::builder()
+            .base_url("http://fastly.invalid")
+            .username_and_password("ops@example.com", "fastly-pw-1")
+            .max_retries(0)
+            .respond_with(api_tokens_tests::fakes::responder(&fastly))
+            .build()
+            .expect("client")
+    };
+    let a = fastly_tokens::Rotation::new(login(), old.key.as_str())
+        .await
+        .expect("rotation")
+        .shared(&fleet);
+    let b = fastly_tokens::Rotation::new(login(), old.key.as_str())
+        .await
+        .expect("rotation")
+        .shared(&fleet);
+    // Due: served while one rotation runs behind.
+    a.token().await.expect("the current token");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let new = loop {
+        let token = a.token().await.expect("token");
+        if token.secret().expose() != old.key {
+            break token;
+        }
+        assert!(Instant::now() < deadline, "never rotated");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The other worker takes the new token from the store: no second rotation.
+    b.token().await.expect("token");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b.token().await.expect("token") != new {
+        assert!(Instant::now() < deadline, "b never took the fleet's token");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let live: Vec<String> = fastly.live().into_iter().map(|t| t.key).collect();
+    assert_eq!(
+        live.len(),
+        2,
+        "the old token lives through the grace period: {}",
+        live.len()
+    );
+    assert!(live.contains(&old.key));
+    // After the grace period, only the new token is live.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let live: Vec<String> = fastly.live().into_iter().map(|t| t.key).collect();
+    assert_eq!(live, [new.secret().expose().to_owned()]);
+    let b_client = b.client().await.expect("client");
+    b_client
+        .get_token_current()
+        .send()
+        .await
+        .expect("b's client sends the fleet's token");
+    assert_nothing_readable(
+        &redis_url(),
+        &prefix,
+        &[&old.key, new.secret().expose(), "ops@example.com", "fastly.invalid"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insight_fleet_replaces_a_refused_token_once() {
+    use api_tokens_tests::fakes::Insight;
+    let prefix = unique_prefix("insight");
+    let fleet = shared_cache(&prefix);
+    let (cookie, uid) = ("PLAY_SESSION=fleet-cookie-77", "u-fleet-1");
+    let insight = Arc::new(Insight::new().session(cookie, uid));
+    let old = insight.seed(uid, Duration::from_secs(3600));
+    let creator = || {
+        insight_tokens::Client::builder()
+            .session_cookie(cookie)
+            .max_retries(0)
+            .respond_with(api_tokens_tests::fakes::responder(&insight))
+            .build()
+            .expect("client")
+    };
+    let a = insight_tokens::Rotation::new(creator(), old.as_str())
+        .expect("rotation")
+        .shared(&fleet);
+    let b = insight_tokens::Rotation::new(creator(), old.as_str())
+        .expect("rotation")
+        .shared(&fleet);
+    let first = a.token().await.expect("token");
+    assert!(a.report_refused(&first) && b.report_refused(&first));
+    let new = a.token().await.expect("a new token");
+    assert_eq!(b.token().await.expect("the fleet's new token"), new);
+    let live: Vec<String> = insight.tokens().into_iter().map(|t| t.token).collect();
+    assert_eq!(
+        live.len(),
+        2,
+        "one new token for the fleet; the old one in its grace period"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let live: Vec<String> = insight.tokens().into_iter().map(|t| t.token).collect();
+    assert_eq!(live, [new.secret().expose().to_owned()]);
+    assert_nothing_readable(
+        &redis_url(),
+        &prefix,
+        &[&old[..32], &new.secret().expose()[..32], cookie, uid],
+    )
+    .await;
+}
