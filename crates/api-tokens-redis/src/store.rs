@@ -208,9 +208,8 @@ where
         Box::pin(async move {
             let names = self.names(identity);
             let mut connection = self.connection.clone();
-            let (token, failure): (Option<String>, Option<String>) = redis::cmd("MGET")
+            let token: Option<String> = redis::cmd("GET")
                 .arg(&names.token)
-                .arg(&names.failure)
                 .query_async(&mut connection)
                 .await
                 .map_err(|e| store_error("read", &e))?;
@@ -227,12 +226,25 @@ where
                     ),
                 }
             }
-            if let Some(value) = failure
-                && let Opened::Plain(plain) = seal::open(&self.keys, &names.failure, &value)
-            {
-                stored.failure = Some(plain);
-            }
             Ok(stored)
+        })
+    }
+
+    fn read_failure<'a>(&'a self, identity: &'a Identity) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let names = self.names(identity);
+            let mut connection = self.connection.clone();
+            let failure: Option<String> = redis::cmd("GET")
+                .arg(&names.failure)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| store_error("read", &e))?;
+            Ok(
+                failure.and_then(|value| match seal::open(&self.keys, &names.failure, &value) {
+                    Opened::Plain(plain) => Some(plain),
+                    Opened::Foreign | Opened::Unreadable => None,
+                }),
+            )
         })
     }
 

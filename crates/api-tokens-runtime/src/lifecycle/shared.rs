@@ -203,7 +203,11 @@ impl SharedLoad {
                 tracing::debug!(target: TARGET, vendor = self.vendor, "token taken from the shared cache");
                 return self.hand(Ok(token));
             }
-            if let Some(error) = self.failure(&stored) {
+            let failure = match self.ask(self.cache.store.read_failure(&self.identity)).await {
+                Ok(failure) => failure,
+                Err(error) => return self.go_alone(error, load).await,
+            };
+            if let Some(error) = self.failure(failure.as_deref()) {
                 tracing::debug!(target: TARGET, vendor = self.vendor, "another process's load failed: backing off with the fleet, without a request");
                 return Err(error);
             }
@@ -292,8 +296,8 @@ impl SharedLoad {
     }
 
     /// The error of another process's failed load, while the fleet backs off.
-    fn failure(&self, stored: &Stored) -> Option<Error> {
-        let (kind, message) = decode_failure(stored.failure.as_deref()?)?;
+    fn failure(&self, failure: Option<&[u8]>) -> Option<Error> {
+        let (kind, message) = decode_failure(failure?)?;
         Some(Error::from_sdk(
             kind,
             self.vendor,

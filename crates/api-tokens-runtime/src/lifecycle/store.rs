@@ -134,9 +134,6 @@ pub struct Stored {
     /// its value could not be read (wrong format, tampered): a miss, replaced by the
     /// next write.
     pub token: Option<Vec<u8>>,
-    /// The marker of a load that failed in some process, while the fleet backs off
-    /// ([`encode_failure`]).
-    pub failure: Option<Vec<u8>>,
     /// The value was written under an encryption key this process does not have (one
     /// of the two is configured wrong): this process loads a token of its own and
     /// leaves the value alone, so that the others are not disturbed.
@@ -144,7 +141,7 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// Nothing stored: generation 0, no token, no failure.
+    /// Nothing stored: generation 0, no token.
     pub fn empty() -> Self {
         Stored::default()
     }
@@ -155,7 +152,6 @@ impl fmt::Debug for Stored {
         f.debug_struct("Stored")
             .field("generation", &self.generation)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("failure", &self.failure.is_some())
             .field("foreign", &self.foreign)
             .finish()
     }
@@ -199,8 +195,12 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// Bytes cross this seam in clear, inside the process; a store that sends them
 /// anywhere encrypts them first.
 pub trait SharedStore: Send + Sync + fmt::Debug {
-    /// What is stored for `identity`.
+    /// What is stored for `identity`: its token (the one read of a hit).
     fn read<'a>(&'a self, identity: &'a Identity) -> StoreFuture<'a, Stored>;
+
+    /// The failure marker of `identity`, while the fleet backs off ([`encode_failure`]):
+    /// asked only when the token read is of no use to the caller.
+    fn read_failure<'a>(&'a self, identity: &'a Identity) -> StoreFuture<'a, Option<Vec<u8>>>;
 
     /// Takes the lock of `identity` for `owner` unless someone holds it: `true` if
     /// taken. It ends by itself after `ttl`.

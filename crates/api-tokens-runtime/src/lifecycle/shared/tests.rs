@@ -74,12 +74,18 @@ impl SharedStore for Memory {
             let mut stored = Stored::empty();
             stored.generation = state.generation;
             stored.token = live(&state.token);
-            stored.failure = live(&state.failure);
             stored.foreign = self.foreign.load(Ordering::SeqCst) && stored.token.is_some();
             if stored.foreign {
                 stored.token = None;
             }
             Ok(stored)
+        })
+    }
+
+    fn read_failure<'a>(&'a self, _: &'a Identity) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            self.gate().await?;
+            Ok(live(&self.state().failure))
         })
     }
 
