@@ -40,6 +40,13 @@ pub async fn tour() -> Result<(), Failure> {
     if let Some(tenant) = vars.as_ref().and_then(|v| v.get("ICA_TENANT")) {
         source = source.tenant(tenant);
     }
+    if let Some(fleet) = crate::fleet()? {
+        source = source.shared(&fleet);
+        step(
+            "ica",
+            "REDIS_URL set: JWTs are shared through the fleet cache in Redis (sealed, keyed names)",
+        );
+    }
     let jwt = source.token().await?;
     step(
         "ica",

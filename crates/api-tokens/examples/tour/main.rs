@@ -7,6 +7,10 @@
 //! instead; a vendor whose variables are only partly set stops the tour with a message
 //! saying what is missing. Whatever the tour creates it revokes, also when a later step
 //! fails. Secrets are never printed, only their length.
+//!
+//! With `REDIS_URL` and `TOKEN_CACHE_KEY` (32 bytes in base64) set, the ICA and
+//! TigerGraph lifecycles share their tokens through that Redis (the fleet cache of
+//! `api-tokens-redis`), and the tour says so.
 
 mod docluster;
 mod fastly;
@@ -65,6 +69,16 @@ pub fn config(sets: &[&[&str]], optional: &[&str]) -> Result<Option<HashMap<Stri
         wanted.join(", or ")
     )
     .into())
+}
+
+/// The fleet cache, when `REDIS_URL` and `TOKEN_CACHE_KEY` are set.
+pub fn fleet() -> Result<Option<api_tokens::SharedCache>, Failure> {
+    let Some(vars) = config(&[&["REDIS_URL", "TOKEN_CACHE_KEY"]], &[])? else {
+        return Ok(None);
+    };
+    let key = api_tokens_redis::EncryptionKey::from_base64("tour", &vars["TOKEN_CACHE_KEY"])?;
+    let store = api_tokens_redis::RedisStore::open(&vars["REDIS_URL"], key)?;
+    Ok(Some(api_tokens::SharedCache::new(store)))
 }
 
 /// With `RUST_LOG` set (`api_tokens=debug`, `api_tokens::lifecycle=trace`, …), prints

@@ -41,6 +41,16 @@ pub async fn tour() -> Result<(), Failure> {
     if let Some(graph) = vars.as_ref().and_then(|v| v.get("TIGERGRAPH_GRAPH")) {
         builder = builder.graph(graph);
     }
+    let builder = match crate::fleet()? {
+        Some(fleet) => {
+            step(
+                "tigergraph",
+                "REDIS_URL set: tokens are shared through the fleet cache in Redis (sealed, keyed names)",
+            );
+            builder.shared(&fleet)
+        }
+        None => builder,
+    };
     let tg = builder.build()?;
     let token = tg.get(Some(Duration::from_secs(3600))).await?;
     let generation = match tg.generation().await {
