@@ -196,3 +196,51 @@ fn set_body(request: &mut Request, body: Vec<u8>, content_type: &'static str) {
         .or_insert(HeaderValue::from_static(content_type));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::SecretInput;
+
+    #[test]
+    fn request_secrets_reads_each_input_from_where_it_was_sent() {
+        let inputs = [
+            SecretInput::Query("secret"),
+            SecretInput::FormField("password"),
+            SecretInput::JsonPointer("/info/token"),
+        ];
+        let form = request_secrets(Some("a=1&secret=q%2Bs&b=2"), b"user=u&password=p%26w", &inputs);
+        assert_eq!(form, ["q+s", "p&w"]);
+        let json = request_secrets(None, br#"{"info":{"token":"t1,t2"}}"#, &inputs);
+        // A list is a secret as a whole and each of its items.
+        assert_eq!(json, ["t1,t2", "t1", "t2"]);
+        // Other fields, names that only start alike, and nothing sent: no secret.
+        assert!(request_secrets(Some("secrets=x&secre=y"), b"passwords=z", &inputs).is_empty());
+        assert!(request_secrets(None, b"", &inputs).is_empty());
+    }
+
+    #[test]
+    fn body_has_fields_needs_every_field_non_empty() {
+        let request = |body: &'static str| {
+            let mut request = Request::new(reqwest::Method::POST, "http://h/".parse().expect("url"));
+            *request.body_mut() = Some(body.into());
+            request
+        };
+        for (body, has) in [
+            ("username=u&password=p", true),
+            ("username=u&password=", false),
+            ("username=u", false),
+            (r#"{"username":"u","password":"p"}"#, true),
+            (r#"{"username":"u","password":""}"#, false),
+            (r#"{"username":"u"}"#, false),
+        ] {
+            assert_eq!(
+                body_has_fields(&request(body), &["username", "password"]),
+                has,
+                "{body}"
+            );
+        }
+        let bodiless = Request::new(reqwest::Method::POST, "http://h/".parse().expect("url"));
+        assert!(!body_has_fields(&bodiless, &["username"]));
+    }
+}

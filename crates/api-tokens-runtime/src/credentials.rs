@@ -187,3 +187,19 @@ impl ClientState {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_debugs_as_its_kind_only() {
+        let token = Credential::Token(Secret::new("tok-123"));
+        let basic = Credential::Basic {
+            username: "alice".to_owned(),
+            password: Secret::new("pw-456"),
+        };
+        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
+        assert_eq!(format!("{basic:?}"), "Basic(<redacted>)");
+    }
+}
