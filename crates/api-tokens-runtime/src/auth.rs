@@ -1,77 +1,12 @@
-//! Credentials on the wire: prepared once when a client is built (header names and
-//! values, Basic's encoding), applied to each request where its scheme says.
+//! Credentials on the wire: each prepared credential (`credentials.rs` refuses or
+//! prepares them when a client is built) applied to a request where its scheme says,
+//! and read back from what was sent.
 
-use base64::Engine;
 use reqwest::Request;
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 
-use crate::credentials::{Credential, Credentials};
-use crate::secret::Secret;
-use crate::wire::{Api, Place, SecretInput};
-
-/// A scheme's credential, ready for requests.
-#[derive(Clone)]
-pub(crate) enum Prepared {
-    /// A header, its value marked sensitive (HTTP/2 never indexes it).
-    Header(HeaderName, HeaderValue),
-    /// A query parameter.
-    Query(&'static str, Secret),
-    /// A field of a form body.
-    FormField(&'static str, Secret),
-    /// A top-level field of a JSON object body.
-    JsonField(&'static str, Secret),
-    /// The whole body.
-    Body(Secret),
-}
-
-fn sensitive(value: &str) -> Result<HeaderValue, String> {
-    let mut value = HeaderValue::from_str(value).map_err(|_| "a credential cannot go in an HTTP header".to_owned())?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-/// The base64 of `user:password`, as HTTP Basic sends it.
-pub(crate) fn basic_encoded(username: &str, password: &Secret) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", password.expose()))
-}
-
-/// Every scheme of `api`, prepared from `credentials` (`None` where its credential is
-/// not set), in the order of `api.schemes`.
-pub(crate) fn prepare(api: &'static Api, credentials: &Credentials) -> Result<Vec<Option<Prepared>>, String> {
-    api.schemes
-        .iter()
-        .map(|scheme| {
-            let Some(credential) = credentials.get(scheme.credential) else {
-                return Ok(None);
-            };
-            let prepared = match (scheme.place, credential) {
-                (Place::Basic, Credential::Basic { username, password }) => Prepared::Header(
-                    AUTHORIZATION,
-                    sensitive(&format!("Basic {}", basic_encoded(username, password)))?,
-                ),
-                (Place::Bearer, Credential::Token(token)) => {
-                    Prepared::Header(AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?)
-                }
-                (Place::Header(name), Credential::Token(token)) => {
-                    let name =
-                        HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name `{name}`"))?;
-                    Prepared::Header(name, sensitive(token.expose())?)
-                }
-                (Place::Query(name), Credential::Token(token)) => Prepared::Query(name, token.clone()),
-                (Place::FormField(name), Credential::Token(token)) => Prepared::FormField(name, token.clone()),
-                (Place::JsonField(name), Credential::Token(token)) => Prepared::JsonField(name, token.clone()),
-                (Place::Body, Credential::Token(token)) => Prepared::Body(token.clone()),
-                _ => {
-                    return Err(format!(
-                        "credential `{}` has the wrong shape for its scheme",
-                        scheme.credential
-                    ));
-                }
-            };
-            Ok(Some(prepared))
-        })
-        .collect()
-}
+use crate::credentials::Prepared;
+use crate::wire::SecretInput;
 
 /// Puts a prepared credential on the request.
 pub(crate) fn apply(request: &mut Request, prepared: &Prepared) -> Result<(), String> {

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use reqwest::header::HeaderValue;
+use base64::Engine;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
-use crate::auth::Prepared;
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
 use crate::wire::{Api, Place};
@@ -60,68 +60,119 @@ impl Credentials {
     pub(crate) fn secrets(&self) -> impl Iterator<Item = String> + '_ {
         self.entries.iter().flat_map(|(_, c)| match c {
             Credential::Token(s) => vec![s.expose().to_owned()],
-            Credential::Basic { username, password } => vec![
-                password.expose().to_owned(),
-                crate::auth::basic_encoded(username, password),
-            ],
+            Credential::Basic { username, password } => {
+                vec![password.expose().to_owned(), basic_encoded(username, password)]
+            }
         })
     }
 
-    /// Every scheme of `api` with its credential ready for requests, once each credential
-    /// is known to be sendable (see [`validate`](Self::validate)).
+    /// Every scheme of `api` with its credential ready for requests (`None` where its
+    /// credential is not set), in the order of `api.schemes`; or the error saying why
+    /// a credential could never be sent: empty values, bytes a header cannot hold, a
+    /// colon in a Basic user name, a credential of the wrong shape for its scheme. One
+    /// match refuses or prepares each case.
     pub(crate) fn prepare(&self, api: &'static Api) -> Result<std::sync::Arc<[Option<Prepared>]>, Error> {
-        self.validate(api)?;
-        let prepared =
-            crate::auth::prepare(api, self).map_err(|why| Error::new(ErrorKind::InvalidArgument, api.vendor, why))?;
-        Ok(prepared.into())
-    }
-
-    /// Refuses what could never be sent: empty values, bytes a header cannot hold,
-    /// a colon in a Basic user name, a credential of the wrong shape for its scheme.
-    fn validate(&self, api: &'static Api) -> Result<(), Error> {
-        let invalid = |what: String| Err(Error::new(ErrorKind::InvalidArgument, api.vendor, what));
-        for (name, credential) in &self.entries {
-            for scheme in api.schemes.iter().filter(|s| s.credential == *name) {
-                match (credential, scheme.place) {
-                    (Credential::Basic { username, password }, Place::Basic) => {
-                        if username.is_empty() || password.is_empty() {
-                            return invalid(format!("credential `{name}`: empty user name or password"));
-                        }
-                        if username.contains(':') {
-                            return invalid(format!("credential `{name}`: a Basic user name cannot contain ':'"));
-                        }
-                        if username.chars().any(char::is_control) {
-                            return invalid(format!("credential `{name}`: control character in the user name"));
-                        }
+        let invalid = |what: String| Error::new(ErrorKind::InvalidArgument, api.vendor, what);
+        let mut prepared = Vec::with_capacity(api.schemes.len());
+        for scheme in api.schemes {
+            let name = scheme.credential;
+            let Some(credential) = self.get(name) else {
+                prepared.push(None);
+                continue;
+            };
+            let wrong_shape = || {
+                invalid(format!(
+                    "credential `{name}` has the wrong shape for scheme `{}`",
+                    scheme.name
+                ))
+            };
+            let ready = match (credential, scheme.place) {
+                (Credential::Basic { username, password }, Place::Basic) => {
+                    if username.is_empty() || password.is_empty() {
+                        return Err(invalid(format!("credential `{name}`: empty user name or password")));
                     }
-                    (Credential::Token(secret), place) if !place.is_basic() => {
-                        if secret.is_empty() {
-                            return invalid(format!("credential `{name}` is empty"));
-                        }
-                        // A server (or a proxy) trims header values: the token it would
-                        // judge is not the one given.
-                        if secret.expose().trim() != secret.expose() {
-                            return invalid(format!("credential `{name}` begins or ends with white space"));
-                        }
-                        if matches!(place, Place::Header(_) | Place::Bearer)
-                            && HeaderValue::from_str(secret.expose()).is_err()
-                        {
-                            return invalid(format!(
+                    if username.contains(':') {
+                        return Err(invalid(format!(
+                            "credential `{name}`: a Basic user name cannot contain ':'"
+                        )));
+                    }
+                    if username.chars().any(char::is_control) {
+                        return Err(invalid(format!(
+                            "credential `{name}`: control character in the user name"
+                        )));
+                    }
+                    let value = format!("Basic {}", basic_encoded(username, password));
+                    Prepared::Header(
+                        AUTHORIZATION,
+                        sensitive(&value).map_err(|why| invalid(format!("credential `{name}`: {why}")))?,
+                    )
+                }
+                (Credential::Token(secret), place) => {
+                    if secret.is_empty() {
+                        return Err(invalid(format!("credential `{name}` is empty")));
+                    }
+                    // A server (or a proxy) trims header values: the token it would
+                    // judge is not the one given.
+                    if secret.expose().trim() != secret.expose() {
+                        return Err(invalid(format!("credential `{name}` begins or ends with white space")));
+                    }
+                    let header = |value: &str| {
+                        sensitive(value).map_err(|_| {
+                            invalid(format!(
                                 "credential `{name}` holds a byte that cannot go in an HTTP header (CR, LF or another control character)"
-                            ));
+                            ))
+                        })
+                    };
+                    match place {
+                        Place::Header(header_name) => {
+                            let header_name = HeaderName::from_bytes(header_name.as_bytes()).map_err(|_| {
+                                invalid(format!("scheme `{}`: bad header name `{header_name}`", scheme.name))
+                            })?;
+                            Prepared::Header(header_name, header(secret.expose())?)
                         }
-                    }
-                    _ => {
-                        return invalid(format!(
-                            "credential `{name}` has the wrong shape for scheme `{}`",
-                            scheme.name
-                        ));
+                        Place::Query(field) => Prepared::Query(field, secret.clone()),
+                        Place::FormField(field) => Prepared::FormField(field, secret.clone()),
+                        Place::JsonField(field) => Prepared::JsonField(field, secret.clone()),
+                        Place::Body => Prepared::Body(secret.clone()),
+                        Place::Bearer => {
+                            Prepared::Header(AUTHORIZATION, header(&format!("Bearer {}", secret.expose()))?)
+                        }
+                        Place::Basic => return Err(wrong_shape()),
                     }
                 }
-            }
+                (Credential::Basic { .. }, _) => return Err(wrong_shape()),
+            };
+            prepared.push(Some(ready));
         }
-        Ok(())
+        Ok(prepared.into())
     }
+}
+
+/// A scheme's credential, ready for requests.
+#[derive(Clone)]
+pub(crate) enum Prepared {
+    /// A header, its value marked sensitive (HTTP/2 never indexes it).
+    Header(HeaderName, HeaderValue),
+    /// A query parameter.
+    Query(&'static str, Secret),
+    /// A field of a form body.
+    FormField(&'static str, Secret),
+    /// A top-level field of a JSON object body.
+    JsonField(&'static str, Secret),
+    /// The whole body.
+    Body(Secret),
+}
+
+/// `value` as a header value marked sensitive.
+fn sensitive(value: &str) -> Result<HeaderValue, &'static str> {
+    let mut value = HeaderValue::from_str(value).map_err(|_| "a credential cannot go in an HTTP header")?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// The base64 of `user:password`, as HTTP Basic sends it.
+pub(crate) fn basic_encoded(username: &str, password: &Secret) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", password.expose()))
 }
 
 impl fmt::Debug for Credentials {
