@@ -9,6 +9,7 @@ mod failures;
 mod fastly;
 mod fleet;
 mod fuzz;
+mod house;
 mod ica;
 mod insight;
 mod leaks;
