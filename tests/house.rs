@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn read(root: &Path, file: &str) -> String {
@@ -23,8 +26,14 @@ fn places(root: &Path, name: &str) -> Vec<(String, bool)> {
     let has = |file: &str, text: &str| read(root, file).contains(text);
     let facade = "crates/api-tokens/Cargo.toml";
     vec![
-        (format!("crates/{name}/Cargo.toml"), exists(&format!("crates/{name}/Cargo.toml"))),
-        (format!("crates/{name}/README.md"), exists(&format!("crates/{name}/README.md"))),
+        (
+            format!("crates/{name}/Cargo.toml"),
+            exists(&format!("crates/{name}/Cargo.toml")),
+        ),
+        (
+            format!("crates/{name}/README.md"),
+            exists(&format!("crates/{name}/README.md")),
+        ),
         (
             format!("crates/{name}/src/generated.rs (cargo xtask codegen)"),
             exists(&format!("crates/{name}/src/generated.rs")),
@@ -37,15 +46,24 @@ fn places(root: &Path, name: &str) -> Vec<(String, bool)> {
             format!("Cargo.toml [workspace.dependencies]: `{name} = {{ path = \"crates/{name}\"`"),
             has("Cargo.toml", &format!("{name} = {{ path = \"crates/{name}\"")),
         ),
-        (format!("{facade}: feature `{vendor} = [\"dep:{name}\"]`"), has(facade, &format!("{vendor} = [\"dep:{name}\"]"))),
+        (
+            format!("{facade}: feature `{vendor} = [\"dep:{name}\"]`"),
+            has(facade, &format!("{vendor} = [\"dep:{name}\"]")),
+        ),
         (format!("{facade}: `\"{vendor}\"` in feature `full`"), {
             let text = read(root, facade);
             text.lines()
                 .find(|l| l.starts_with("full = "))
                 .is_some_and(|l| l.contains(&format!("\"{vendor}\"")))
         }),
-        (format!("{facade}: `\"{name}?/middleware\"`"), has(facade, &format!("\"{name}?/middleware\""))),
-        (format!("{facade}: `\"{name}?/test-util\"`"), has(facade, &format!("\"{name}?/test-util\""))),
+        (
+            format!("{facade}: `\"{name}?/middleware\"`"),
+            has(facade, &format!("\"{name}?/middleware\"")),
+        ),
+        (
+            format!("{facade}: `\"{name}?/test-util\"`"),
+            has(facade, &format!("\"{name}?/test-util\"")),
+        ),
         (
             format!("{facade}: `{name} = {{ workspace = true, optional = true }}`"),
             has(facade, &format!("{name} = {{ workspace = true, optional = true }}")),
@@ -54,14 +72,26 @@ fn places(root: &Path, name: &str) -> Vec<(String, bool)> {
             format!("crates/api-tokens/src/lib.rs: `pub use {snake} as {vendor};`"),
             has("crates/api-tokens/src/lib.rs", &format!("pub use {snake} as {vendor};")),
         ),
-        (format!("tests/Cargo.toml: `{name} = {{ workspace = true`"), has("tests/Cargo.toml", &format!("{name} = {{ workspace = true"))),
-        (format!("tests/{vendor}.rs (the wire tests)"), exists(&format!("tests/{vendor}.rs"))),
-        (format!("tests/all.rs: `mod {vendor};`"), has("tests/all.rs", &format!("mod {vendor};"))),
+        (
+            format!("tests/Cargo.toml: `{name} = {{ workspace = true`"),
+            has("tests/Cargo.toml", &format!("{name} = {{ workspace = true")),
+        ),
+        (
+            format!("tests/{vendor}.rs (the wire tests)"),
+            exists(&format!("tests/{vendor}.rs")),
+        ),
+        (
+            format!("tests/all.rs: `mod {vendor};`"),
+            has("tests/all.rs", &format!("mod {vendor};")),
+        ),
         (
             format!("tests/arguments.rs: `(\"{vendor}\", &{snake}::wire::API)`"),
             has("tests/arguments.rs", &format!("(\"{vendor}\", &{snake}::wire::API)")),
         ),
-        (format!("tests/support/calls.rs: its operations (`{snake}::`)"), has("tests/support/calls.rs", &format!("{snake}::"))),
+        (
+            format!("tests/support/calls.rs: its operations (`{snake}::`)"),
+            has("tests/support/calls.rs", &format!("{snake}::")),
+        ),
         (
             format!("crates/api-tokens/examples/tour/{vendor}.rs (its tour)"),
             exists(&format!("crates/api-tokens/examples/tour/{vendor}.rs")),
@@ -106,6 +136,10 @@ fn every_spec_has_every_place_a_vendor_crate_needs() {
 fn a_spec_without_its_crate_misses_every_place_by_name() {
     let places = places(&root(), "newvendor-tokens");
     assert!(places.iter().all(|(_, present)| !present), "{places:?}");
-    assert!(places.iter().any(|(place, _)| place == "tests/newvendor.rs (the wire tests)"));
+    assert!(
+        places
+            .iter()
+            .any(|(place, _)| place == "tests/newvendor.rs (the wire tests)")
+    );
     assert_eq!(places.len(), 18);
 }

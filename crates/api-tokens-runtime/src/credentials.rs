@@ -242,6 +242,106 @@ impl ClientState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{ErrorFields, Scheme};
+
+    static API: Api = Api {
+        vendor: "Test",
+        schemes: &[
+            Scheme {
+                name: "basicAuth",
+                credential: "basic",
+                place: Place::Basic,
+                body_fields: &[],
+            },
+            Scheme {
+                name: "apiKey",
+                credential: "api_key",
+                place: Place::Header("x-api-key"),
+                body_fields: &[],
+            },
+            Scheme {
+                name: "querySecret",
+                credential: "secret",
+                place: Place::Query("secret"),
+                body_fields: &[],
+            },
+        ],
+        errors: ErrorFields {
+            code: &[],
+            message: &[],
+        },
+        vendor_messages: &[],
+        operations: &[],
+        categories: &[],
+    };
+
+    fn with(name: &'static str, credential: Credential) -> Result<std::sync::Arc<[Option<Prepared>]>, Error> {
+        let mut credentials = Credentials::default();
+        credentials.set(name, credential);
+        credentials.prepare(&API)
+    }
+
+    fn basic(username: &str, password: &str) -> Credential {
+        Credential::Basic {
+            username: username.to_owned(),
+            password: Secret::new(password),
+        }
+    }
+
+    #[test]
+    fn each_credential_is_refused_or_prepared() {
+        for (username, password) in [("", "pw"), ("u", ""), ("a:b", "pw"), ("a\nb", "pw")] {
+            let error = with("basic", basic(username, password)).err().expect(username);
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        }
+        for token in ["", " t", "t ", "a\rb"] {
+            let error = with("api_key", Credential::Token(Secret::new(token)))
+                .err()
+                .expect(token);
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{token:?}");
+        }
+        // A control character cannot go in a header, but can in a query.
+        assert!(with("secret", Credential::Token(Secret::new("a\u{1}b"))).is_ok());
+        // The wrong shape for the scheme, either way.
+        assert!(with("basic", Credential::Token(Secret::new("t"))).is_err());
+        assert!(with("api_key", basic("u", "p")).is_err());
+        let prepared = with("basic", basic("u", "p")).expect("prepared");
+        assert!(
+            matches!(&prepared[..], [Some(Prepared::Header(name, value)), None, None]
+            if name == AUTHORIZATION && value.to_str().ok() == Some("Basic dTpw") && value.is_sensitive())
+        );
+        let prepared = with("api_key", Credential::Token(Secret::new("k"))).expect("prepared");
+        assert!(
+            matches!(&prepared[..], [None, Some(Prepared::Header(name, value)), None]
+            if name == "x-api-key" && value.to_str().ok() == Some("k"))
+        );
+    }
+
+    #[test]
+    fn credentials_and_client_state_debug_as_names_and_kinds() {
+        let mut credentials = Credentials::default();
+        credentials.set("api_key", Credential::Token(Secret::new("k-123")));
+        credentials.set("basic", basic("alice", "pw-456"));
+        let shown = format!("{credentials:?}");
+        assert_eq!(shown, r#"{"api_key": Token(<redacted>), "basic": Basic(<redacted>)}"#);
+        let state = ClientState {
+            api: &API,
+            prepared: credentials.prepare(&API).expect("prepared"),
+            credentials: credentials.into(),
+            max_body_bytes: 1,
+            operation_timeout: std::time::Duration::from_secs(1),
+            attempt_timeout: std::time::Duration::from_secs(1),
+            retry: crate::RetryPolicy::default(),
+            #[cfg(feature = "test-util")]
+            responder: None,
+        };
+        let shown = format!("{state:?}");
+        assert!(
+            shown.starts_with("ClientState { credentials: {\"api_key\": Token(<redacted>)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("k-123") && !shown.contains("pw-456") && !shown.contains("alice"));
+    }
 
     #[test]
     fn a_credential_debugs_as_its_kind_only() {
