@@ -10,9 +10,10 @@ use progenitor_client::ResponseValue;
 use reqwest::header::HeaderMap;
 
 use crate::credentials::ClientState;
-use crate::decode::{self, Scrubber, Verdict};
+use crate::decode::{self, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::record::CallRecord;
+use crate::scrub::{self, Scrubber};
 use crate::transport::ERROR_BODY_LIMIT;
 use crate::wire::{Api, Operation};
 
@@ -119,18 +120,18 @@ struct Failure<'a> {
 }
 
 impl Failure<'_> {
-    /// Every secret the request carried: the client's credentials (and Basic's
-    /// encoding), and the request's secret fields.
+    /// Every secret the request carried (`scrub.rs` says which).
     fn scrubber(&self) -> Scrubber {
-        let mut secrets: Vec<String> = self.state.credentials.secrets().collect();
-        if let Some((query, body)) = self.sent {
-            secrets.extend(crate::auth::request_secrets(
-                query.as_deref(),
-                body,
-                self.op.secret_inputs,
-            ));
-        }
-        Scrubber::new(&secrets, self.api.vendor_messages)
+        let sent = self.sent.map(|(query, body)| scrub::Sent {
+            query: query.as_deref(),
+            body,
+        });
+        scrub::for_request(
+            &self.state.credentials,
+            sent,
+            self.op.secret_inputs,
+            self.api.vendor_messages,
+        )
     }
 
     /// `error` (a vendor error, status and headers set) as progenitor's error says.
@@ -181,7 +182,7 @@ impl Failure<'_> {
         if std::any::TypeId::of::<B>() == std::any::TypeId::of::<()>() {
             return error;
         }
-        decode::scrub_json(&mut json, &scrubber);
+        scrub::scrub_json(&mut json, &scrubber);
         match serde_json::from_value::<B>(json) {
             Ok(body) => error.body(body),
             Err(_) => error,

@@ -1,12 +1,10 @@
 //! Credentials on the wire: each prepared credential (`credentials.rs` refuses or
-//! prepares them when a client is built) applied to a request where its scheme says,
-//! and read back from what was sent.
+//! prepares them when a client is built) applied to a request where its scheme says.
 
 use reqwest::Request;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 
 use crate::credentials::Prepared;
-use crate::wire::SecretInput;
 
 /// Puts a prepared credential on the request.
 pub(crate) fn apply(request: &mut Request, prepared: &Prepared) -> Result<(), String> {
@@ -56,45 +54,6 @@ pub(crate) fn apply(request: &mut Request, prepared: &Prepared) -> Result<(), St
     Ok(())
 }
 
-/// The values of a request's secret fields, read back from what was sent: its query
-/// and its body.
-pub(crate) fn request_secrets(query: Option<&str>, body: &[u8], inputs: &[SecretInput]) -> Vec<String> {
-    // The body is parsed once, as what the first input that reads it needs.
-    let mut form: Option<Vec<(String, String)>> = None;
-    let mut json: Option<Option<serde_json::Value>> = None;
-    let mut found = Vec::new();
-    for input in inputs {
-        match *input {
-            SecretInput::Query(name) => {
-                let pairs = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes());
-                found.extend(pairs.filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()));
-            }
-            SecretInput::FormField(name) => {
-                let pairs = form.get_or_insert_with(|| serde_urlencoded::from_bytes(body).unwrap_or_default());
-                found.extend(pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()));
-            }
-            SecretInput::JsonPointer(pointer) => {
-                let value = json.get_or_insert_with(|| serde_json::from_slice::<serde_json::Value>(body).ok());
-                found.extend(
-                    value
-                        .as_ref()
-                        .and_then(|v| v.pointer(pointer))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned),
-                );
-            }
-        }
-    }
-    // A list such as TigerGraph's `"t1,t2"`: each token is a secret of its own.
-    let parts: Vec<String> = found
-        .iter()
-        .filter(|v| v.contains(','))
-        .flat_map(|v| v.split(',').map(str::to_owned))
-        .collect();
-    found.extend(parts);
-    found
-}
-
 /// Whether the request's form or JSON object body holds every one of `fields`, each
 /// non-empty.
 pub(crate) fn body_has_fields(request: &Request, fields: &[&str]) -> bool {
@@ -135,24 +94,6 @@ fn set_body(request: &mut Request, body: Vec<u8>, content_type: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::SecretInput;
-
-    #[test]
-    fn request_secrets_reads_each_input_from_where_it_was_sent() {
-        let inputs = [
-            SecretInput::Query("secret"),
-            SecretInput::FormField("password"),
-            SecretInput::JsonPointer("/info/token"),
-        ];
-        let form = request_secrets(Some("a=1&secret=q%2Bs&b=2"), b"user=u&password=p%26w", &inputs);
-        assert_eq!(form, ["q+s", "p&w"]);
-        let json = request_secrets(None, br#"{"info":{"token":"t1,t2"}}"#, &inputs);
-        // A list is a secret as a whole and each of its items.
-        assert_eq!(json, ["t1,t2", "t1", "t2"]);
-        // Other fields, names that only start alike, and nothing sent: no secret.
-        assert!(request_secrets(Some("secrets=x&secre=y"), b"passwords=z", &inputs).is_empty());
-        assert!(request_secrets(None, b"", &inputs).is_empty());
-    }
 
     #[test]
     fn body_has_fields_needs_every_field_non_empty() {

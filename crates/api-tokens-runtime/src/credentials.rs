@@ -55,17 +55,6 @@ impl Credentials {
         self.entries.iter().find(|(n, _)| *n == name).map(|(_, c)| c)
     }
 
-    /// The secret values as they may appear on the wire, for scrubbing vendor messages
-    /// that might echo them: each secret, and the encoded Basic header.
-    pub(crate) fn secrets(&self) -> impl Iterator<Item = String> + '_ {
-        self.entries.iter().flat_map(|(_, c)| match c {
-            Credential::Token(s) => vec![s.expose().to_owned()],
-            Credential::Basic { username, password } => {
-                vec![password.expose().to_owned(), basic_encoded(username, password)]
-            }
-        })
-    }
-
     /// Every scheme of `api` with its credential ready for requests (`None` where its
     /// credential is not set), in the order of `api.schemes`; or the error saying why
     /// a credential could never be sent: empty values, bytes a header cannot hold, a

@@ -15,6 +15,7 @@ mod macros;
 mod prepare;
 mod record;
 mod retry;
+mod scrub;
 mod secret;
 mod time;
 mod token_use;
