@@ -282,7 +282,7 @@ async fn values_that_do_not_open_are_misses_and_foreign_ones_are_left_alone() {
     use api_tokens_runtime::shared::SharedStore;
     let url = redis_url();
     let prefix = unique_prefix("values");
-    let key = |byte: u8| EncryptionKey::new("k1", [byte; 32]).expect("key");
+    let key = |byte: u8| EncryptionKey::new(format!("k{byte}"), [byte; 32]).expect("key");
     let store = |byte: u8| {
         RedisStore::open(&url, key(byte))
             .expect("store")
@@ -585,7 +585,7 @@ async fn a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_p
     // The other worker takes the new token from the store: no second rotation.
     b.token().await.expect("token");
     let deadline = Instant::now() + Duration::from_secs(5);
-    while b.token().await.expect("token") != new {
+    while b.token().await.expect("token").secret() != new.secret() {
         assert!(Instant::now() < deadline, "b never took the fleet's token");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -640,7 +640,7 @@ async fn an_insight_fleet_replaces_a_refused_token_once() {
     let first = a.token().await.expect("token");
     assert!(a.report_refused(&first) && b.report_refused(&first));
     let new = a.token().await.expect("a new token");
-    assert_eq!(b.token().await.expect("the fleet's new token"), new);
+    assert_eq!(b.token().await.expect("the fleet's new token").secret(), new.secret());
     let live: Vec<String> = insight.tokens().into_iter().map(|t| t.token).collect();
     assert_eq!(
         live.len(),
@@ -656,4 +656,226 @@ async fn an_insight_fleet_replaces_a_refused_token_once() {
         &[&old[..32], &new.secret().expose()[..32], cookie, uid],
     )
     .await;
+}
+
+/// What a hostile or careless Redis holds is never the fleet's end: a lock that never
+/// ends or is not a lock is taken over; a token key of another type, too long, not
+/// UTF-8, or with a generation no one can read is a miss the next write replaces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_keys_are_taken_over_or_replaced() {
+    use api_tokens_runtime::shared::SharedStore;
+    let url = redis_url();
+    let prefix = unique_prefix("hostile");
+    let store = RedisStore::open(&url, EncryptionKey::new("k1", [6; 32]).expect("key"))
+        .expect("store")
+        .prefix(prefix.clone());
+    let identity = api_tokens_runtime::Identity::new("ica").with("base_url", "https://ica.example");
+    let token = api_tokens_runtime::shared::encode_token(&api_tokens_runtime::Token::new("secret-jwt", None));
+    // Learn the key names from a first write and lock.
+    assert!(
+        store
+            .write(&identity, "me", 0, &token, Duration::from_secs(60))
+            .await
+            .expect("write")
+    );
+    assert!(
+        store
+            .try_lock(&identity, "me", Duration::from_secs(5))
+            .await
+            .expect("lock")
+    );
+    let entries = dump(&url, &prefix).await;
+    let name = |suffix: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k.ends_with(suffix))
+            .expect("key")
+            .0
+            .clone()
+    };
+    let (token_key, lock_key) = (name(":token"), name(":lock"));
+    let client = redis::Client::open(url.as_str()).expect("client");
+    let redis = client.get_multiplexed_async_connection().await.expect("connection");
+    let run = |args: Vec<Vec<u8>>| {
+        let mut command = redis::cmd(std::str::from_utf8(&args[0]).expect("command"));
+        for arg in &args[1..] {
+            command.arg(arg.as_slice());
+        }
+        let mut redis = redis.clone();
+        async move { command.query_async::<redis::Value>(&mut redis).await.expect("command") }
+    };
+    let args = |parts: &[&[u8]]| parts.iter().map(|p| p.to_vec()).collect::<Vec<_>>();
+    // Locks: held by its owner, extended only by it.
+    assert!(
+        !store
+            .try_lock(&identity, "other", Duration::from_secs(5))
+            .await
+            .expect("lock")
+    );
+    assert!(
+        store
+            .extend_lock(&identity, "me", Duration::from_secs(5))
+            .await
+            .expect("extend")
+    );
+    assert!(
+        !store
+            .extend_lock(&identity, "other", Duration::from_secs(5))
+            .await
+            .expect("extend")
+    );
+    // A lock without expiry, one far longer than any, and a key that is not a lock.
+    for forged in [
+        args(&[b"SET", lock_key.as_bytes(), b"forged"]),
+        args(&[b"SET", lock_key.as_bytes(), b"forged", b"PX", b"86400000"]),
+        args(&[b"HSET", lock_key.as_bytes(), b"f", b"v"]),
+    ] {
+        run(args(&[b"DEL", lock_key.as_bytes()])).await;
+        run(forged).await;
+        assert!(
+            store
+                .try_lock(&identity, "me", Duration::from_secs(5))
+                .await
+                .expect("lock"),
+            "taken over"
+        );
+    }
+    // Token keys: another type, too long, not UTF-8, an unreadable generation.
+    let long = vec![b'v'; 70 * 1024];
+    for hostile in [
+        args(&[b"HSET", token_key.as_bytes(), b"f", b"v"]),
+        args(&[b"SET", token_key.as_bytes(), &long]),
+        args(&[b"SET", token_key.as_bytes(), b"v1.3.k1.\xff\xfe.\x00"]),
+        args(&[b"SET", token_key.as_bytes(), b"v1.99999999999999999999999.k1.00.AAAA"]),
+    ] {
+        run(args(&[b"DEL", token_key.as_bytes()])).await;
+        run(hostile).await;
+        let read = store
+            .read(&identity)
+            .await
+            .expect("a hostile value is a miss, never an error");
+        assert!(read.token.is_none() && !read.foreign);
+        assert!(
+            store
+                .write(&identity, "me", read.generation, &token, Duration::from_secs(60))
+                .await
+                .expect("write"),
+            "replaced over the generation read ({})",
+            read.generation
+        );
+        assert!(store.read(&identity).await.expect("read").token.is_some());
+    }
+    assert!(
+        store
+            .read(&identity)
+            .await
+            .expect("read")
+            .ttl
+            .is_some_and(|ttl| ttl <= Duration::from_secs(60))
+    );
+}
+
+fn fastly_login(fastly: &Arc<api_tokens_tests::fakes::Fastly>) -> fastly_tokens::Client {
+    fastly_tokens::Client::builder()
+        .base_url("http://fastly.invalid")
+        .username_and_password("ops@example.com", "fastly-pw-1")
+        .max_retries(0)
+        .respond_with(api_tokens_tests::fakes::responder(fastly))
+        .build()
+        .expect("client")
+}
+
+fn fastly_token(fastly: &api_tokens_tests::fakes::Fastly, name: &str, days: u64) -> String {
+    fastly
+        .seed(api_tokens_tests::fakes::FastlySeed {
+            name: Some(name.to_owned()),
+            scope: Some("global".to_owned()),
+            services: Vec::new(),
+            created_ago: Duration::from_secs(86_400),
+            expires_in: Some(Duration::from_secs(days * 86_400)),
+        })
+        .key
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_from_the_fleet() {
+    let prefix = unique_prefix("fastly-lines");
+    let fleet = shared_cache(&prefix).recheck_every(Duration::from_millis(100));
+    let fastly = Arc::new(api_tokens_tests::fakes::Fastly::new("ops@example.com", "fastly-pw-1"));
+    // Two lines of tokens under one login, a month from their rotation.
+    let (deploy, purge) = (fastly_token(&fastly, "deploy", 30), fastly_token(&fastly, "purge", 30));
+    let start = |token: &str| fastly_tokens::Rotation::new_shared(fastly_login(&fastly), token.to_owned(), &fleet);
+    let a = start(&deploy).await.expect("rotation");
+    let b = start(&deploy).await.expect("rotation");
+    let p = start(&purge).await.expect("rotation");
+    // A rotation asked for on one worker reaches the other at its next recheck, well
+    // inside the grace period, though its token is not due.
+    let rotated = a.rotate().await.expect("rotated");
+    let deadline = Instant::now() + Duration::from_millis(600);
+    loop {
+        if b.token().await.expect("token").secret() == rotated.secret() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never picked up the rotation");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.client()
+        .await
+        .expect("client")
+        .get_token_current()
+        .send()
+        .await
+        .expect("b uses the new token");
+    // The other line is untouched.
+    assert_eq!(p.token().await.expect("token").secret().expose(), purge);
+    // After the grace period the old token is revoked; a worker started with the
+    // configured (now revoked) token starts from the fleet's.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        !fastly.live().iter().any(|t| t.key == deploy),
+        "revoked after the grace period"
+    );
+    let late = start(&deploy).await.expect("started from the fleet's token");
+    assert_eq!(late.token().await.expect("token").secret(), rotated.secret());
+    assert_eq!(fastly.live().len(), 2, "the deploy line's one token and purge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docluster_calls_refused_together_for_the_address_all_retry_and_a_wrong_password_is_not_of_the_fleet() {
+    use api_tokens_tests::fakes::DoCluster;
+    let prefix = unique_prefix("docluster-together");
+    let fleet = shared_cache(&prefix);
+    let cluster = Arc::new(DoCluster::new());
+    let client = || {
+        docluster_tokens::Client::builder()
+            .base_url("http://cluster.invalid:3033/api")
+            .respond_with(api_tokens_tests::fakes::responder(&cluster))
+            .build()
+            .expect("client")
+    };
+    let here: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+    let _a = docluster_tokens::Session::login_shared_from(client(), "admin", "admin", &fleet, here)
+        .await
+        .expect("login");
+    cluster.set_client_ip("10.1.2.3");
+    let d = Arc::new(
+        docluster_tokens::Session::login_shared_from(client(), "admin", "admin", &fleet, here)
+            .await
+            .expect("the fleet's token, for the wrong address"),
+    );
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let d = Arc::clone(&d);
+            tokio::spawn(async move { d.run(|c| async move { c.list_tokens().send().await.map(drop) }).await })
+        })
+        .collect();
+    for call in calls {
+        call.await
+            .expect("join")
+            .expect("every call refused for the address retried once");
+    }
+    assert_eq!(cluster.logins(), 2, "one login of its own");
+    // A worker with a wrong password is another identity: it logs in itself, and fails.
+    let wrong = docluster_tokens::Session::login_shared_from(client(), "admin", "not-the-password", &fleet, here).await;
+    assert!(wrong.is_err(), "a wrong password never takes the fleet's session");
 }

@@ -26,16 +26,24 @@ pub(crate) enum Opened {
     Unreadable,
 }
 
+/// The most digits a generation has; a longer number is no generation (0), in Rust as
+/// in the write script, so both read the same (Lua's numbers are exact to 2^53 only).
+pub(crate) const GENERATION_DIGITS: usize = 15;
+
 /// The generation a value's header gives (0 for a value without one): the same reading
-/// as the write script's.
-pub(crate) fn generation(value: &str) -> u64 {
-    let mut fields = value.splitn(3, '.');
-    match (fields.next(), fields.next(), fields.next()) {
-        (Some(VERSION), Some(generation), Some(_)) if generation.bytes().all(|b| b.is_ascii_digit()) => {
-            generation.parse().unwrap_or(0)
-        }
-        _ => 0,
+/// as the write script's, on bytes, so that a value that is not UTF-8 reads the same.
+pub(crate) fn generation(value: &[u8]) -> u64 {
+    let Some(rest) = value.strip_prefix(b"v1.") else {
+        return 0;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > GENERATION_DIGITS || rest.get(digits) != Some(&b'.') {
+        return 0;
     }
+    std::str::from_utf8(&rest[..digits])
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
 }
 
 /// `plain` sealed as the value of `name`, generation `generation`, under `key`.
@@ -58,9 +66,20 @@ pub(crate) fn open(keys: &[EncryptionKey], name: &str, value: &str) -> Opened {
     let [VERSION, _generation, id, check] = fields[..] else {
         return Opened::Unreadable;
     };
-    let Some(key) = keys.iter().find(|k| k.id() == id && hex(&k.check()) == check) else {
-        return Opened::Foreign;
+    let well_formed = check.len() == 16 && check.bytes().all(|b| b.is_ascii_hexdigit());
+    // Another key id: written by a worker with a key this one lacks (left alone). The
+    // same id with another check: altered, or a key misconfigured under a reused id (a
+    // miss, replaced).
+    let Some(key) = keys.iter().find(|k| k.id() == id) else {
+        return if well_formed {
+            Opened::Foreign
+        } else {
+            Opened::Unreadable
+        };
     };
+    if hex(&key.check()) != check {
+        return Opened::Unreadable;
+    }
     let Ok(bytes) = URL_SAFE_NO_PAD.decode(sealed) else {
         return Opened::Unreadable;
     };
@@ -109,7 +128,7 @@ mod tests {
         let (k1, k2) = (key("k1", 1), key("k2", 2));
         let value = seal(&k1, "n", 7, b"secret-token").expect("sealed");
         assert!(!value.contains("secret"));
-        assert_eq!(generation(&value), 7);
+        assert_eq!(generation(value.as_bytes()), 7);
         assert_eq!(
             open(std::slice::from_ref(&k1), "n", &value),
             Opened::Plain(b"secret-token".to_vec())
@@ -119,9 +138,13 @@ mod tests {
             open(&[k2.clone(), k1.clone()], "n", &value),
             Opened::Plain(b"secret-token".to_vec())
         );
-        // Another key, or the same id with other bytes: foreign.
+        // Another key id: foreign. The same id with other bytes: unreadable.
         assert_eq!(open(std::slice::from_ref(&k2), "n", &value), Opened::Foreign);
-        assert_eq!(open(&[key("k1", 3)], "n", &value), Opened::Foreign);
+        assert_eq!(open(&[key("k1", 3)], "n", &value), Opened::Unreadable);
+        assert_eq!(
+            open(std::slice::from_ref(&k2), "n", "v1.1.k9.00.AAAA"),
+            Opened::Unreadable
+        );
         // Under another name, with another generation, or altered: unreadable.
         assert_eq!(open(std::slice::from_ref(&k1), "other", &value), Opened::Unreadable);
         let regenerated = value.replacen(".7.", ".8.", 1);
@@ -145,10 +168,13 @@ mod tests {
                 "{junk}"
             );
         }
-        assert_eq!(generation("v2.9.x"), 0);
-        assert_eq!(generation("junk"), 0);
-        assert_eq!(generation("v1.5"), 0, "the script needs the dot after the digits too");
-        assert_eq!(generation("v1.+5.x"), 0);
+        assert_eq!(generation(b"v2.9.x"), 0);
+        assert_eq!(generation(b"junk"), 0);
+        assert_eq!(generation(b"v1.5"), 0, "the script needs the dot after the digits too");
+        assert_eq!(generation(b"v1.+5.x"), 0);
+        assert_eq!(generation(b"v1.999999999999999.x"), 999_999_999_999_999);
+        assert_eq!(generation(b"v1.9999999999999999.x"), 0, "16 digits: no generation");
+        assert_eq!(generation(b"v1.12.\xff\xfe"), 12);
     }
 
     #[test]

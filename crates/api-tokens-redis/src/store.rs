@@ -25,10 +25,14 @@ pub const DEFAULT_PREFIX: &str = "api-tokens";
 /// generation replaced, value, time to live in ms. The generation is read from the
 /// value's header exactly as `seal::generation` reads it.
 const WRITE: &str = r"
-local current = redis.call('GET', KEYS[1])
 local generation = 0
-if current then generation = tonumber(string.match(current, '^v1%.(%d+)%.')) or 0 end
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' then
+  local digits = string.match(redis.call('GET', KEYS[1]), '^v1%.(%d+)%.')
+  if digits and #digits <= 15 then generation = tonumber(digits) end
+end
+if redis.call('TYPE', KEYS[2])['ok'] == 'string' and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
 if generation ~= tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
 redis.call('DEL', KEYS[3])
@@ -39,13 +43,55 @@ return 1
 /// owner, value, time to live in ms.
 const FAIL: &str = r"
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
 return 1
 ";
 
+/// Reads a value and how long Redis keeps it (ms). A key that is not a string, or a
+/// value longer than ARGV[1] bytes, is not the store's: it is deleted and read as
+/// nothing. KEYS: the key.
+const READ: &str = r"
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then return {false, -2} end
+if kind ~= 'string' or redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return {false, -2}
+end
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+";
+
+/// Takes a lock for its owner unless another holds it; a lock that would never end
+/// (no expiry, one far longer than any lock, or a key that is not a lock) is stale and
+/// taken over. KEYS: lock. ARGV: owner, time to live in ms.
+const LOCK: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 or ttl > 4 * tonumber(ARGV[2]) or redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Extends a lock for its owner only (compare-and-expire). KEYS: lock. ARGV: owner,
+/// time to live in ms.
+const EXTEND: &str = r"
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// The longest value the store reads: a token's sealed value is a few kilobytes.
+const LONGEST_VALUE: usize = 64 * 1024;
+
 /// Releases a lock only for its owner (compare-and-delete). KEYS: lock. ARGV: owner.
 const UNLOCK: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
 return 0
 ";
 
@@ -85,6 +131,9 @@ pub struct RedisStore<C = ConnectionManager> {
     write: Script,
     fail: Script,
     unlock: Script,
+    read: Script,
+    lock: Script,
+    extend: Script,
 }
 
 impl RedisStore<ConnectionManager> {
@@ -127,6 +176,9 @@ impl<C> RedisStore<C> {
             write: Script::new(WRITE),
             fail: Script::new(FAIL),
             unlock: Script::new(UNLOCK),
+            read: Script::new(READ),
+            lock: Script::new(LOCK),
+            extend: Script::new(EXTEND),
         }
     }
 
@@ -164,6 +216,23 @@ impl<C> RedisStore<C> {
     fn current_key(&self) -> &EncryptionKey {
         // Never empty: made with one key, keys only added.
         &self.keys[0]
+    }
+}
+
+impl<C> RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// The value at `key` and how long Redis keeps it (ms; negative without expiry),
+    /// as bytes: a value that is not UTF-8 is read, not an error.
+    async fn read_value(&self, key: &str) -> Result<(Option<Vec<u8>>, i64), StoreError> {
+        let mut connection = self.connection.clone();
+        self.read
+            .key(key)
+            .arg(LONGEST_VALUE)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| store_error("read", &e))
     }
 }
 
@@ -207,22 +276,18 @@ where
     fn read<'a>(&'a self, identity: &'a Identity) -> StoreFuture<'a, Stored> {
         Box::pin(async move {
             let names = self.names(identity);
-            let mut connection = self.connection.clone();
-            let token: Option<String> = redis::cmd("GET")
-                .arg(&names.token)
-                .query_async(&mut connection)
-                .await
-                .map_err(|e| store_error("read", &e))?;
+            let (value, ttl) = self.read_value(&names.token).await?;
             let mut stored = Stored::empty();
-            if let Some(value) = token {
+            if let Some(value) = value {
                 stored.generation = seal::generation(&value);
-                match seal::open(&self.keys, &names.token, &value) {
-                    Opened::Plain(plain) => stored.token = Some(plain),
-                    Opened::Foreign => stored.foreign = true,
-                    Opened::Unreadable => tracing::warn!(
+                stored.ttl = u64::try_from(ttl).ok().map(Duration::from_millis);
+                match std::str::from_utf8(&value).map(|value| seal::open(&self.keys, &names.token, value)) {
+                    Ok(Opened::Plain(plain)) => stored.token = Some(plain),
+                    Ok(Opened::Foreign) => stored.foreign = true,
+                    Ok(Opened::Unreadable) | Err(_) => tracing::warn!(
                         target: TARGET,
                         generation = stored.generation,
-                        "a shared token could not be opened (altered, or of another format): treated as a miss and replaced"
+                        "a shared token could not be opened (altered, or of another format): treated as a miss, replaced by the next write"
                     ),
                 }
             }
@@ -233,14 +298,10 @@ where
     fn read_failure<'a>(&'a self, identity: &'a Identity) -> StoreFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             let names = self.names(identity);
-            let mut connection = self.connection.clone();
-            let failure: Option<String> = redis::cmd("GET")
-                .arg(&names.failure)
-                .query_async(&mut connection)
-                .await
-                .map_err(|e| store_error("read", &e))?;
+            let (value, _) = self.read_value(&names.failure).await?;
+            let value = value.and_then(|value| String::from_utf8(value).ok());
             Ok(
-                failure.and_then(|value| match seal::open(&self.keys, &names.failure, &value) {
+                value.and_then(|value| match seal::open(&self.keys, &names.failure, &value) {
                     Opened::Plain(plain) => Some(plain),
                     Opened::Foreign | Opened::Unreadable => None,
                 }),
@@ -252,16 +313,31 @@ where
         Box::pin(async move {
             let names = self.names(identity);
             let mut connection = self.connection.clone();
-            let taken: Option<String> = redis::cmd("SET")
-                .arg(&names.lock)
+            let taken: i64 = self
+                .lock
+                .key(&names.lock)
                 .arg(owner)
-                .arg("NX")
-                .arg("PX")
                 .arg(millis(ttl))
-                .query_async(&mut connection)
+                .invoke_async(&mut connection)
                 .await
                 .map_err(|e| store_error("lock", &e))?;
-            Ok(taken.is_some())
+            Ok(taken == 1)
+        })
+    }
+
+    fn extend_lock<'a>(&'a self, identity: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let names = self.names(identity);
+            let mut connection = self.connection.clone();
+            let extended: i64 = self
+                .extend
+                .key(&names.lock)
+                .arg(owner)
+                .arg(millis(ttl))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| store_error("extend the lock", &e))?;
+            Ok(extended == 1)
         })
     }
 

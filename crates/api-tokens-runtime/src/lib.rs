@@ -44,7 +44,8 @@ pub use retry::RetryPolicy;
 /// implements (`api-tokens-redis` is one), and the bytes that cross it.
 pub mod shared {
     pub use crate::lifecycle::{
-        SharedStore, StoreError, StoreFuture, Stored, decode_failure, decode_token, encode_failure, encode_token,
+        Failure, SharedStore, StoreError, StoreFuture, Stored, decode_failure, decode_token, encode_failure,
+        encode_token,
     };
 }
 pub use secret::Secret;

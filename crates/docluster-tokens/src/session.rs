@@ -29,6 +29,8 @@ struct Shared {
     closed: AtomicBool,
     /// The session's token is the fleet's ([`Session::login_shared`]).
     fleet: AtomicBool,
+    /// The session left its fleet (refused for its address): it logs in on its own.
+    left_fleet: AtomicBool,
 }
 
 /// A DoCluster session: a token bound to this client's IP address, sliding `window`
@@ -77,7 +79,7 @@ impl Session {
     }
 
     /// Logs in as [`Session::login`] does, sharing the session with every process of a
-    /// fleet through `fleet` (see [`SharedCache`]) whose base URL, user name and
+    /// fleet through `fleet` (see [`SharedCache`]) whose base URL, user name, password and
     /// **address** are the same: a DoCluster token is bound to the IP address the server
     /// sees (vendors.md §3.3), so only workers reaching it from one address may share
     /// one. The address is this machine's local address toward the server (the one its
@@ -108,12 +110,15 @@ impl Session {
         fleet: &SharedCache,
         address: IpAddr,
     ) -> Result<Self, Error> {
-        let username = username.into();
+        let (username, password) = (username.into(), password.into());
+        // The password too (as a keyed hash in the store): a worker given a wrong or old
+        // one neither takes the fleet's session nor fails the fleet with its refusal.
         let identity = Identity::new(crate::wire::API.vendor)
             .with("base_url", client.baseurl().to_owned())
             .with("username", username.clone())
+            .with_secret("password", &password)
             .with("address", address.to_string());
-        let mut session = Session::new(client, Some((username, password.into())))?;
+        let mut session = Session::new(client, Some((username, password)))?;
         session.cache = session.cache.shared(fleet, identity);
         session.shared.fleet.store(true, Ordering::SeqCst);
         session.cache.token().await?;
@@ -169,19 +174,24 @@ impl Session {
                 }
                 // The fleet's token, refused for this worker's address: this worker
                 // leaves the fleet and logs in on its own, once.
+                // Calls refused together all retry once: the first leaves the fleet, the
+                // others find it left.
                 Err(error)
                     if error.category() == Some(Category::AddressBound)
                         && !retried
                         && self.shared.login.is_some()
-                        && self.cache.is_shared() =>
+                        && (self.cache.is_shared() || self.shared.left_fleet.load(Ordering::SeqCst)) =>
                 {
-                    tracing::warn!(
-                        target: "api_tokens::lifecycle",
-                        vendor = crate::wire::API.vendor,
-                        "the fleet's session is bound to another address than this worker's: logging in on its own"
-                    );
-                    self.shared.fleet.store(false, Ordering::SeqCst);
-                    self.cache.unshare();
+                    if !self.shared.left_fleet.swap(true, Ordering::SeqCst) {
+                        tracing::warn!(
+                            target: "api_tokens::lifecycle",
+                            vendor = crate::wire::API.vendor,
+                            "the fleet's session is bound to another address than this worker's: logging in on its own"
+                        );
+                        self.shared.fleet.store(false, Ordering::SeqCst);
+                        self.cache.unshare();
+                    }
+                    self.cache.report_refused(&token);
                     retried = true;
                 }
                 Err(error) if gone(&error) && !retried && self.shared.login.is_some() => {
@@ -269,6 +279,7 @@ impl Session {
             window_ms: AtomicU64::new(DEFAULT_WINDOW.as_millis() as u64),
             closed: AtomicBool::new(false),
             fleet: AtomicBool::new(false),
+            left_fleet: AtomicBool::new(false),
         });
         let loader = shared.clone();
         let load: BoxedLoader = Box::new(move |_| {

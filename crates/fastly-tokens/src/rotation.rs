@@ -67,6 +67,9 @@ pub struct Rotation {
 }
 
 struct Shared {
+    /// The token this rotation was configured with: what its line of tokens is known by
+    /// in a fleet (every worker configured with it shares its rotations).
+    lineage: std::sync::Mutex<Secret>,
     login: Client,
     current: Mutex<Secret>,
     /// Rotations completed: a rotation asked for before another completed does not
@@ -93,6 +96,7 @@ impl Rotation {
         let meta = answer.into_inner();
         let shared = Arc::new(Shared {
             login,
+            lineage: std::sync::Mutex::new(token.clone()),
             current: Mutex::new(token.clone()),
             log: api_tokens_runtime::RotationLog::default(),
             codes: std::sync::Mutex::new(None),
@@ -133,21 +137,39 @@ impl Rotation {
         self
     }
 
+    /// Starts a rotation shared with a fleet (see [`Rotation::shared`]) from the fleet's
+    /// current token when the store holds one for `token`'s line, else from `token`: a
+    /// worker started (or restarted) with the configured token after the fleet rotated
+    /// it away starts from the fleet's, instead of failing on the revoked one.
+    pub async fn new_shared(login: Client, token: impl Into<Secret>, fleet: &SharedCache) -> Result<Self, Error> {
+        let lineage = token.into();
+        let current = fleet.current(&lineage_identity(&login, &lineage)).await;
+        let start = current.map_or_else(|| lineage.clone(), |token| token.secret().clone());
+        let rotation = Rotation::new(login, start).await?;
+        *lock(&rotation.shared.lineage) = lineage;
+        Ok(rotation.shared(fleet))
+    }
+
     /// The same rotation, shared with every process of a fleet through `fleet` (see
-    /// [`SharedCache`]): the processes whose base URL and login (user name) are the same
-    /// rotate once between them, the others take the new token from the store, and the
-    /// replaced token is revoked only after the fleet's grace period
-    /// ([`SharedCache::grace`]), so that workers finishing requests with it are not cut
-    /// off. A revocation that fails then is retried by the next rotation
-    /// ([`Rotation::unrevoked_old_ids`]); one cut short by the process ending is not (the
-    /// token expires at its `expires_at`).
+    /// [`SharedCache`]): the processes whose base URL, login (user name and password)
+    /// and configured token (the line of tokens rotated) are the same rotate once
+    /// between them, the others take the new token from the store (when theirs is due,
+    /// and at the fleet's recheck interval), and the replaced token is revoked only
+    /// after the fleet's grace period ([`SharedCache::grace`]), so that workers
+    /// finishing requests with it are not cut off. A revocation that fails then is
+    /// retried by the next rotation ([`Rotation::unrevoked_old_ids`]); one cut short by
+    /// the process ending is not (the token expires at its `expires_at`). A rotation
+    /// asked for ([`Rotation::rotate`]) is shared too. While the store cannot be used,
+    /// no worker rotates (each would mint a token): the current token is served while
+    /// valid. Start workers with [`Rotation::new_shared`], which starts from the
+    /// fleet's token.
     pub fn shared(mut self, fleet: &SharedCache) -> Self {
-        let identity = Identity::new(crate::wire::API.vendor)
-            .with("base_url", self.shared.login.baseurl().to_owned())
-            .with_credentials(self.shared.login.inner.credentials());
+        let lineage = lock(&self.shared.lineage).clone();
+        let identity = lineage_identity(&self.shared.login, &lineage);
         let grace = u64::try_from(fleet.grace_period().as_millis()).unwrap_or(u64::MAX);
         self.shared.grace_ms.store(grace, Ordering::SeqCst);
-        self.cache = self.cache.shared(fleet, identity);
+        // Rotating alone while the store is down would mint a token per process.
+        self.cache = self.cache.shared(&fleet.clone().load_alone_on_trouble(false), identity);
         self
     }
 
@@ -390,6 +412,15 @@ impl Shared {
             }
         }
     }
+}
+
+/// The identity of the line of tokens `lineage` started, rotated with `client`'s
+/// credentials at its base URL.
+fn lineage_identity(client: &Client, lineage: &Secret) -> Identity {
+    Identity::new(crate::wire::API.vendor)
+        .with("base_url", client.baseurl().to_owned())
+        .with_credentials(client.inner.credentials())
+        .with_secret("lineage", lineage)
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -46,6 +46,9 @@ pub struct Rotation {
 }
 
 struct Shared {
+    /// The token this rotation was configured with: what its line of tokens is known by
+    /// in a fleet (every worker configured with it shares its rotations).
+    lineage: std::sync::Mutex<Secret>,
     creator: Client,
     current: Mutex<Secret>,
     /// Rotations completed: a rotation asked for before another completed does not
@@ -66,6 +69,7 @@ impl Rotation {
         creator.with_api_token(token.clone())?;
         let shared = Arc::new(Shared {
             creator,
+            lineage: std::sync::Mutex::new(token.clone()),
             current: Mutex::new(token.clone()),
             log: api_tokens_runtime::RotationLog::default(),
             unrevoked: std::sync::Mutex::default(),
@@ -91,20 +95,37 @@ impl Rotation {
         Ok(Rotation { shared, cache })
     }
 
+    /// Starts a rotation shared with a fleet (see [`Rotation::shared`]) from the fleet's
+    /// current token when the store holds one for `token`'s line, else from `token`: a
+    /// worker started (or restarted) with the configured token after the fleet rotated
+    /// it away starts from the fleet's.
+    pub async fn new_shared(creator: Client, token: impl Into<Secret>, fleet: &SharedCache) -> Result<Self, Error> {
+        let lineage = token.into();
+        let current = fleet.current(&lineage_identity(&creator, &lineage)).await;
+        let start = current.map_or_else(|| lineage.clone(), |token| token.secret().clone());
+        let rotation = Rotation::new(creator, start)?;
+        *lock(&rotation.shared.lineage) = lineage;
+        Ok(rotation.shared(fleet))
+    }
+
     /// The same rotation, shared with every process of a fleet through `fleet` (see
-    /// [`SharedCache`]): the processes whose base URL and creator credential (a keyed
-    /// hash of it) are the same create one new token between them when the current one
-    /// is refused, the others take it from the store, and a replaced token is deleted
-    /// only after the fleet's grace period ([`SharedCache::grace`]), so that workers
-    /// finishing requests with it are not cut off (a deletion that fails then is a
-    /// `WARN` event; Insight.io tokens do not expire, so delete it yourself).
+    /// [`SharedCache`]): the processes whose base URL, creator credential (a keyed hash
+    /// of it) and configured token (the line of tokens rotated) are the same create one
+    /// new token between them when the current one is refused, the others take it from
+    /// the store (when theirs is refused, and at the fleet's recheck interval), and a
+    /// replaced token is deleted only after the fleet's grace period
+    /// ([`SharedCache::grace`]), so that workers finishing requests with it are not cut
+    /// off (a deletion that fails then is a `WARN` event; Insight.io tokens do not
+    /// expire, so delete it yourself). A rotation asked for ([`Rotation::rotate`]) is
+    /// shared too. While the store cannot be used, no worker rotates. Start workers with
+    /// [`Rotation::new_shared`], which starts from the fleet's token.
     pub fn shared(mut self, fleet: &SharedCache) -> Self {
-        let identity = Identity::new(crate::wire::API.vendor)
-            .with("base_url", self.shared.creator.baseurl().to_owned())
-            .with_credentials(self.shared.creator.inner.credentials());
+        let lineage = lock(&self.shared.lineage).clone();
+        let identity = lineage_identity(&self.shared.creator, &lineage);
         let grace = u64::try_from(fleet.grace_period().as_millis()).unwrap_or(u64::MAX);
         self.shared.grace_ms.store(grace, Ordering::SeqCst);
-        self.cache = self.cache.shared(fleet, identity);
+        // Rotating alone while the store is down would mint a token per process.
+        self.cache = self.cache.shared(&fleet.clone().load_alone_on_trouble(false), identity);
         self
     }
 
@@ -257,6 +278,15 @@ impl Shared {
         lock(&self.unrevoked).push(created.clone());
         failed.with_unrevoked_new(created)
     }
+}
+
+/// The identity of the line of tokens `lineage` started, rotated with `client`'s
+/// credentials at its base URL.
+fn lineage_identity(client: &Client, lineage: &Secret) -> Identity {
+    Identity::new(crate::wire::API.vendor)
+        .with("base_url", client.baseurl().to_owned())
+        .with_credentials(client.inner.credentials())
+        .with_secret("lineage", lineage)
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
@@ -66,6 +67,10 @@ struct Inner<L> {
     load: L,
     /// The fleet's cache beneath this one, if shared ([`CachedTokenSource::shared`]).
     shared: RwLock<Option<Arc<SharedLoad>>>,
+    /// When shared: when (nanoseconds after `born`) a hit next reads the store behind
+    /// the caller, for a token another process replaced; 0 when not shared.
+    next_recheck: AtomicU64,
+    born: Instant,
     entry: RwLock<Option<Entry>>,
     state: Mutex<State>,
     events: watch::Sender<Option<TokenEvent>>,
@@ -125,6 +130,8 @@ where
                 policy,
                 load,
                 shared: RwLock::new(None),
+                next_recheck: AtomicU64::new(0),
+                born: Instant::now(),
                 entry: RwLock::new(None),
                 state: Mutex::new(State::default()),
                 events: watch::Sender::new(None),
@@ -140,6 +147,7 @@ where
                 self.inner.refresh_behind(now);
             } else {
                 tracing::trace!(target: TARGET, vendor = self.inner.name, "token served from the cache");
+                self.inner.recheck_behind(now, &token);
             }
             return Ok(token);
         }
@@ -158,16 +166,19 @@ impl<L> CachedTokenSource<L> {
     /// in-process cache stays in front, so a hit never reaches the store.
     pub fn shared(self, cache: &SharedCache, identity: Identity) -> Self {
         let shared = SharedLoad::new(cache.clone(), identity, self.inner.name, self.inner.policy);
+        let first = Instant::now().saturating_duration_since(self.inner.born) + shared.recheck_interval();
+        self.inner.next_recheck.store(nanos(first).max(1), Ordering::Relaxed);
         *self.inner.shared.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(shared));
         self
     }
 
     /// Stops sharing: from now on this process loads its own tokens and keeps them to
-    /// itself (a worker the server refuses the fleet's token to, for its address). The
-    /// cached token is forgotten; nothing in the store changes.
+    /// itself (a worker the server refuses the fleet's token to, for its address).
+    /// Nothing in the store changes, nor the cached token: report the refused one with
+    /// [`CachedTokenSource::report_refused`].
     pub fn unshare(&self) {
+        self.inner.next_recheck.store(0, Ordering::Relaxed);
         *self.inner.shared.write().unwrap_or_else(PoisonError::into_inner) = None;
-        self.invalidate();
     }
 
     /// Whether tokens are shared through a [`SharedCache`].
@@ -230,16 +241,27 @@ impl<L> CachedTokenSource<L> {
     /// Puts `token`, obtained elsewhere (a login, a rotation the user asked for), in the
     /// cache, and ends any backoff. A load already in flight does not overwrite it.
     pub fn store(&self, token: Token) {
+        if self.inner.put(token.clone(), TokenChange::Stored) {
+            self.inner.publish(token);
+        }
+    }
+}
+
+impl<L> Inner<L> {
+    /// Caches `token`, obtained outside a load (stored, or another process's), ends any
+    /// backoff, and tells watchers why it changed; whether it is another secret than
+    /// the one cached.
+    fn put(&self, token: Token, change: TokenChange) -> bool {
         let now = Instant::now();
-        let schedule = self.inner.policy.schedule(&token, now, SystemTime::now(), false);
-        let mut state = lock(&self.inner.state);
+        let schedule = self.policy.schedule(&token, now, SystemTime::now(), false);
+        let mut state = lock(&self.state);
         state.stored = state.stored.wrapping_add(1);
         state.cached_load = state.loads;
         state.failures = 0;
         state.retry_at = None;
         state.last_error = None;
         state.forgotten = false;
-        let mut entry = write(&self.inner.entry);
+        let mut entry = write(&self.entry);
         let new = entry.as_ref().is_none_or(|e| e.token.secret() != token.secret());
         *entry = Some(Entry {
             token: token.clone(),
@@ -250,16 +272,60 @@ impl<L> CachedTokenSource<L> {
         if new {
             tracing::debug!(
                 target: TARGET,
-                vendor = self.inner.name,
+                vendor = self.name,
+                change = ?change,
                 expires_in_s = schedule.expires_at.map(|at| at.saturating_duration_since(now).as_secs()),
                 "token stored"
             );
-            self.inner.events.send_replace(Some(TokenEvent {
-                token,
-                change: TokenChange::Stored,
-            }));
+            self.events.send_replace(Some(TokenEvent { token, change }));
+        }
+        new
+    }
+
+    /// Shares `token` with the fleet, if shared, in a task of its own.
+    fn publish(&self, token: Token) {
+        let shared = self.shared.read().unwrap_or_else(PoisonError::into_inner).clone();
+        if let (Some(shared), Ok(runtime)) = (shared, tokio::runtime::Handle::try_current()) {
+            drop(runtime.spawn(async move { shared.publish(token).await }));
         }
     }
+}
+
+impl<L: Send + Sync + 'static> Inner<L> {
+    /// When shared and the recheck interval has passed, reads the store behind this
+    /// hit, in a task of its own, and takes a token another process replaced.
+    fn recheck_behind(self: &Arc<Self>, now: Instant, token: &Token) {
+        let next = self.next_recheck.load(Ordering::Relaxed);
+        let at = nanos(now.saturating_duration_since(self.born));
+        if next == 0 || at < next {
+            return;
+        }
+        let Some(shared) = self.shared.read().unwrap_or_else(PoisonError::into_inner).clone() else {
+            return;
+        };
+        let then = at.saturating_add(nanos(shared.recheck_interval()));
+        // One caller of many claims the recheck.
+        if self
+            .next_recheck
+            .compare_exchange(next, then, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (inner, token) = (Arc::clone(self), token.clone());
+        drop(runtime.spawn(async move {
+            if let Some(newer) = shared.recheck(&token).await {
+                inner.put(newer, TokenChange::Shared);
+            }
+        }));
+    }
+}
+
+fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// What a caller without a valid token waits on.
@@ -481,13 +547,11 @@ where
         // half-started (a flight dropped here would land under the lock held).
         let shared = self.shared.read().unwrap_or_else(PoisonError::into_inner).clone();
         let load = (self.load)(current.clone());
-        let (timeout, load): (
-            std::time::Duration,
-            std::pin::Pin<Box<dyn Future<Output = Outcome> + Send>>,
-        ) = match shared {
-            Some(shared) => (shared.timeout(), Box::pin(shared.load(current, load))),
-            None => (self.policy.load_timeout, Box::pin(load)),
+        let load: std::pin::Pin<Box<dyn Future<Output = Outcome> + Send>> = match shared {
+            Some(shared) => Box::pin(shared.load(current, load)),
+            None => Box::pin(load),
         };
+        let timeout = self.policy.load_timeout;
         state.loads = state.loads.wrapping_add(1);
         let (sender, receiver) = watch::channel(None);
         let mut flight = Flight {

@@ -15,6 +15,9 @@ pub enum TokenChange {
     Refused,
     /// Given from outside the cache: a login, a rotation asked for, a token stored.
     Stored,
+    /// Another process of the fleet replaced it (through a
+    /// [`SharedCache`](crate::SharedCache)).
+    Shared,
 }
 
 /// A new token of a lifecycle, and why it changed: what a service persists (a rotated

@@ -28,6 +28,7 @@ pub use server_time::{ServerClock, jwt_expires_at};
 pub use shared::SharedCache;
 pub use source::{BoxedLoader, TokenFuture, TokenSource};
 pub use store::{
-    Identity, SharedStore, StoreError, StoreFuture, Stored, decode_failure, decode_token, encode_failure, encode_token,
+    Failure, Identity, SharedStore, StoreError, StoreFuture, Stored, decode_failure, decode_token, encode_failure,
+    encode_token,
 };
 pub use token::{Expiry, Token};

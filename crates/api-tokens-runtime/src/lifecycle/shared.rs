@@ -13,10 +13,10 @@ use tokio::time::Instant;
 
 use super::policy::RefreshPolicy;
 use super::store::{
-    Identity, SharedStore, StoreError, Stored, decode_failure, decode_token, encode_failure, encode_token,
+    Failure, Identity, SharedStore, StoreError, Stored, decode_failure, decode_token, encode_failure, encode_token,
 };
 use super::token::{Expiry, Token};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// The `tracing` target of the shared cache's events.
 const TARGET: &str = "api_tokens::shared";
@@ -25,38 +25,50 @@ const TARGET: &str = "api_tokens::shared";
 /// `api_tokens_redis::RedisStore`): give it to a lifecycle type (`.shared(&cache)`) and
 /// the workers whose token [`Identity`] is the same share one token and one refresh.
 ///
-/// Each process keeps its own in-process cache in front; the shared cache is asked only
-/// when that one needs a token (the first, a due one, an expired or refused one):
-/// - **a fresh token in the store** (one this process has not had yet) is taken, with
-///   no request to the vendor;
-/// - otherwise one process takes the store's **lock** (with an owner, ending by itself
-///   after [`SharedCache::lock_ttl`]) and loads; the others wait for its token, reading
-///   the store with a growing pause (20 ms to 250 ms). A lock holder that dies is
-///   replaced once its lock ends;
+/// Each process keeps its own in-process cache in front; the shared cache is asked when
+/// that one needs a token (the first, a due one, an expired or refused one), and, so
+/// that a token another worker replaced is picked up, every
+/// [`SharedCache::recheck_every`] behind a hit:
+/// - **a fresh token in the store** (one newer than this process's) is taken, with no
+///   request to the vendor; a reader never keeps it longer than the store does, so a
+///   writer's clock running ahead cannot stretch it;
+/// - otherwise one process takes the store's **lock** (with an owner name of its own
+///   per load, ending by itself after [`SharedCache::lock_ttl`], extended while the
+///   load runs) and loads; the others wait for its token, reading the store with a
+///   growing pause (20 ms to 250 ms). A lock holder that dies is replaced once its lock
+///   ends; a lock held past half the load timeout (or one that never ends) is not waited
+///   for any longer: the process loads on its own;
 /// - **writes are fenced**: a token is written only over the generation its loader
 ///   read, so a slow former holder never overwrites a newer token (it keeps its own);
-/// - **a failed load backs the fleet off**: the failure is stored for the refresh
-///   policy's first backoff, and the others get the error without a request;
+/// - **a failed load backs the fleet off**: the failure is stored, sealed with its end,
+///   for the refresh policy's backoff (doubling with each failure in a row across the
+///   fleet), and the others get the error without a request;
 /// - **store trouble never fails a call**: every store operation is bounded by
 ///   [`SharedCache::operation_timeout`]; when one fails, the process loads on its own
 ///   (its in-process single flight still holds: one request per process), warns, and
-///   asks the store again after [`SharedCache::retry_after`].
+///   asks the store again after [`SharedCache::retry_after`]. Rotations are the
+///   exception ([`SharedCache::load_alone_on_trouble`]): each process rotating alone
+///   would mint a token per process.
 ///
-/// Rotations revoke a replaced token only after [`SharedCache::grace`], so that workers
-/// finishing requests with it are not cut off.
+/// The load timeout ([`RefreshPolicy::load_timeout`]) bounds what callers wait, shared
+/// or not; a load that outlives it goes on, and its token is shared when it lands.
+/// Rotations revoke a replaced token only after [`SharedCache::grace`], longer than
+/// the recheck interval, so that workers finishing requests with it are not cut off.
 #[derive(Clone)]
 pub struct SharedCache {
     store: Arc<dyn SharedStore>,
     operation_timeout: Duration,
-    lock_ttl: Option<Duration>,
+    lock_ttl: Duration,
     retry_after: Duration,
     grace: Duration,
+    recheck: Option<Duration>,
+    alone_on_trouble: bool,
 }
 
 impl SharedCache {
-    /// A cache on `store`: store operations bounded by 500 ms, the lock ending after
-    /// twice the load timeout plus 5 s, the store asked again 5 s after trouble, a
-    /// 60-second grace for replaced tokens.
+    /// A cache on `store`: store operations bounded by 500 ms, a 5-second lock
+    /// (extended while its load runs), the store asked again 5 s after trouble, a
+    /// 60-second grace for replaced tokens, the store rechecked every 20 s behind hits.
     pub fn new(store: impl SharedStore + 'static) -> Self {
         SharedCache::from_arc(Arc::new(store))
     }
@@ -66,9 +78,11 @@ impl SharedCache {
         SharedCache {
             store,
             operation_timeout: Duration::from_millis(500),
-            lock_ttl: None,
+            lock_ttl: Duration::from_secs(5),
             retry_after: Duration::from_secs(5),
             grace: Duration::from_secs(60),
+            recheck: None,
+            alone_on_trouble: true,
         }
     }
 
@@ -78,11 +92,11 @@ impl SharedCache {
         self
     }
 
-    /// The same, with a lock that ends by itself after `ttl` (it should exceed the
-    /// longest load: a shorter one lets a second process load while the first still
-    /// does; its write is then fenced out).
+    /// The same, with a lock that ends `ttl` after its holder last extended it (a third
+    /// of it apart, while the load runs): how long the fleet waits for a holder that
+    /// died.
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = Some(ttl);
+        self.lock_ttl = ttl.max(Duration::from_millis(30));
         self
     }
 
@@ -93,9 +107,24 @@ impl SharedCache {
     }
 
     /// The same, with another grace period before a rotation revokes the token it
-    /// replaced.
+    /// replaced (and the recheck interval a third of it, unless set).
     pub fn grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
+        self
+    }
+
+    /// The same, reading the store behind an in-process hit at most this often, to
+    /// pick up a token another worker replaced (a third of the grace period unless set).
+    pub fn recheck_every(mut self, every: Duration) -> Self {
+        self.recheck = Some(every);
+        self
+    }
+
+    /// The same, saying whether a process loads on its own while the store is in
+    /// trouble (`true`, the default) or fails the load and keeps serving a still-valid
+    /// token (what rotations use: each process rotating alone would mint a token each).
+    pub fn load_alone_on_trouble(mut self, alone: bool) -> Self {
+        self.alone_on_trouble = alone;
         self
     }
 
@@ -104,18 +133,25 @@ impl SharedCache {
         self.grace
     }
 
+    /// How often the store is read behind in-process hits.
+    pub fn recheck_interval(&self) -> Duration {
+        self.recheck.unwrap_or(self.grace / 3).max(Duration::from_millis(10))
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn SharedStore> {
         &self.store
     }
 
-    fn lock_ttl_for(&self, policy: &RefreshPolicy) -> Duration {
-        self.lock_ttl.unwrap_or_else(|| {
-            policy
-                .load_timeout
-                .saturating_mul(2)
-                .saturating_add(Duration::from_secs(5))
-        })
+    /// The token the store holds for `identity` now, valid, if any: to start a
+    /// lifecycle from the fleet's token rather than from a configured one the fleet
+    /// has since replaced. `None` also when the store cannot be read.
+    pub async fn current(&self, identity: &Identity) -> Option<Token> {
+        let stored = tokio::time::timeout(self.operation_timeout, self.store.read(identity))
+            .await
+            .ok()?
+            .ok()?;
+        usable(&stored)
     }
 }
 
@@ -127,22 +163,52 @@ impl fmt::Debug for SharedCache {
             .field("lock_ttl", &self.lock_ttl)
             .field("retry_after", &self.retry_after)
             .field("grace", &self.grace)
+            .field("recheck", &self.recheck_interval())
+            .field("alone_on_trouble", &self.alone_on_trouble)
             .finish()
     }
 }
 
-/// One lifecycle's use of a [`SharedCache`]: its identity, its lock owner name, and
+/// The token in `stored`, its expiry capped by how long the store keeps it, if valid.
+fn usable(stored: &Stored) -> Option<Token> {
+    let token = decode_token(stored.token.as_deref()?)?;
+    let now = SystemTime::now();
+    let token = match (stored.ttl.and_then(|ttl| now.checked_add(ttl)), token.expiry()) {
+        (Some(cap), Expiry::At(at)) if at > cap => capped(&token, cap),
+        (Some(cap), Expiry::Unknown) => capped(&token, cap),
+        _ => token,
+    };
+    token.is_valid_at(now).then_some(token)
+}
+
+fn capped(token: &Token, at: SystemTime) -> Token {
+    let capped = Token::with_expiry(token.secret().clone(), Expiry::At(at));
+    match token.issued_at() {
+        Some(issued) => capped.with_issued_at(issued),
+        None => capped,
+    }
+}
+
+/// The token this process last got through the store, and the generation it had there
+/// (`None` for a token that is not the store's: loaded alone, or fenced out).
+struct Handed {
+    token: Token,
+    generation: Option<u64>,
+}
+
+/// One lifecycle's use of a [`SharedCache`]: its identity, its lock owner names, and
 /// what this process has been handed.
 pub(super) struct SharedLoad {
     cache: SharedCache,
     identity: Identity,
     owner: String,
+    /// Loads so far: each has an owner name of its own, so that a late load's release
+    /// never frees a later load's lock.
+    loads: AtomicU64,
     vendor: &'static str,
     policy: RefreshPolicy,
-    /// The token this process was last handed: a token it already has is no fresh
-    /// token for it (it asks because that one is due, expired or refused).
-    handed: Mutex<Option<Token>>,
-    /// Store trouble: until then, this process loads on its own without asking.
+    handed: Mutex<Option<Handed>>,
+    /// Store trouble: until then, this process does not ask the store.
     alone_until: Mutex<Option<Instant>>,
 }
 
@@ -161,6 +227,7 @@ impl SharedLoad {
             cache,
             identity,
             owner: owner_name(),
+            loads: AtomicU64::new(0),
             vendor,
             policy,
             handed: Mutex::new(None),
@@ -168,23 +235,24 @@ impl SharedLoad {
         }
     }
 
-    /// How long a load through the store may take in all: waiting for a holder that
-    /// died, then a load of its own.
-    pub(super) fn timeout(&self) -> Duration {
-        self.cache
-            .lock_ttl_for(&self.policy)
-            .saturating_add(self.policy.load_timeout)
+    /// How often the store is read behind in-process hits.
+    pub(super) fn recheck_interval(&self) -> Duration {
+        self.cache.recheck_interval()
     }
 
     /// A token for this process: a fresh one from the store, or the outcome of `load`
-    /// run here while the fleet waits, or of `load` run alone when the store fails.
+    /// run here while the fleet waits, or of `load` run alone when the store fails or
+    /// another process's lock is held too long.
     pub(super) async fn load<F>(self: Arc<Self>, current: Option<Token>, load: F) -> Result<Token, Error>
     where
         F: Future<Output = Result<Token, Error>> + Send,
     {
-        if self.alone(Instant::now()) {
-            return self.hand(load.await);
+        if self.in_trouble(Instant::now()) {
+            return self.alone(load).await;
         }
+        let owner = format!("{}-{}", self.owner, self.loads.fetch_add(1, Ordering::Relaxed));
+        let started = Instant::now();
+        let patience = self.policy.load_timeout / 2;
         let mut pause = Duration::from_millis(20);
         loop {
             let stored = match self.ask(self.cache.store.read(&self.identity)).await {
@@ -197,28 +265,46 @@ impl SharedLoad {
                     vendor = self.vendor,
                     "the shared token was written under an encryption key this process lacks: loading a token of its own, the shared one left alone"
                 );
-                return self.hand(load.await);
+                return self.alone(load).await;
             }
             if let Some(token) = self.fresh(&stored, current.as_ref()) {
                 tracing::debug!(target: TARGET, vendor = self.vendor, "token taken from the shared cache");
-                return self.hand(Ok(token));
+                return self.hand(Ok(token), Some(stored.generation));
             }
             let failure = match self.ask(self.cache.store.read_failure(&self.identity)).await {
-                Ok(failure) => failure,
+                Ok(failure) => failure.as_deref().and_then(decode_failure),
                 Err(error) => return self.go_alone(error, load).await,
             };
-            if let Some(error) = self.failure(failure.as_deref()) {
+            let failure = failure.filter(|f| f.until > SystemTime::now());
+            if let Some(failure) = &failure {
                 tracing::debug!(target: TARGET, vendor = self.vendor, "another process's load failed: backing off with the fleet, without a request");
-                return Err(error);
+                return Err(Error::from_sdk(
+                    failure.kind,
+                    self.vendor,
+                    format!(
+                        "another process sharing this token failed to load one, and the fleet backs off: {}",
+                        failure.message
+                    ),
+                ));
             }
-            let ttl = self.cache.lock_ttl_for(&self.policy);
-            match self
-                .ask(self.cache.store.try_lock(&self.identity, &self.owner, ttl))
-                .await
-            {
-                Ok(true) => return self.hold(current, load).await,
+            let ttl = self.cache.lock_ttl;
+            match self.ask(self.cache.store.try_lock(&self.identity, &owner, ttl)).await {
+                Ok(true) => return self.hold(&owner, stored.generation, current, load).await,
                 Ok(false) => {}
-                Err(error) => return self.go_alone(error, load).await,
+                Err(error) => {
+                    // The lock may have been taken though its answer was lost.
+                    self.release(&owner).await;
+                    return self.go_alone(error, load).await;
+                }
+            }
+            if started.elapsed() >= patience {
+                tracing::warn!(
+                    target: TARGET,
+                    vendor = self.vendor,
+                    waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "another process has held the shared lock for half the load timeout: loading on this process's own"
+                );
+                return self.alone(load).await;
             }
             tracing::trace!(target: TARGET, vendor = self.vendor, "another process is loading: waiting for its token");
             tokio::time::sleep(pause).await;
@@ -226,8 +312,9 @@ impl SharedLoad {
         }
     }
 
-    /// Loads as the lock holder, and shares the outcome.
-    async fn hold<F>(&self, current: Option<Token>, load: F) -> Result<Token, Error>
+    /// Loads as the lock holder, keeping the lock while the load runs, and shares the
+    /// outcome.
+    async fn hold<F>(&self, owner: &str, generation: u64, current: Option<Token>, load: F) -> Result<Token, Error>
     where
         F: Future<Output = Result<Token, Error>> + Send,
     {
@@ -235,74 +322,157 @@ impl SharedLoad {
         let replaces = match self.ask(self.cache.store.read(&self.identity)).await {
             Ok(stored) => {
                 if let Some(token) = self.fresh(&stored, current.as_ref()) {
-                    self.release().await;
-                    return self.hand(Ok(token));
+                    self.release(owner).await;
+                    return self.hand(Ok(token), Some(stored.generation));
                 }
                 stored.generation
             }
-            Err(error) => {
-                self.release().await;
-                return self.go_alone(error, load).await;
-            }
+            Err(_) => generation,
         };
         tracing::debug!(target: TARGET, vendor = self.vendor, "loading the fleet's token");
-        let outcome = load.await;
+        let outcome = self.keeping_lock(owner, load).await;
+        let now = SystemTime::now();
         match &outcome {
-            Ok(token) if token.is_valid_at(SystemTime::now()) => {
+            Ok(token) if token.is_valid_at(now) => {
                 let bytes = encode_token(token);
-                let ttl = self.keep_for(token);
                 let write = self
                     .cache
                     .store
-                    .write(&self.identity, &self.owner, replaces, &bytes, ttl);
+                    .write(&self.identity, owner, replaces, &bytes, self.keep_for(token));
                 match self.ask(write).await {
-                    Ok(true) => tracing::debug!(target: TARGET, vendor = self.vendor, "token shared with the fleet"),
-                    Ok(false) => {
-                        tracing::debug!(target: TARGET, vendor = self.vendor, "a newer token was shared meanwhile: this one is kept by this process only")
+                    Ok(true) => {
+                        tracing::debug!(target: TARGET, vendor = self.vendor, "token shared with the fleet");
+                        return self.hand(outcome, Some(replaces.saturating_add(1)));
                     }
-                    Err(error) => self.store_failed(&error),
+                    Ok(false) => tracing::warn!(
+                        target: TARGET,
+                        vendor = self.vendor,
+                        "the store holds another token than the one this load replaced (a newer one, or one written meanwhile): this token is kept by this process only"
+                    ),
+                    Err(error) => {
+                        self.store_failed(&error);
+                        self.release(owner).await;
+                    }
                 }
             }
-            // A token that arrived expired is the cache's error to give; nobody gets it.
-            Ok(_) => self.release().await,
-            Err(error) => {
-                let bytes = encode_failure(error.kind(), &error.to_string());
-                let fail = self
-                    .cache
-                    .store
-                    .fail(&self.identity, &self.owner, &bytes, self.policy.initial_backoff);
-                if let Err(error) = self.ask(fail).await {
-                    self.store_failed(&error);
-                }
+            // A token that arrived expired: the cache's error to give, and the fleet's
+            // to back off from.
+            Ok(_) => {
+                self.mark_failed(
+                    owner,
+                    ErrorKind::TokenExpired,
+                    "the token loaded had expired on arrival",
+                )
+                .await;
             }
+            Err(error) => self.mark_failed(owner, error.kind(), &error.to_string()).await,
         }
-        self.hand(outcome)
+        self.hand(outcome, None)
     }
 
-    /// A token in `stored` that this process may take: valid now, and newer than the
-    /// one it has (or was last handed), which it asks to replace: another secret, or
-    /// the same secret with a later expiry (a refresh that extends a token).
-    fn fresh(&self, stored: &Stored, current: Option<&Token>) -> Option<Token> {
-        let token = decode_token(stored.token.as_deref()?)?;
-        if !token.is_valid_at(SystemTime::now()) {
+    /// Runs `load`, extending `owner`'s lock every third of its time to live meanwhile.
+    async fn keeping_lock<F>(&self, owner: &str, load: F) -> Result<Token, Error>
+    where
+        F: Future<Output = Result<Token, Error>> + Send,
+    {
+        let ttl = self.cache.lock_ttl;
+        let mut load = std::pin::pin!(load);
+        loop {
+            match tokio::time::timeout(ttl / 3, &mut load).await {
+                Ok(outcome) => return outcome,
+                Err(_) => {
+                    let extended = self.ask(self.cache.store.extend_lock(&self.identity, owner, ttl)).await;
+                    if !matches!(extended, Ok(true)) {
+                        tracing::warn!(target: TARGET, vendor = self.vendor, "the shared lock could not be kept while loading: another process may load too (its write or this one's is fenced out)");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores the fleet's backoff after a failed load (doubling with the failures in a
+    /// row the marker counted) and releases the lock.
+    async fn mark_failed(&self, owner: &str, kind: ErrorKind, message: &str) {
+        let previous = match self.ask(self.cache.store.read_failure(&self.identity)).await {
+            Ok(failure) => failure.as_deref().and_then(decode_failure).map_or(0, |f| f.failures),
+            Err(_) => 0,
+        };
+        let failures = previous.saturating_add(1);
+        let backoff = self.policy.backoff_after(failures);
+        let until = SystemTime::now().checked_add(backoff).unwrap_or_else(SystemTime::now);
+        let bytes = encode_failure(&Failure::new(kind, message, failures, until));
+        // Kept twice as long as it counts, so the next failure still finds the count.
+        let keep = backoff.saturating_mul(2);
+        if let Err(error) = self
+            .ask(self.cache.store.fail(&self.identity, owner, &bytes, keep))
+            .await
+        {
+            self.store_failed(&error);
+            self.release(owner).await;
+        }
+    }
+
+    /// Checks the store behind a hit: a token newer than `current`, if another process
+    /// replaced it; never loads.
+    pub(super) async fn recheck(&self, current: &Token) -> Option<Token> {
+        if self.in_trouble(Instant::now()) {
             return None;
         }
+        match self.ask(self.cache.store.read(&self.identity)).await {
+            Ok(stored) => {
+                let token = self.fresh(&stored, Some(current))?;
+                tracing::debug!(target: TARGET, vendor = self.vendor, "another process replaced the token: taken from the shared cache");
+                self.hand(Ok(token), Some(stored.generation)).ok()
+            }
+            Err(error) => {
+                self.trouble(&error);
+                None
+            }
+        }
+    }
+
+    /// Shares `token`, obtained outside a load (a rotation or login asked for), over
+    /// whatever the store holds (fenced by the generation read just before).
+    pub(super) async fn publish(&self, token: Token) {
+        if self.in_trouble(Instant::now()) || !token.is_valid_at(SystemTime::now()) {
+            return;
+        }
+        let owner = format!("{}-{}", self.owner, self.loads.fetch_add(1, Ordering::Relaxed));
+        let replaces = match self.ask(self.cache.store.read(&self.identity)).await {
+            Ok(stored) => stored.generation,
+            Err(error) => return self.trouble(&error),
+        };
+        let bytes = encode_token(&token);
+        let write = self
+            .cache
+            .store
+            .write(&self.identity, &owner, replaces, &bytes, self.keep_for(&token));
+        match self.ask(write).await {
+            Ok(true) => {
+                tracing::debug!(target: TARGET, vendor = self.vendor, "a token obtained outside a load was shared with the fleet");
+                let _ = self.hand(Ok(token), Some(replaces.saturating_add(1)));
+            }
+            Ok(false) => {
+                tracing::debug!(target: TARGET, vendor = self.vendor, "the store changed while sharing a token: not shared")
+            }
+            Err(error) => self.trouble(&error),
+        }
+    }
+
+    /// A token in `stored` that this process may take: valid now (and never beyond
+    /// what the store keeps it for), and not the one it has already (which it asks to
+    /// replace): another secret, the same secret written again (a refresh that keeps
+    /// the secret), or the same secret expiring later.
+    fn fresh(&self, stored: &Stored, current: Option<&Token>) -> Option<Token> {
+        let token = usable(stored)?;
         let handed = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
-        let newer = |had: &Token| had.secret() != token.secret() || extends(&token, had);
-        if current.is_some_and(|c| !newer(c)) || handed.as_ref().is_some_and(|h| !newer(h)) {
+        let handed = handed.as_ref();
+        let rewritten = handed.is_some_and(|h| h.generation.is_some_and(|g| g != stored.generation));
+        let had = |old: &Token| old.secret() == token.secret() && !extends(&token, old) && !rewritten;
+        if current.is_some_and(had) || handed.is_some_and(|h| had(&h.token)) {
             return None;
         }
         Some(token)
-    }
-
-    /// The error of another process's failed load, while the fleet backs off.
-    fn failure(&self, failure: Option<&[u8]>) -> Option<Error> {
-        let (kind, message) = decode_failure(failure?)?;
-        Some(Error::from_sdk(
-            kind,
-            self.vendor,
-            format!("another process sharing this token failed to load one, and the fleet backs off: {message}"),
-        ))
     }
 
     /// How long the store keeps `token`: until it expires.
@@ -318,15 +488,18 @@ impl SharedLoad {
         }
     }
 
-    fn hand(&self, outcome: Result<Token, Error>) -> Result<Token, Error> {
+    fn hand(&self, outcome: Result<Token, Error>, generation: Option<u64>) -> Result<Token, Error> {
         if let Ok(token) = &outcome {
-            *self.handed.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
+            *self.handed.lock().unwrap_or_else(PoisonError::into_inner) = Some(Handed {
+                token: token.clone(),
+                generation,
+            });
         }
         outcome
     }
 
-    async fn release(&self) {
-        if let Err(error) = self.ask(self.cache.store.unlock(&self.identity, &self.owner)).await {
+    async fn release(&self, owner: &str) {
+        if let Err(error) = self.ask(self.cache.store.unlock(&self.identity, owner)).await {
             self.store_failed(&error);
         }
     }
@@ -340,7 +513,7 @@ impl SharedLoad {
         }
     }
 
-    fn alone(&self, now: Instant) -> bool {
+    fn in_trouble(&self, now: Instant) -> bool {
         let mut until = self.alone_until.lock().unwrap_or_else(PoisonError::into_inner);
         match *until {
             Some(at) if now < at => true,
@@ -353,14 +526,34 @@ impl SharedLoad {
         }
     }
 
+    /// Loads on this process's own, unless this lifecycle must not (a rotation).
+    async fn alone<F>(&self, load: F) -> Result<Token, Error>
+    where
+        F: Future<Output = Result<Token, Error>> + Send,
+    {
+        if !self.cache.alone_on_trouble {
+            return Err(Error::from_sdk(
+                ErrorKind::Transport,
+                self.vendor,
+                "the shared token cache cannot be used now, and this lifecycle does not load on its own meanwhile (each process rotating alone would mint a token each); the current token is served while valid",
+            ));
+        }
+        self.hand(load.await, None)
+    }
+
     async fn go_alone<F>(&self, error: StoreError, load: F) -> Result<Token, Error>
     where
         F: Future<Output = Result<Token, Error>> + Send,
     {
-        self.store_failed(&error);
+        self.trouble(&error);
+        self.alone(load).await
+    }
+
+    /// Store trouble: a warning, and no asking the store for `retry_after`.
+    fn trouble(&self, error: &StoreError) {
+        self.store_failed(error);
         let retry = Instant::now().checked_add(self.cache.retry_after);
         *self.alone_until.lock().unwrap_or_else(PoisonError::into_inner) = retry;
-        self.hand(load.await)
     }
 
     fn store_failed(&self, error: &StoreError) {

@@ -68,13 +68,17 @@ impl Identity {
     }
 
     /// The same, with the principal a client's credentials name: each API key, token
-    /// or secret as a secret part, each HTTP Basic user by name.
+    /// or secret as a secret part, each HTTP Basic user by name with its password as a
+    /// secret part (a worker given a wrong or old password is not of the fleet: it must
+    /// neither take the fleet's token nor fail the fleet with its refusal).
     #[doc(hidden)]
     pub fn with_credentials(mut self, credentials: &crate::credentials::Credentials) -> Self {
         for (name, credential) in credentials.entries() {
             self = match credential {
                 crate::credentials::Credential::Token(secret) => self.with_secret(name, secret),
-                crate::credentials::Credential::Basic { username, .. } => self.with(name, username.clone()),
+                crate::credentials::Credential::Basic { username, password } => {
+                    self.with(name, username.clone()).with_secret(name, password)
+                }
             };
         }
         self
@@ -138,6 +142,9 @@ pub struct Stored {
     /// of the two is configured wrong): this process loads a token of its own and
     /// leaves the value alone, so that the others are not disturbed.
     pub foreign: bool,
+    /// How long the store keeps the token still, by the store's own clock: a reader
+    /// never serves it longer, whatever the expiry its writer's clock gave it.
+    pub ttl: Option<Duration>,
 }
 
 impl Stored {
@@ -153,6 +160,7 @@ impl fmt::Debug for Stored {
             .field("generation", &self.generation)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("foreign", &self.foreign)
+            .field("ttl", &self.ttl)
             .finish()
     }
 }
@@ -203,8 +211,14 @@ pub trait SharedStore: Send + Sync + fmt::Debug {
     fn read_failure<'a>(&'a self, identity: &'a Identity) -> StoreFuture<'a, Option<Vec<u8>>>;
 
     /// Takes the lock of `identity` for `owner` unless someone holds it: `true` if
-    /// taken. It ends by itself after `ttl`.
+    /// taken. It ends by itself after `ttl`. A lock that would never end (no expiry, or
+    /// not a lock at all) is stale and taken over.
     fn try_lock<'a>(&'a self, identity: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
+
+    /// Extends the lock of `identity` to end `ttl` from now, if `owner` still holds it
+    /// (compare-and-expire): `true` if it did. A holder calls it while its load runs, so
+    /// the lock ends soon after a holder that died and never under one that lives.
+    fn extend_lock<'a>(&'a self, identity: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
 
     /// Stores `token` as generation `replaces + 1`, kept for `ttl`, if the generation
     /// stored is still `replaces` (fencing); clears the failure marker and releases the
@@ -267,17 +281,54 @@ pub fn decode_token(bytes: &[u8]) -> Option<Token> {
     })
 }
 
-/// A failed load as bytes: its kind and message (an [`Error`](crate::Error)'s
-/// `Display`, which holds no secret).
-pub fn encode_failure(kind: ErrorKind, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({ "kind": kind_name(kind), "message": message })).unwrap_or_default()
+/// A load that failed in some process of the fleet: what the others get while the
+/// fleet backs off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The error's kind.
+    pub kind: ErrorKind,
+    /// Its message (an [`Error`](crate::Error)'s `Display`, which holds no secret).
+    pub message: String,
+    /// Failed loads in a row, across the fleet: the backoff doubles with each.
+    pub failures: u32,
+    /// The fleet backs off until then; a marker read later (a copy replayed) is void.
+    pub until: SystemTime,
 }
 
-/// The kind and message [`encode_failure`] gave `bytes` for.
-pub fn decode_failure(bytes: &[u8]) -> Option<(ErrorKind, String)> {
+impl Failure {
+    /// A failure of `kind` saying `message`, the `failures`-th in a row, backing the
+    /// fleet off until `until`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>, failures: u32, until: SystemTime) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+            failures,
+            until,
+        }
+    }
+}
+
+/// `failure` as bytes (JSON), to be encrypted by the store.
+pub fn encode_failure(failure: &Failure) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "kind": kind_name(failure.kind),
+        "message": failure.message,
+        "failures": failure.failures,
+        "until": unix_ns(failure.until),
+    }))
+    .unwrap_or_default()
+}
+
+/// The failure [`encode_failure`] gave `bytes` for.
+pub fn decode_failure(bytes: &[u8]) -> Option<Failure> {
     let value: Value = serde_json::from_slice(bytes).ok()?;
-    let kind = kind_from_name(value.get("kind")?.as_str()?)?;
-    Some((kind, value.get("message")?.as_str()?.to_owned()))
+    Some(Failure {
+        kind: kind_from_name(value.get("kind")?.as_str()?)?,
+        message: value.get("message")?.as_str()?.to_owned(),
+        failures: u32::try_from(value.get("failures")?.as_u64()?).ok()?,
+        until: from_unix_ns(value.get("until")?.as_u64()?)?,
+    })
 }
 
 const KINDS: [(ErrorKind, &str); 10] = [
@@ -348,10 +399,16 @@ mod tests {
 
     #[test]
     fn a_failure_survives_its_encoding() {
+        let until = UNIX_EPOCH + Duration::from_nanos(1_800_000_000_123_456_789);
         for (kind, _) in KINDS {
-            assert_eq!(decode_failure(&encode_failure(kind, "m")), Some((kind, "m".to_owned())));
+            let failure = Failure::new(kind, "m", 3, until);
+            assert_eq!(decode_failure(&encode_failure(&failure)), Some(failure));
         }
-        assert_eq!(decode_failure(br#"{"kind":"nonsense","message":"m"}"#), None);
+        assert_eq!(
+            decode_failure(br#"{"kind":"nonsense","message":"m","failures":1,"until":1}"#),
+            None
+        );
+        assert_eq!(decode_failure(br#"{"kind":"vendor","message":"m"}"#), None);
     }
 
     #[test]

@@ -74,6 +74,11 @@ impl SharedStore for Memory {
             let mut stored = Stored::empty();
             stored.generation = state.generation;
             stored.token = live(&state.token);
+            stored.ttl = state
+                .token
+                .as_ref()
+                .filter(|(_, end)| Instant::now() < *end)
+                .map(|(_, end)| end.saturating_duration_since(Instant::now()));
             stored.foreign = self.foreign.load(Ordering::SeqCst) && stored.token.is_some();
             if stored.foreign {
                 stored.token = None;
@@ -94,6 +99,18 @@ impl SharedStore for Memory {
             self.gate().await?;
             let mut state = self.state();
             if live(&state.lock).is_some() {
+                return Ok(false);
+            }
+            state.lock = Some((owner.to_owned(), Instant::now() + ttl));
+            Ok(true)
+        })
+    }
+
+    fn extend_lock<'a>(&'a self, _: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            self.gate().await?;
+            let mut state = self.state();
+            if live(&state.lock).as_deref() != Some(owner) {
                 return Ok(false);
             }
             state.lock = Some((owner.to_owned(), Instant::now() + ttl));
@@ -175,6 +192,15 @@ impl Vendor {
 
     /// One process's lifecycle on `store`.
     fn process(&self, store: &Arc<Memory>) -> CachedTokenSource<crate::BoxedLoader> {
+        self.process_with(store, |cache| cache)
+    }
+
+    /// One process's lifecycle on `store`, its shared cache set up by `setup`.
+    fn process_with(
+        &self,
+        store: &Arc<Memory>,
+        setup: impl FnOnce(SharedCache) -> SharedCache,
+    ) -> CachedTokenSource<crate::BoxedLoader> {
         let vendor = self.clone();
         let load: crate::BoxedLoader = Box::new(move |_| {
             let vendor = vendor.clone();
@@ -189,9 +215,11 @@ impl Vendor {
             })
         });
         let policy = RefreshPolicy::new(Duration::from_secs(60)).jitter(Duration::ZERO);
-        let cache = SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>)
-            .operation_timeout(Duration::from_millis(100))
-            .lock_ttl(Duration::from_secs(10));
+        let cache = setup(
+            SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>)
+                .operation_timeout(Duration::from_millis(100))
+                .lock_ttl(Duration::from_secs(10)),
+        );
         CachedTokenSource::new("test", policy, load).shared(&cache, Identity::new("test").with("principal", "p"))
     }
 }
@@ -344,23 +372,177 @@ async fn a_lock_whose_holder_died_ends_and_another_process_loads() {
 async fn a_slow_former_holder_never_overwrites_a_newer_token() {
     let store = Arc::new(Memory::default());
     let slow = Vendor::new(Duration::from_secs(20), Duration::from_secs(3600));
-    let quick = Vendor {
-        delay: Duration::ZERO,
-        ..slow.clone()
-    };
     let slow_process = Arc::new(slow.process(&store));
     let late = tokio::spawn({
         let p = Arc::clone(&slow_process);
         async move { p.token().await }
     });
-    // The slow process's lock (10 s) ends while it still loads; another takes over.
+    // The slow holder's lock is lost (taken over) and a newer token written meanwhile.
     tokio::time::sleep(Duration::from_secs(11)).await;
-    let newer = quick.process(&store).token().await.expect("token");
+    let newer = Token::new("newer", Some(SystemTime::now() + Duration::from_secs(3600)));
+    {
+        let mut state = store.state();
+        state.lock = Some(("another holder".to_owned(), Instant::now() + Duration::from_secs(10)));
+        state.generation = 1;
+        state.token = Some((encode_token(&newer), Instant::now() + Duration::from_secs(3600)));
+    }
     let old = late.await.expect("task").expect("the slow process keeps its own token");
-    assert_ne!(old, newer);
+    assert_ne!(old.secret(), newer.secret());
     let stored = store.state().token.clone().expect("stored").0;
-    assert_eq!(decode_token(&stored), Some(newer), "the newer token stays shared");
-    assert_eq!(store.state().generation, 1);
+    assert_eq!(
+        decode_token(&stored).map(|t| t.secret().clone()),
+        Some(newer.secret().clone())
+    );
+    assert_eq!(store.state().generation, 1, "the slow holder's write was fenced out");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_lock_is_kept_while_a_slow_load_runs() {
+    let store = Arc::new(Memory::default());
+    // 20 s, twice the lock's time to live: the holder extends it meanwhile.
+    let vendor = Vendor::new(Duration::from_secs(20), Duration::from_secs(3600));
+    let first = Arc::new(vendor.process(&store));
+    let holder = tokio::spawn({
+        let p = Arc::clone(&first);
+        async move { p.token().await }
+    });
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let second = vendor.process(&store).token().await.expect("the holder's token");
+    let first = holder.await.expect("task").expect("token");
+    assert_eq!(first.secret(), second.secret());
+    assert_eq!(vendor.requests(), 1, "the waiter never loaded while the holder lived");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lock_that_never_ends_is_not_waited_for_past_half_the_load_timeout() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    store.lock_for("forged", Duration::from_secs(24 * 3600));
+    let started = Instant::now();
+    vendor
+        .process(&store)
+        .token()
+        .await
+        .expect("a token of its own, within the load timeout");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(15) && waited < Duration::from_secs(16),
+        "{waited:?}"
+    );
+    assert_eq!(vendor.requests(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lifecycle_that_must_not_load_alone_fails_instead_while_the_store_is_down() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    store.down.store(true, Ordering::SeqCst);
+    let strict = vendor.process_with(&store, |cache| cache.load_alone_on_trouble(false));
+    let error = strict.token().await.expect_err("no rotation alone");
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(vendor.requests(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hit_rechecks_the_store_and_takes_a_token_another_process_replaced() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    let (a, b) = (vendor.process(&store), vendor.process(&store));
+    let first = a.token().await.expect("token");
+    assert_eq!(b.token().await.expect("token"), first);
+    // Another process replaces it (a rotation asked for, stored and published).
+    let replaced = Token::new("replaced", Some(SystemTime::now() + Duration::from_secs(3600)));
+    a.store(replaced.clone());
+    tokio::task::yield_now().await;
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(store.writes.load(Ordering::SeqCst), 2, "the stored token was published");
+    assert_eq!(b.token().await.expect("token"), first, "b has not rechecked yet");
+    // Past the recheck interval (a third of the 60-second grace period).
+    tokio::time::advance(Duration::from_secs(21)).await;
+    b.token().await.expect("token");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(b.token().await.expect("token").secret(), replaced.secret());
+    assert_eq!(vendor.requests(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_that_keeps_the_secret_and_an_unknown_expiry_is_one_request_per_cycle() {
+    let store = Arc::new(Memory::default());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let process = || {
+        let requests = Arc::clone(&requests);
+        let load: crate::BoxedLoader = Box::new(move |_| {
+            let requests = Arc::clone(&requests);
+            Box::pin(async move {
+                requests.fetch_add(1, Ordering::SeqCst);
+                Ok(Token::with_expiry("same", crate::Expiry::Unknown))
+            })
+        });
+        let cache = SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>);
+        let policy = RefreshPolicy::new(Duration::from_secs(60))
+            .jitter(Duration::ZERO)
+            .unknown_expiry_refresh(Duration::from_secs(10));
+        CachedTokenSource::new("test", policy, load).shared(&cache, Identity::new("test"))
+    };
+    let fleet: Vec<_> = (0..4).map(|_| process()).collect();
+    for _ in 0..4 {
+        for p in &fleet {
+            p.token().await.expect("token");
+        }
+        tokio::time::advance(Duration::from_secs(11)).await;
+        for p in &fleet {
+            p.token().await.expect("token");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let sent = requests.load(Ordering::SeqCst);
+    assert!(sent <= 5, "{sent} requests for 4 processes over 4 cycles");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_marker_past_its_end_is_void_and_the_fleet_backoff_doubles() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    // A marker replayed long after its end, kept by the store: void.
+    let stale =
+        crate::lifecycle::store::Failure::new(ErrorKind::Vendor, "old", 1, SystemTime::now() - Duration::from_secs(1));
+    store.state().failure = Some((encode_failure(&stale), Instant::now() + Duration::from_secs(3600)));
+    vendor.process(&store).token().await.expect("the stale marker is void");
+    assert_eq!(vendor.requests(), 1);
+    // A failure: its marker counts one and backs the fleet off for 1 s.
+    vendor.fail.store(true, Ordering::SeqCst);
+    store.state().token = None;
+    vendor.process(&store).token().await.expect_err("down");
+    let marker = |store: &Memory| decode_failure(&store.state().failure.clone().expect("marker").0).expect("marker");
+    let first = marker(&store);
+    assert_eq!(first.failures, 1);
+    let lasts = first.until.duration_since(SystemTime::now()).expect("ahead");
+    assert!(
+        lasts > Duration::from_millis(500) && lasts <= Duration::from_secs(1),
+        "{lasts:?}"
+    );
+    // Its backoff over (the marker is kept longer, to carry the count), the next load
+    // fails too: the marker counts two and backs off twice as long.
+    let over =
+        crate::lifecycle::store::Failure::new(ErrorKind::Vendor, "m", 1, SystemTime::now() - Duration::from_millis(1));
+    store.state().failure = Some((encode_failure(&over), Instant::now() + Duration::from_secs(60)));
+    vendor.process(&store).token().await.expect_err("down");
+    let second = marker(&store);
+    assert_eq!(second.failures, 2);
+    assert_eq!(vendor.requests(), 3);
+    let lasts = second.until.duration_since(SystemTime::now()).expect("ahead");
+    assert!(
+        lasts > Duration::from_millis(1500) && lasts <= Duration::from_secs(2),
+        "{lasts:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
