@@ -227,6 +227,26 @@ where
     /// as bytes: a value that is not UTF-8 is read, not an error.
     async fn read_value(&self, key: &str) -> Result<(Option<Vec<u8>>, i64), StoreError> {
         let mut connection = self.connection.clone();
+        // The common case in one round trip without a script: `GET` and `PTTL`,
+        // pipelined. A key of another type, or a value too long, goes through the
+        // script, which deletes it.
+        let read: Result<(Option<Vec<u8>>, i64), RedisError> = redis::pipe()
+            .cmd("GET")
+            .arg(key)
+            .cmd("PTTL")
+            .arg(key)
+            .query_async(&mut connection)
+            .await;
+        match read {
+            Ok((Some(value), _)) if value.len() > LONGEST_VALUE => self.read_by_script(key).await,
+            Ok(read) => Ok(read),
+            Err(error) if error.code() == Some("WRONGTYPE") => self.read_by_script(key).await,
+            Err(error) => Err(store_error("read", &error)),
+        }
+    }
+
+    async fn read_by_script(&self, key: &str) -> Result<(Option<Vec<u8>>, i64), StoreError> {
+        let mut connection = self.connection.clone();
         self.read
             .key(key)
             .arg(LONGEST_VALUE)
