@@ -1,12 +1,12 @@
 //! The vendor's part of `ClientBuilder`: its default server and one typed setter per
-//! credential of the spec (with a `with_*` switch on `Client`). Everything the vendors
+//! credential of the spec (with a `with_*` replacer on `Client`). Everything the vendors
 //! share (timeouts, retries, TLS, `build`) is the runtime's `client_builder!`, which the
 //! generated file invokes.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::lower::Lowered;
+use crate::model::Lowered;
 
 /// The methods `api_tokens_runtime::client_builder!` defines on `ClientBuilder` and
 /// `Client`: a credential of the same name would collide with one of them.
@@ -28,18 +28,18 @@ const BUILDER_METHODS: &[&str] = &[
     "credential",
 ];
 
-pub fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
-    let default_base_url = match &l.default_base_url {
+pub fn client_builder(lowered: &Lowered) -> Result<TokenStream, String> {
+    let default_base_url = match &lowered.default_base_url {
         Some(url) => quote!(Some(#url)),
         None => quote!(None),
     };
-    let default_doc = match &l.default_base_url {
+    let default_doc = match &lowered.default_base_url {
         Some(url) => format!("The spec's server, used when [`ClientBuilder::base_url`] is not called: `{url}`."),
         None => "This API has no public server: [`ClientBuilder::base_url`] is required.".to_owned(),
     };
     let mut setters = Vec::new();
-    let mut switches = Vec::new();
-    for credential in &l.credentials {
+    let mut replacers = Vec::new();
+    for credential in &lowered.credentials {
         let name = &credential.name;
         if BUILDER_METHODS.contains(&name.as_str()) || syn::parse_str::<Ident>(name).is_err() {
             return Err(format!(
@@ -47,9 +47,9 @@ pub fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
             ));
         }
         let setter = format_ident!("{name}");
-        let switch = format_ident!("with_{name}");
+        let replacer = format_ident!("with_{name}");
         let doc = format!("Credential `{name}`: {}", credential.description.trim());
-        let switch_doc =
+        let replacer_doc =
             format!("A copy of this client with credential `{name}` replaced (for example a fresh one-time code).");
         // A Basic credential is a user and a password; any other, one secret.
         let (params, value) = if credential.basic {
@@ -72,14 +72,14 @@ pub fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
                 self.credential(#name, #value)
             }
         });
-        switches.push(quote! {
-            #[doc = #switch_doc]
-            pub fn #switch(&self, #params) -> Result<Self, ::api_tokens_runtime::Error> {
+        replacers.push(quote! {
+            #[doc = #replacer_doc]
+            pub fn #replacer(&self, #params) -> Result<Self, ::api_tokens_runtime::Error> {
                 self.with_credential(#name, #value)
             }
         });
     }
-    let vendor = &l.vendor;
+    let vendor = &lowered.vendor;
     Ok(quote! {
         #[doc = #default_doc]
         pub const DEFAULT_BASE_URL: Option<&str> = #default_base_url;
@@ -91,7 +91,7 @@ pub fn client_builder(l: &Lowered) -> Result<TokenStream, String> {
         }
 
         impl Client {
-            #(#switches)*
+            #(#replacers)*
         }
     })
 }

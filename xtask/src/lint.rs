@@ -420,3 +420,6 @@ fn is_array_of_refs(schema: &ReferenceOr<openapiv3::Schema>) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::lower::{Lowered, Place, SecretInput};
+use crate::model::{Lowered, Place, SecretInput};
 
 /// A `wire::Place` literal.
 fn place(p: &Place) -> TokenStream {
@@ -22,15 +22,15 @@ fn place(p: &Place) -> TokenStream {
 
 /// `pub mod wire`: the runtime's tables for this API, hidden from docs (generated code
 /// is their only reader).
-pub fn tables(l: &Lowered) -> TokenStream {
-    let vendor = &l.vendor;
-    let schemes = l.schemes.iter().map(|s| {
+pub fn tables(lowered: &Lowered) -> TokenStream {
+    let vendor = &lowered.vendor;
+    let schemes = lowered.schemes.iter().map(|s| {
         let (name, credential, place, fields) = (&s.name, &s.credential, place(&s.place), &s.body_fields);
         quote!(Scheme { name: #name, credential: #credential, place: #place, body_fields: &[#(#fields),*] })
     });
-    let (code, message) = (&l.error_code, &l.error_message);
-    let vendor_messages = &l.vendor_messages;
-    let categories = l.categories.iter().map(|c| {
+    let (code, message) = (&lowered.error_code, &lowered.error_message);
+    let vendor_messages = &lowered.vendor_messages;
+    let categories = lowered.categories.iter().map(|c| {
         let category = format_ident!("{}", c.category);
         let (statuses, codes, messages) = (&c.statuses, &c.codes, &c.messages);
         quote!(CategoryRule {
@@ -42,12 +42,12 @@ pub fn tables(l: &Lowered) -> TokenStream {
     });
     // Statics, not one array of values: the generated `send` of each operation names its
     // own (`wire::CREATE_TOKEN`), so no call looks its table up by name.
-    let op_idents: Vec<Ident> = l
+    let op_idents: Vec<Ident> = lowered
         .operations
         .iter()
         .map(|op| format_ident!("{}", op.id.to_uppercase()))
         .collect();
-    let ops = l.operations.iter().zip(&op_idents).map(|(op, ident)| {
+    let ops = lowered.operations.iter().zip(&op_idents).map(|(op, ident)| {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let (path_params, required_query) = (&op.path_params, &op.required_query);
         let security = op.security.iter().map(|alt| quote!(&[#(#alt),*]));
@@ -97,7 +97,7 @@ pub fn tables(l: &Lowered) -> TokenStream {
     });
     let doc = format!(
         "What `{}`'s spec says that progenitor cannot express; applied by `api_tokens_runtime::hooks`.",
-        l.crate_name
+        lowered.crate_name
     );
     quote! {
         #[doc = #doc]

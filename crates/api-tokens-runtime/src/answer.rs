@@ -34,11 +34,11 @@ where
     if let Some(error) = record.refused {
         return Err(error);
     }
-    let base = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
+    let call_error = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
     let Some(answer) = record.answer else {
         // No answer: the request was never sent, or its sending failed.
         let Some(error) = result.err().and_then(|e| unanswered(api, op, e)) else {
-            return Err(base(ErrorKind::Transport, "no answer was received".to_owned()));
+            return Err(call_error(ErrorKind::Transport, "no answer was received".to_owned()));
         };
         return Err(match record.deadline {
             Some(deadline) if error.kind() == ErrorKind::Timeout && tokio::time::Instant::now() >= deadline => error
@@ -50,15 +50,15 @@ where
         });
     };
     let status = answer.status;
-    let answered = |error: Error, headers: Option<HeaderMap>| error.status(status, headers);
+    let with_status = |error: Error, headers: Option<HeaderMap>| error.status(status, headers);
     if answer.too_large {
         let limit = if status.is_success() {
             "the client's body limit".to_owned()
         } else {
             format!("the {} KiB error-body limit", ERROR_BODY_LIMIT / 1024)
         };
-        return Err(answered(
-            base(ErrorKind::BodyTooLarge, format!("larger than {limit}")),
+        return Err(with_status(
+            call_error(ErrorKind::BodyTooLarge, format!("larger than {limit}")),
             answer.headers,
         ));
     }
@@ -77,9 +77,10 @@ where
                 sent: record.sent.as_ref(),
                 body: &body,
             };
-            return Err(
-                failure.into_error::<E>(error, answered(base(ErrorKind::Vendor, String::new()), answer.headers))
-            );
+            return Err(failure.into_error::<E>(
+                error,
+                with_status(call_error(ErrorKind::Vendor, String::new()), answer.headers),
+            ));
         }
     };
     let Some(envelope) = &op.envelope else { return Ok(value) };
@@ -93,8 +94,11 @@ where
                 sent: record.sent.as_ref(),
                 body: &answer.body,
             };
-            let error =
-                answered(base(ErrorKind::Vendor, String::new()), Some(value.headers().clone())).in_success_body();
+            let error = with_status(
+                call_error(ErrorKind::Vendor, String::new()),
+                Some(value.headers().clone()),
+            )
+            .in_success_body();
             Err(failure.vendor_error::<T>(error))
         }
         Verdict::Malformed => {
@@ -102,8 +106,8 @@ where
                 "the `{}` field that tells success from failure is missing or malformed",
                 envelope.field
             );
-            Err(answered(
-                base(ErrorKind::InvalidBody, detail),
+            Err(with_status(
+                call_error(ErrorKind::InvalidBody, detail),
                 Some(value.headers().clone()),
             ))
         }

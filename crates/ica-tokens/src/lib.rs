@@ -1,8 +1,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc = include_str!("../README.md")]
 
-extern crate self as ica_tokens;
-
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::unwrap_used)]
 mod generated;

@@ -1,6 +1,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc = include_str!("../README.md")]
 
+// The generated code names this crate's own hand-written types (the spec's
+// `x-rust-type`) by absolute path, as typify writes them (`::insight_tokens::...`): this
+// makes that path resolve inside the crate too.
 extern crate self as insight_tokens;
 
 #[rustfmt::skip]

@@ -2,13 +2,13 @@
 
 use quote::quote;
 
-use crate::lower::Lowered;
+use crate::model::Lowered;
 
 /// progenitor documents each `Client` method with an ```` ```ignore ```` snippet that
 /// compiles nowhere (its arguments are undeclared). Each becomes a `no_run` example that
 /// compiles: the arguments are declared with the types the builder's setters take.
-pub fn compile_examples(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
-    let krate = l.crate_name.replace('-', "_");
+pub fn compile_examples(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
+    let krate = lowered.crate_name.replace('-', "_");
     // builder name → setter name → the type its value converts into.
     let mut setters: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> =
         Default::default();
@@ -103,14 +103,14 @@ pub fn compile_examples(file: &mut syn::File, l: &Lowered) -> Result<(), String>
 /// spec's `description`, which the lint requires), the rest a sentence of its own.
 /// Fails on a setter whose field or parameter has no docs, so nothing public ends up
 /// undocumented in silence.
-pub fn document_builders(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
+pub fn document_builders(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
     let mut documented = 0;
     for item in &mut file.items {
         let syn::Item::Mod(m) = item else { continue };
         let Some((_, items)) = &mut m.content else { continue };
         match m.ident.to_string().as_str() {
             "types" => documented += document_types(items)?,
-            "builder" => documented += document_operation_builders(items, &parameter_docs(l))?,
+            "builder" => documented += document_operation_builders(items, &parameter_docs(lowered))?,
             _ => {}
         }
     }
@@ -269,14 +269,20 @@ fn document_types(items: &mut [syn::Item]) -> Result<usize, String> {
 }
 
 /// operation id (snake_case) → parameter (snake_case) → its spec description.
-fn parameter_docs(l: &Lowered) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+fn parameter_docs(lowered: &Lowered) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
     let mut docs: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> = Default::default();
-    for item in l.spec.paths.paths.values().filter_map(openapiv3::ReferenceOr::as_item) {
+    for item in lowered
+        .spec
+        .paths
+        .paths
+        .values()
+        .filter_map(openapiv3::ReferenceOr::as_item)
+    {
         for (_, op) in item.iter() {
             let Some(id) = &op.operation_id else { continue };
             let params = docs.entry(crate::spec::snake_case(id)).or_default();
             for param in item.parameters.iter().chain(&op.parameters) {
-                let Some(param) = crate::spec::parameter(&l.spec, param) else {
+                let Some(param) = crate::spec::parameter(&lowered.spec, param) else {
                     continue;
                 };
                 let data = param.parameter_data_ref();

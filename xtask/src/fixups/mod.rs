@@ -7,7 +7,7 @@ mod docs;
 mod requests;
 mod surface;
 
-use crate::lower::Lowered;
+use crate::model::Lowered;
 
 /// One change to progenitor's output.
 pub struct Fixup {
@@ -66,9 +66,9 @@ fn module<'a>(file: &'a mut syn::File, name: &str) -> Result<&'a mut Vec<syn::It
 }
 
 /// Runs every fix-up in order.
-pub fn apply(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
+pub fn apply(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
     for fixup in FIXUPS {
-        (fixup.apply)(file, l).map_err(|e| format!("fix-up `{}` no longer applies: {e}", fixup.name))?;
+        (fixup.apply)(file, lowered).map_err(|e| format!("fix-up `{}` no longer applies: {e}", fixup.name))?;
     }
     Ok(())
 }

@@ -5,13 +5,13 @@ use proc_macro2::{Ident, Span};
 use quote::{format_ident, quote};
 use syn::visit::Visit;
 
-use crate::lower::Lowered;
+use crate::model::Lowered;
 
 /// progenitor sends `api-version: <info.version>` on every request, which no vendor
 /// here reads; removing it in the generated code spares every call a header map and
 /// the hooks a lookup. Fails unless every operation's header was found.
-pub fn drop_api_version(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
-    let operations = l.operations.len();
+pub fn drop_api_version(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
+    let operations = lowered.operations.len();
     struct Drop(usize);
     impl syn::visit_mut::VisitMut for Drop {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
@@ -64,7 +64,7 @@ pub fn drop_api_version(file: &mut syn::File, l: &Lowered) -> Result<(), String>
 /// A `#fragment` in a spec's path key only tells apart two operations on one wire path
 /// (specs/README.md); progenitor copies it into URLs (where HTTP never sends it) and into
 /// the docs (where users would read it). It goes from both.
-pub fn drop_path_fragments(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
+pub fn drop_path_fragments(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
     /// The `(with, without)` fragment pairs, and how many strings and macros changed.
     struct Drop(Vec<(String, String)>, usize);
     impl syn::visit_mut::VisitMut for Drop {
@@ -95,7 +95,7 @@ pub fn drop_path_fragments(file: &mut syn::File, l: &Lowered) -> Result<(), Stri
             }
         }
     }
-    let fragments = l
+    let fragments = lowered
         .spec
         .paths
         .paths
@@ -120,7 +120,7 @@ pub fn drop_path_fragments(file: &mut syn::File, l: &Lowered) -> Result<(), Stri
 /// public `send` checks the path and required query arguments, then runs `dispatch`
 /// through the runtime's `finish`, which applies the operation's table and returns
 /// `api_tokens_runtime::Error`.
-pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
+pub fn wrap_sends(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
     let builder = super::module(file, "builder")?;
     // Field names of every builder struct, to check that the parameters the tables list
     // are the fields progenitor generated.
@@ -152,7 +152,7 @@ pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
         };
         // The operation's table is found by the id progenitor wrote, never by position.
         let id = operation_id(send).ok_or("a `send` without `operation_id`")?;
-        let Some(op) = l.operations.iter().find(|op| op.id == id) else {
+        let Some(op) = lowered.operations.iter().find(|op| op.id == id) else {
             return Err(format!(
                 "progenitor named an operation `{id}`, which the tables do not know"
             ));
@@ -215,11 +215,11 @@ pub fn wrap_sends(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
     }
     // An operation whose `send` was not wrapped would skip its table: auth, envelopes and
     // scrubbing alike.
-    if wrapped.len() != l.operations.len() {
+    if wrapped.len() != lowered.operations.len() {
         return Err(format!(
             "wrapped {} sends for {} operations",
             wrapped.len(),
-            l.operations.len()
+            lowered.operations.len()
         ));
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use quote::quote;
 
-use crate::lower::Lowered;
+use crate::model::Lowered;
 
 /// progenitor re-exports its `Error`; make that import private so the crate's public
 /// `Error` is the runtime's.
@@ -68,9 +68,9 @@ pub fn hide_raw_constructors(file: &mut syn::File, _: &Lowered) -> Result<(), St
 /// addition would break users' code. Types that appear only in answers (success or
 /// error bodies) become `#[non_exhaustive]`; request bodies, which users write as
 /// struct literals, stay as they are (typify's builders serve both).
-pub fn close_answer_types(file: &mut syn::File, l: &Lowered) -> Result<(), String> {
-    let requests = request_schemas(&l.spec);
-    let components = l.spec.components.as_ref();
+pub fn close_answer_types(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
+    let requests = request_schemas(&lowered.spec);
+    let components = lowered.spec.components.as_ref();
     let generated: std::collections::BTreeSet<String> = components
         .into_iter()
         .flat_map(|c| &c.schemas)
