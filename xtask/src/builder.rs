@@ -81,10 +81,34 @@ pub fn client_builder(lowered: &Lowered) -> Result<TokenStream, String> {
     }
     let vendor = &lowered.vendor;
     Ok(quote! {
+        // What users of the crate need from the runtime, so that no one adds it as a
+        // dependency of their own. (`Error` is re-exported by the crate's `lib.rs`: in
+        // this file that name is progenitor's.)
+        pub use ::api_tokens_runtime::{
+            Category, CreatedToken, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT,
+            DEFAULT_TIMEOUT, ErrorKind, Expiry, RetryPolicy, RotationError, RotationStep, Secret, SharedCache,
+            Token, TokenChange, TokenEvent, TokenEvents, TokenSource, http_client_builder,
+        };
+        /// The `http` crate, whose `Response` a `respond_with` closure returns.
+        #[cfg(feature = "test-util")]
+        pub use ::api_tokens_runtime::http;
+
+        /// The vendor's name, as this crate's errors and events give it (the spec's
+        /// `info.title`).
+        pub(crate) const VENDOR: &str = #vendor;
+
+        /// An error this crate makes itself (an argument refused, an answer it cannot
+        /// use), never a vendor's answer: `kind`, and why.
+        #[allow(dead_code)]
+        pub(crate) fn sdk_error(kind: ErrorKind, detail: impl Into<String>) -> ::api_tokens_runtime::Error {
+            ::api_tokens_runtime::Error::from_sdk(kind, VENDOR, detail)
+        }
+
         #[doc = #default_doc]
         pub const DEFAULT_BASE_URL: Option<&str> = #default_base_url;
 
         ::api_tokens_runtime::client_builder!(#vendor);
+        ::api_tokens_runtime::impl_client_hooks!(Client);
 
         impl ClientBuilder {
             #(#setters)*

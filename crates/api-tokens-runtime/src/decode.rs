@@ -171,6 +171,33 @@ mod tests {
     }
 
     #[test]
+    fn vendor_fields_take_strings_and_numbers_by_the_first_pointer_that_has_one() {
+        let fields = ErrorFields {
+            code: &["/error/code", "/code"],
+            message: &["/msg", "/message"],
+        };
+        let keep = Scrubber::new(&[], &[]);
+        let json = |text: &str| serde_json::from_str::<Value>(text).expect("json");
+        let body = json(r#"{"code": 1101, "msg": "", "message": "token expired"}"#);
+        assert_eq!(
+            vendor_fields(&fields, &body, &keep),
+            (Some("1101".to_owned()), Some("token expired".to_owned()))
+        );
+        let body = json(r#"{"error": {"code": "REST-10016"}, "code": 3, "msg": true}"#);
+        assert_eq!(
+            vendor_fields(&fields, &body, &keep),
+            (Some("REST-10016".to_owned()), None)
+        );
+        let scrub = Scrubber::new(&["123456".to_owned()], &[]);
+        assert_eq!(
+            vendor_fields(&fields, &json(r#"{"code": 123456}"#), &scrub)
+                .0
+                .as_deref(),
+            Some("<redacted>")
+        );
+    }
+
+    #[test]
     fn envelope_verdicts() {
         let envelope = Envelope {
             field: "/error",

@@ -69,10 +69,11 @@ macro_rules! impl_client_hooks {
     };
 }
 
-/// A vendor crate's `ClientBuilder` with every setting the vendors share, the re-exports
-/// its users need, and `Client::builder`. Expanded in the generated file, beside the
-/// vendor's `wire::API`, `DEFAULT_BASE_URL` and `Client`; the generated file adds one
-/// setter per credential. `cfg(feature = "test-util")` is the vendor crate's feature.
+/// A vendor crate's `ClientBuilder` with every setting the vendors share, and
+/// `Client::builder`: impls only. Expanded in the generated file, beside the vendor's
+/// `wire::API`, `DEFAULT_BASE_URL`, `Client` and the runtime re-exports its users need
+/// (written there as plain `pub use` lines); the generated file adds one setter per
+/// credential. `cfg(feature = "test-util")` is the vendor crate's feature.
 ///
 /// The names of the methods below are listed in the xtask (`builder::BUILDER_METHODS`),
 /// which refuses a credential of the same name.
@@ -80,18 +81,6 @@ macro_rules! impl_client_hooks {
 #[macro_export]
 macro_rules! client_builder {
     ($vendor:literal) => {
-        // What users of the crate need from the runtime, so that no one adds it as a
-        // dependency of their own (the crate's `Error` is re-exported beside this file).
-        /// The `http` crate, whose `Response` a `respond_with` closure returns.
-        #[cfg(feature = "test-util")]
-        pub use $crate::http;
-        pub use $crate::{
-            Category, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT,
-            CreatedToken, ErrorKind, Expiry, RetryPolicy, RotationError, RotationStep, Secret, Token, TokenChange,
-            TokenEvent, TokenEvents, TokenSource,
-            http_client_builder,
-        };
-
         #[doc = concat!(
                                             "Configures a [`Client`] for ", $vendor,
                                             ": base URL, timeouts, credentials. Nothing it holds is printed by `Debug`."

@@ -1183,9 +1183,31 @@ pub mod wire {
         ],
     };
 }
+pub use ::api_tokens_runtime::{
+    Category, CreatedToken, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT, ErrorKind, Expiry, RetryPolicy,
+    RotationError, RotationStep, Secret, SharedCache, Token, TokenChange, TokenEvent,
+    TokenEvents, TokenSource, http_client_builder,
+};
+/// The `http` crate, whose `Response` a `respond_with` closure returns.
+#[cfg(feature = "test-util")]
+pub use ::api_tokens_runtime::http;
+/// The vendor's name, as this crate's errors and events give it (the spec's
+/// `info.title`).
+pub(crate) const VENDOR: &str = "DoCluster";
+/// An error this crate makes itself (an argument refused, an answer it cannot
+/// use), never a vendor's answer: `kind`, and why.
+#[allow(dead_code)]
+pub(crate) fn sdk_error(
+    kind: ErrorKind,
+    detail: impl Into<String>,
+) -> ::api_tokens_runtime::Error {
+    ::api_tokens_runtime::Error::from_sdk(kind, VENDOR, detail)
+}
 ///This API has no public server: [`ClientBuilder::base_url`] is required.
 pub const DEFAULT_BASE_URL: Option<&str> = None;
 ::api_tokens_runtime::client_builder!("DoCluster");
+::api_tokens_runtime::impl_client_hooks!(Client);
 impl ClientBuilder {
     ///Credential `access_token`: The token from `login`, sent as the form field `access_token` (the server reads no header and no query).
     pub fn access_token(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {

@@ -15,12 +15,11 @@ mod token_use;
 mod session;
 mod table;
 
+// The runtime's error, not progenitor's (which the generated module imports as `Error`).
 pub use api_tokens_runtime::Error;
 pub use generated::*;
 pub use session::{DEFAULT_WINDOW, Session};
 pub use table::TokenTable;
-
-api_tokens_runtime::impl_client_hooks!(Client);
 
 #[cfg(feature = "middleware")]
 pub use token_use::middleware;

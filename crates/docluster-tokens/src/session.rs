@@ -113,7 +113,7 @@ impl Session {
         let (username, password) = (username.into(), password.into());
         // The password too (as a keyed hash in the store): a worker given a wrong or old
         // one neither takes the fleet's session nor fails the fleet with its refusal.
-        let identity = Identity::new(crate::wire::API.vendor)
+        let identity = Identity::new(crate::VENDOR)
             .with("base_url", client.baseurl().to_owned())
             .with("username", username.clone())
             .with_secret("password", &password)
@@ -185,7 +185,7 @@ impl Session {
                     if !self.shared.left_fleet.swap(true, Ordering::SeqCst) {
                         tracing::warn!(
                             target: "api_tokens::lifecycle",
-                            vendor = crate::wire::API.vendor,
+                            vendor = crate::VENDOR,
                             "the fleet's session is bound to another address than this worker's: logging in on its own"
                         );
                         self.shared.fleet.store(false, Ordering::SeqCst);
@@ -197,7 +197,7 @@ impl Session {
                 Err(error) if gone(&error) && !retried && self.shared.login.is_some() => {
                     tracing::debug!(
                         target: "api_tokens::lifecycle",
-                        vendor = crate::wire::API.vendor,
+                        vendor = crate::VENDOR,
                         category = ?error.category(),
                         "the server says the session's token is gone: one login, then the call again"
                     );
@@ -267,9 +267,8 @@ impl Session {
         if let Some((username, password)) = &login
             && (username.is_empty() || password.is_empty())
         {
-            return Err(Error::from_sdk(
+            return Err(crate::sdk_error(
                 ErrorKind::InvalidArgument,
-                crate::wire::API.vendor,
                 "a login needs a user name and a password, neither empty",
             ));
         }
@@ -290,7 +289,7 @@ impl Session {
         // the session logs in only when its token is gone.
         let policy = RefreshPolicy::new(Duration::ZERO).backoff(Duration::from_secs(1), Duration::from_secs(30));
         Ok(Session {
-            cache: CachedTokenSource::new(crate::wire::API.vendor, policy, load),
+            cache: CachedTokenSource::new(crate::VENDOR, policy, load),
             shared,
         })
     }
@@ -322,11 +321,7 @@ impl Session {
 impl Shared {
     fn open(&self) -> Result<(), Error> {
         if self.closed.load(Ordering::SeqCst) {
-            return Err(Error::from_sdk(
-                ErrorKind::Closed,
-                crate::wire::API.vendor,
-                "the session was logged out",
-            ));
+            return Err(crate::sdk_error(ErrorKind::Closed, "the session was logged out"));
         }
         Ok(())
     }
@@ -345,13 +340,12 @@ impl Shared {
     async fn log_in(&self) -> Result<Token, Error> {
         self.open()?;
         let Some((username, password)) = &self.login else {
-            return Err(Error::from_sdk(
+            return Err(crate::sdk_error(
                 ErrorKind::MissingCredentials,
-                crate::wire::API.vendor,
                 "the session's token is gone and the session was resumed without a login to get another",
             ));
         };
-        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::wire::API.vendor, "logging in");
+        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::VENDOR, "logging in");
         let answer = self
             .anonymous
             .login()
@@ -375,7 +369,7 @@ impl Shared {
 /// This machine's local address toward the server at `base_url`: the address the
 /// routing table picks for it (a UDP socket connected, which sends nothing).
 async fn local_address(base_url: &str) -> Result<IpAddr, Error> {
-    let fail = |why: &str| Error::from_sdk(ErrorKind::InvalidArgument, crate::wire::API.vendor, why.to_owned());
+    let fail = |why: &str| crate::sdk_error(ErrorKind::InvalidArgument, why.to_owned());
     let url = reqwest::Url::parse(base_url).map_err(|_| fail("the base URL is not an absolute URL"))?;
     let host = url.host_str().ok_or_else(|| fail("the base URL names no host"))?;
     let port = url.port_or_known_default().unwrap_or(80);

@@ -45,13 +45,7 @@ impl Client {
         I::Item: Into<String>,
     {
         let body = BulkRevokeRequest::from_ids(ids);
-        let invalid = |why: &str| {
-            Err(Error::from_sdk(
-                ErrorKind::InvalidArgument,
-                crate::wire::API.vendor,
-                why,
-            ))
-        };
+        let invalid = |why: &str| Err(crate::sdk_error(ErrorKind::InvalidArgument, why));
         if body.data.is_empty() {
             return invalid("bulk_revoke_tokens: no token ids to revoke");
         }

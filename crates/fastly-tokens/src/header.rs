@@ -26,7 +26,7 @@ pub const AUTH_HEADER: &str = "Fastly-Key";
 /// # }
 /// ```
 pub fn auth_header(token: &Secret) -> Result<(HeaderName, HeaderValue), Error> {
-    let invalid = |why: &str| Error::from_sdk(ErrorKind::InvalidArgument, crate::wire::API.vendor, why);
+    let invalid = |why: &str| crate::sdk_error(ErrorKind::InvalidArgument, why);
     if token.is_empty() {
         return Err(invalid("the token for `Fastly-Key` is empty"));
     }

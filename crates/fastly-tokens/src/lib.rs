@@ -21,6 +21,7 @@ mod rate_limit;
 mod rotation;
 mod scopes;
 
+// The runtime's error, not progenitor's (which the generated module imports as `Error`).
 pub use api_tokens_runtime::{Error, Timestamp};
 pub use error_code::CreateErrorCode;
 pub use form::{AutomationTokenCreateRequest, TokenCreateForm};
@@ -39,8 +40,6 @@ pub mod types {
     };
     pub use crate::generated::types::*;
 }
-
-api_tokens_runtime::impl_client_hooks!(Client);
 
 #[cfg(feature = "middleware")]
 pub use token_use::middleware;

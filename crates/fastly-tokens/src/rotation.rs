@@ -119,7 +119,7 @@ impl Rotation {
                 }
             })
         });
-        let cache = CachedTokenSource::new(crate::wire::API.vendor, RefreshPolicy::new(DEFAULT_ROTATE_BEFORE), load);
+        let cache = CachedTokenSource::new(crate::VENDOR, RefreshPolicy::new(DEFAULT_ROTATE_BEFORE), load);
         cache.store(token_of(token, &meta, clock));
         Ok(Rotation { shared, cache })
     }
@@ -175,12 +175,12 @@ impl Rotation {
 
     /// Replaces the current token now; returns the new one.
     pub async fn rotate(&self) -> Result<Token, RotationError> {
-        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::wire::API.vendor, "rotating the token");
+        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::VENDOR, "rotating the token");
         let rotated = self.shared.rotate(None).await;
         if let Err(error) = &rotated {
             tracing::warn!(
                 target: "api_tokens::lifecycle",
-                vendor = crate::wire::API.vendor,
+                vendor = crate::VENDOR,
                 step = ?error.step(),
                 new_token_left_live = error.unrevoked_new().is_some(),
                 error = %error.error(),
@@ -268,7 +268,7 @@ impl Shared {
             if let Err(error) = old.revoke_token_current().send().await {
                 tracing::warn!(
                     target: "api_tokens::lifecycle",
-                    vendor = crate::wire::API.vendor,
+                    vendor = crate::VENDOR,
                     error = %error,
                     "revoking the replaced token after the grace period failed; the next rotation tries again"
                 );
@@ -291,7 +291,7 @@ impl Shared {
     }
 
     async fn rotate_now(&self, current: &mut Secret) -> Result<Token, RotationError> {
-        let vendor = crate::wire::API.vendor;
+        let vendor = crate::VENDOR;
         RotationStep::ReadCurrent.begin(vendor);
         let old = self
             .login
@@ -377,9 +377,8 @@ impl Shared {
         let new = self.login.with_token(token.clone())?;
         let confirmed = new.get_token_current().send().await?.into_inner();
         if confirmed.id != id {
-            return Err(Error::from_sdk(
+            return Err(crate::sdk_error(
                 api_tokens_runtime::ErrorKind::InvalidBody,
-                crate::wire::API.vendor,
                 "the new token read itself back under another id than the one it was created with",
             ));
         }
@@ -417,7 +416,7 @@ impl Shared {
 /// The identity of the line of tokens `lineage` started, rotated with `client`'s
 /// credentials at its base URL.
 fn lineage_identity(client: &Client, lineage: &Secret) -> Identity {
-    Identity::new(crate::wire::API.vendor)
+    Identity::new(crate::VENDOR)
         .with("base_url", client.baseurl().to_owned())
         .with_credentials(client.inner.credentials())
         .with_secret("lineage", lineage)

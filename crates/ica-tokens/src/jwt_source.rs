@@ -93,9 +93,8 @@ impl JwtSource {
                     // Refused before anything is sent: an empty tenant or one with a
                     // control character names no tenant.
                     if tenant.trim().is_empty() || tenant.chars().any(char::is_control) {
-                        return Err(Error::from_sdk(
+                        return Err(crate::sdk_error(
                             ErrorKind::InvalidArgument,
-                            crate::wire::API.vendor,
                             "tenant: empty, blank or holding a control character",
                         ));
                     }
@@ -107,7 +106,7 @@ impl JwtSource {
             })
         });
         JwtSource {
-            cache: CachedTokenSource::new(crate::wire::API.vendor, policy, load),
+            cache: CachedTokenSource::new(crate::VENDOR, policy, load),
             client,
             tenant,
             fleet: None,
@@ -119,7 +118,7 @@ impl JwtSource {
     /// or a keyed hash of its API key or psToken) and tenant are the same get one JWT
     /// and one refresh between them.
     pub fn shared(mut self, fleet: &SharedCache) -> Self {
-        let mut identity = Identity::new(crate::wire::API.vendor)
+        let mut identity = Identity::new(crate::VENDOR)
             .with("base_url", self.client.baseurl().to_owned())
             .with_credentials(self.client.inner.credentials());
         if let Some(tenant) = &self.tenant {
@@ -158,9 +157,8 @@ impl JwtSource {
 
 fn jwt(token: api_tokens_runtime::Secret, clock: ServerClock) -> Result<Token, Error> {
     if token.is_empty() {
-        return Err(Error::from_sdk(
+        return Err(crate::sdk_error(
             ErrorKind::InvalidBody,
-            crate::wire::API.vendor,
             "the answer holds an empty JWT",
         ));
     }

@@ -9,11 +9,10 @@ mod token_use;
 
 mod jwt_source;
 
+// The runtime's error, not progenitor's (which the generated module imports as `Error`).
 pub use api_tokens_runtime::Error;
 pub use generated::*;
 pub use jwt_source::{DEFAULT_REFRESH_BEFORE, JwtSource};
-
-api_tokens_runtime::impl_client_hooks!(Client);
 
 #[cfg(feature = "middleware")]
 pub use token_use::middleware;

@@ -1515,9 +1515,31 @@ pub mod wire {
         notes: &[],
     };
 }
+pub use ::api_tokens_runtime::{
+    Category, CreatedToken, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_OPERATION_TIMEOUT, DEFAULT_TIMEOUT, ErrorKind, Expiry, RetryPolicy,
+    RotationError, RotationStep, Secret, SharedCache, Token, TokenChange, TokenEvent,
+    TokenEvents, TokenSource, http_client_builder,
+};
+/// The `http` crate, whose `Response` a `respond_with` closure returns.
+#[cfg(feature = "test-util")]
+pub use ::api_tokens_runtime::http;
+/// The vendor's name, as this crate's errors and events give it (the spec's
+/// `info.title`).
+pub(crate) const VENDOR: &str = "Insight.io";
+/// An error this crate makes itself (an argument refused, an answer it cannot
+/// use), never a vendor's answer: `kind`, and why.
+#[allow(dead_code)]
+pub(crate) fn sdk_error(
+    kind: ErrorKind,
+    detail: impl Into<String>,
+) -> ::api_tokens_runtime::Error {
+    ::api_tokens_runtime::Error::from_sdk(kind, VENDOR, detail)
+}
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://insight.io`.
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://insight.io");
 ::api_tokens_runtime::client_builder!("Insight.io");
+::api_tokens_runtime::impl_client_hooks!(Client);
 impl ClientBuilder {
     ///Credential `api_token`: An Insight.io API access token.
     pub fn api_token(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {

@@ -16,6 +16,7 @@ mod answers;
 mod header;
 mod rotation;
 
+// The runtime's error, not progenitor's (which the generated module imports as `Error`).
 pub use api_tokens_runtime::Error;
 pub use generated::*;
 pub use header::{AUTH_HEADER, AUTH_QUERY_PARAMETER, auth_header};
@@ -28,8 +29,6 @@ pub mod types {
     pub use crate::answers::ApiTokenInfo;
     pub use crate::generated::types::*;
 }
-
-api_tokens_runtime::impl_client_hooks!(Client);
 
 #[cfg(feature = "middleware")]
 pub use token_use::middleware;

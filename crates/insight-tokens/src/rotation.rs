@@ -90,7 +90,7 @@ impl Rotation {
             })
         });
         let policy = RefreshPolicy::new(Duration::ZERO);
-        let cache = CachedTokenSource::new(crate::wire::API.vendor, policy, load);
+        let cache = CachedTokenSource::new(crate::VENDOR, policy, load);
         cache.store(Token::new(token, None));
         Ok(Rotation { shared, cache })
     }
@@ -131,12 +131,12 @@ impl Rotation {
 
     /// Replaces the current token now; returns the new one.
     pub async fn rotate(&self) -> Result<Token, RotationError> {
-        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::wire::API.vendor, "rotating the token");
+        tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::VENDOR, "rotating the token");
         let rotated = self.shared.rotate(None).await;
         if let Err(error) = &rotated {
             tracing::warn!(
                 target: "api_tokens::lifecycle",
-                vendor = crate::wire::API.vendor,
+                vendor = crate::VENDOR,
                 step = ?error.step(),
                 new_token_left_live = error.unrevoked_new().is_some(),
                 error = %error.error(),
@@ -213,7 +213,7 @@ impl Shared {
     }
 
     async fn rotate_now(&self, current: &mut Secret) -> Result<Token, RotationError> {
-        let vendor = crate::wire::API.vendor;
+        let vendor = crate::VENDOR;
         RotationStep::ReadCurrent.begin(vendor);
         let old = self
             .creator
@@ -247,7 +247,7 @@ impl Shared {
                 if let Err(error) = old.delete_token().send().await {
                     tracing::warn!(
                         target: "api_tokens::lifecycle",
-                        vendor = crate::wire::API.vendor,
+                        vendor = crate::VENDOR,
                         error = %error,
                         "deleting the replaced token after the grace period failed; it stays live"
                     );
@@ -283,7 +283,7 @@ impl Shared {
 /// The identity of the line of tokens `lineage` started, rotated with `client`'s
 /// credentials at its base URL.
 fn lineage_identity(client: &Client, lineage: &Secret) -> Identity {
-    Identity::new(crate::wire::API.vendor)
+    Identity::new(crate::VENDOR)
         .with("base_url", client.baseurl().to_owned())
         .with_credentials(client.inner.credentials())
         .with_secret("lineage", lineage)

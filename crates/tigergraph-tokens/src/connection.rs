@@ -129,7 +129,7 @@ impl ConnectionBuilder {
 
     /// Builds the connection; fails on a malformed host or an unusable credential.
     pub fn build(self) -> Result<Connection, Error> {
-        let invalid = |why: &str| Error::from_sdk(ErrorKind::InvalidArgument, crate::wire::API.vendor, why.to_owned());
+        let invalid = |why: &str| crate::sdk_error(ErrorKind::InvalidArgument, why.to_owned());
         let host = reqwest::Url::parse(&self.host).map_err(|_| invalid("host: not an absolute http(s) URL"))?;
         // A request goes where the user meant or not at all: what a base URL cannot
         // carry is refused, as every client's base URL refuses it.
@@ -170,15 +170,14 @@ impl ConnectionBuilder {
             builder.build()
         };
         if self.secret.is_none() && self.basic.is_none() {
-            return Err(Error::from_sdk(
+            return Err(crate::sdk_error(
                 ErrorKind::MissingCredentials,
-                crate::wire::API.vendor,
                 "a connection needs a secret or a user name and password",
             ));
         }
         let restpp = client(self.restpp_url.unwrap_or(restpp))?;
         let gsql = client(self.gsql_url.unwrap_or(gsql))?;
-        let identity = Identity::new(crate::wire::API.vendor)
+        let identity = Identity::new(crate::VENDOR)
             .with("restpp", restpp.baseurl().to_owned())
             .with("gsql", gsql.baseurl().to_owned())
             .with_credentials(restpp.inner.credentials())
@@ -215,11 +214,7 @@ impl ConnectionBuilder {
                 }
             })
         });
-        let cache = CachedTokenSource::new(
-            crate::wire::API.vendor,
-            RefreshPolicy::new(DEFAULT_REFRESH_BEFORE),
-            load,
-        );
+        let cache = CachedTokenSource::new(crate::VENDOR, RefreshPolicy::new(DEFAULT_REFRESH_BEFORE), load);
         Ok(Connection {
             cache: match &self.fleet {
                 Some(fleet) => cache.shared(fleet, identity),
@@ -407,7 +402,7 @@ impl Shared {
         let detected = |generation: Generation| {
             tracing::debug!(
                 target: "api_tokens::lifecycle",
-                vendor = crate::wire::API.vendor,
+                vendor = crate::VENDOR,
                 generation = ?generation,
                 "detected the server's generation"
             );
@@ -540,7 +535,7 @@ impl Shared {
                                     if let Err(error) = dropped {
                                         tracing::debug!(
                                             target: "api_tokens::lifecycle",
-                                            vendor = crate::wire::API.vendor,
+                                            vendor = crate::VENDOR,
                                             error = %error,
                                             "dropping the replaced JWT failed; it expires by itself"
                                         );
@@ -689,17 +684,12 @@ fn restpp_token(
 }
 
 fn no_token() -> Error {
-    Error::from_sdk(
-        ErrorKind::InvalidBody,
-        crate::wire::API.vendor,
-        "the answer holds no token",
-    )
+    crate::sdk_error(ErrorKind::InvalidBody, "the answer holds no token")
 }
 
 fn no_current() -> Error {
-    Error::from_sdk(
+    crate::sdk_error(
         ErrorKind::InvalidArgument,
-        crate::wire::API.vendor,
         "no token given, and the connection has no current token: call `get` first, or pass the token",
     )
 }

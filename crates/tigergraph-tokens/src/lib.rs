@@ -16,13 +16,12 @@ mod connection;
 mod lifetime;
 mod tokens;
 
-pub use api_tokens_runtime::Error;
 pub use connection::{Connection, ConnectionBuilder, DEFAULT_REFRESH_BEFORE, GSQL_PORT, Generation, RESTPP_PORT};
+// The runtime's error, not progenitor's (which the generated module imports as `Error`).
+pub use api_tokens_runtime::Error;
 pub use generated::*;
 pub use lifetime::{Milliseconds, Seconds};
 pub use tokens::TokenList;
-
-api_tokens_runtime::impl_client_hooks!(Client);
 
 #[cfg(feature = "middleware")]
 pub use token_use::middleware;

@@ -15,9 +15,8 @@ pub const TOKEN_REFUSAL: Refusal = Refusal::with_body(&[401], &["REST-10016"]);
 pub fn token_header(token: &Token) -> Result<(http::HeaderName, http::HeaderValue), Error> {
     match TOKEN_PLACEMENT.header(token)? {
         Some(header) => Ok(header),
-        None => Err(Error::from_sdk(
+        None => Err(crate::sdk_error(
             api_tokens_runtime::ErrorKind::InvalidArgument,
-            crate::wire::API.vendor,
             "this vendor takes its token in no header",
         )),
     }
