@@ -350,7 +350,7 @@ impl SharedLoad {
                         "the store holds another token than the one this load replaced (a newer one, or one written meanwhile): this token is kept by this process only"
                     ),
                     Err(error) => {
-                        self.store_failed(&error);
+                        self.trouble(&error);
                         self.release(owner).await;
                     }
                 }
@@ -407,7 +407,7 @@ impl SharedLoad {
             .ask(self.cache.store.fail(&self.identity, owner, &bytes, keep))
             .await
         {
-            self.store_failed(&error);
+            self.trouble(&error);
             self.release(owner).await;
         }
     }

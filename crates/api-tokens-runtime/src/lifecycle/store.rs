@@ -425,6 +425,13 @@ mod tests {
         }
         assert_eq!(base.canonical(), Identity::new("v").with("a", "bc").canonical());
         assert!(!format!("{base:?}").contains("bc"));
+        assert_eq!(format!("{base:?}"), "Identity { vendor: \"v\", parts: [\"a\"] }");
+        assert_eq!(base.vendor(), "v");
+        assert_eq!(base.parts().collect::<Vec<_>>(), [("a", "bc")]);
+        let mut stored = Stored::empty();
+        stored.token = Some(b"secret-bytes".to_vec());
+        let shown = format!("{stored:?}");
+        assert!(shown.contains("<redacted>") && shown.contains("generation: 0") && !shown.contains("secret-bytes"), "{shown}");
         let secret = Identity::new("v").with_secret("key", &Secret::new("k-1"));
         assert_ne!(
             secret.canonical(),

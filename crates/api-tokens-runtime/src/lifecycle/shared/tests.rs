@@ -28,6 +28,9 @@ struct Memory {
     hang: AtomicBool,
     foreign: AtomicBool,
     writes: AtomicUsize,
+    reads: AtomicUsize,
+    /// Writes fail (the store answers an error), other operations work.
+    failing_writes: AtomicBool,
 }
 
 impl fmt::Debug for Memory {
@@ -70,6 +73,7 @@ impl SharedStore for Memory {
     fn read<'a>(&'a self, _: &'a Identity) -> StoreFuture<'a, Stored> {
         Box::pin(async move {
             self.gate().await?;
+            self.reads.fetch_add(1, Ordering::SeqCst);
             let state = self.state();
             let mut stored = Stored::empty();
             stored.generation = state.generation;
@@ -128,6 +132,9 @@ impl SharedStore for Memory {
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             self.gate().await?;
+            if self.failing_writes.load(Ordering::SeqCst) {
+                return Err(StoreError::new("write refused"));
+            }
             let mut state = self.state();
             if live(&state.lock).as_deref() == Some(owner) {
                 state.lock = None;
@@ -646,4 +653,168 @@ async fn a_refresh_that_extends_the_same_token_is_taken_by_the_fleet() {
     b.invalidate();
     b.token().await.expect("token");
     assert_eq!(requests.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_shared_cache_says_its_settings_and_debugs_without_its_store_s_contents() {
+    let cache = SharedCache::new(Memory::default());
+    assert_eq!(cache.grace_period(), Duration::from_secs(60));
+    assert_eq!(cache.recheck_interval(), Duration::from_secs(20), "a third of the grace period");
+    let cache = cache.grace(Duration::from_secs(3));
+    assert_eq!(cache.recheck_interval(), Duration::from_secs(1));
+    let cache = cache.recheck_every(Duration::from_millis(250));
+    assert_eq!(cache.recheck_interval(), Duration::from_millis(250));
+    let shown = format!("{cache:?}");
+    assert!(shown.starts_with("SharedCache { store: Memory,") && shown.contains("grace: 3s"), "{shown}");
+    let load = SharedLoad::new(cache, Identity::new("v").with("user", "alice"), "v", RefreshPolicy::new(Duration::ZERO));
+    assert_eq!(load.recheck_interval(), Duration::from_millis(250));
+    let shown = format!("{load:?}");
+    assert!(shown.contains("Identity { vendor: \"v\", parts: [\"user\"] }") && !shown.contains("alice"), "{shown}");
+    assert_eq!(format!("{}", StoreError::new("no answer")), "no answer");
+}
+
+#[tokio::test(start_paused = true)]
+async fn hits_read_the_store_no_more_often_than_the_recheck_interval() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    let p = vendor.process(&store);
+    p.token().await.expect("token");
+    let reads = store.reads.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        tokio::time::advance(Duration::from_secs(3)).await;
+        p.token().await.expect("a hit");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(store.reads.load(Ordering::SeqCst), reads, "15 s of hits: no recheck before 20 s");
+    tokio::time::advance(Duration::from_secs(6)).await;
+    p.token().await.expect("a hit");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(store.reads.load(Ordering::SeqCst), reads + 1, "one recheck at 21 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_current_token_of_an_identity_is_read_without_loading() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    let cache = SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>);
+    let identity = Identity::new("test").with("principal", "p");
+    assert_eq!(cache.current(&identity).await, None);
+    let token = vendor.process(&store).token().await.expect("token");
+    assert_eq!(cache.current(&identity).await.map(|t| t.secret().clone()), Some(token.secret().clone()));
+    store.down.store(true, Ordering::SeqCst);
+    assert_eq!(cache.current(&identity).await, None, "none when the store cannot be read");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stored_token_is_never_kept_longer_than_the_store_keeps_it() {
+    let store = Arc::new(Memory::default());
+    let vendor = Vendor::new(Duration::ZERO, Duration::from_secs(3600));
+    // A writer whose clock ran an hour ahead, and a token whose expiry nobody knows:
+    // each is read with the store's time to live as its expiry.
+    for (token, ttl) in [
+        (Token::new("ahead", Some(SystemTime::now() + Duration::from_secs(7200))), Duration::from_secs(3600)),
+        (Token::with_expiry("unknown", crate::Expiry::Unknown), Duration::from_secs(300)),
+    ] {
+        {
+            let mut state = store.state();
+            state.generation += 1;
+            state.token = Some((encode_token(&token), Instant::now() + ttl));
+        }
+        let read = vendor.process(&store).token().await.expect("token");
+        assert_eq!(read.secret(), token.secret());
+        let left = read.expires_at().expect("an expiry").duration_since(SystemTime::now()).expect("ahead");
+        assert!(left <= ttl && left > ttl - Duration::from_secs(1), "{left:?}");
+    }
+    assert_eq!(vendor.requests(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_that_arrives_expired_is_not_shared_and_backs_the_fleet_off() {
+    let store = Arc::new(Memory::default());
+    let vendor = Vendor::new(Duration::ZERO, Duration::ZERO);
+    let p = vendor.process(&store);
+    let error = p.token().await.expect_err("expired on arrival");
+    assert_eq!(error.kind(), ErrorKind::TokenExpired);
+    assert!(store.state().token.is_none(), "nothing shared");
+    let marker = decode_failure(&store.state().failure.clone().expect("a marker").0).expect("marker");
+    assert_eq!(marker.kind, ErrorKind::TokenExpired);
+    assert!(store.state().lock.is_none(), "the lock is released");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_token_stored_from_outside_is_not_published() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    let p = vendor.process(&store);
+    p.store(Token::new("stale", Some(SystemTime::now() - Duration::from_secs(1))));
+    p.store(Token::new("forever", None));
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1, "only the valid token was published");
+    let kept = store.state().token.clone().expect("stored").1;
+    let days = kept.saturating_duration_since(Instant::now()).as_secs() / 86_400;
+    assert!((29..=30).contains(&days), "a token that never expires is kept 30 days: {days}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_write_releases_the_lock_and_store_trouble_is_not_asked_again_before_retry_after() {
+    let (store, vendor) = (
+        Arc::new(Memory::default()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    store.failing_writes.store(true, Ordering::SeqCst);
+    let p = vendor.process(&store);
+    p.token().await.expect("the holder keeps its token though the write failed");
+    assert!(store.state().lock.is_none(), "the lock is released");
+    // Trouble: the next loads within `retry_after` (5 s) do not read the store.
+    store.failing_writes.store(false, Ordering::SeqCst);
+    let reads = store.reads.load(Ordering::SeqCst);
+    tokio::time::advance(Duration::from_secs(2)).await;
+    p.invalidate();
+    p.token().await.expect("a token of its own");
+    assert_eq!(store.reads.load(Ordering::SeqCst), reads, "not asked inside retry_after");
+    tokio::time::advance(Duration::from_secs(4)).await;
+    p.invalidate();
+    p.token().await.expect("token");
+    assert!(store.reads.load(Ordering::SeqCst) > reads, "asked again after retry_after");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_loaded_alone_is_replaced_by_the_same_secret_expiring_later() {
+    let store = Arc::new(Memory::default());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let load: crate::BoxedLoader = Box::new({
+        let requests = Arc::clone(&requests);
+        move |_| {
+            let requests = Arc::clone(&requests);
+            Box::pin(async move {
+                requests.fetch_add(1, Ordering::SeqCst);
+                Ok(Token::new("same", Some(SystemTime::now() + Duration::from_secs(600))))
+            })
+        }
+    });
+    let cache = SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>).retry_after(Duration::from_secs(1));
+    let p = CachedTokenSource::new("test", RefreshPolicy::new(Duration::from_secs(60)), load)
+        .shared(&cache, Identity::new("test"));
+    // Loaded alone (the store down): this token is not the store's.
+    store.down.store(true, Ordering::SeqCst);
+    p.token().await.expect("token");
+    store.down.store(false, Ordering::SeqCst);
+    // Another process extended the same token meanwhile.
+    let extended = Token::new("same", Some(SystemTime::now() + Duration::from_secs(900)));
+    {
+        let mut state = store.state();
+        state.generation = 4;
+        state.token = Some((encode_token(&extended), Instant::now() + Duration::from_secs(900)));
+    }
+    tokio::time::advance(Duration::from_secs(2)).await;
+    p.invalidate();
+    let taken = p.token().await.expect("token");
+    assert!(taken.expires_at() > Some(SystemTime::now() + Duration::from_secs(800)));
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "the extension was taken, no request");
 }
