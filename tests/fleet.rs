@@ -879,3 +879,48 @@ async fn docluster_calls_refused_together_for_the_address_all_retry_and_a_wrong_
     let wrong = docluster_tokens::Session::login_shared_from(client(), "admin", "not-the-password", &fleet, here).await;
     assert!(wrong.is_err(), "a wrong password never takes the fleet's session");
 }
+
+/// An ACL user and password go in the URL; a wrong password is store trouble (the
+/// lifecycle loads on its own), and no error or event shows the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acl_user_in_the_url_works_and_a_wrong_password_is_only_store_trouble() {
+    use api_tokens_runtime::shared::SharedStore;
+    let redis = RedisServer::start_with(&[
+        "--user",
+        "fleet",
+        "on",
+        ">fleet-pw-9c1e",
+        "~*",
+        "&*",
+        "+@all",
+        "--user",
+        "default",
+        "off",
+    ]);
+    let key = || EncryptionKey::new("k1", [8; 32]).expect("key");
+    let identity = api_tokens_runtime::Identity::new("ica").with("base_url", "https://ica.example");
+    let token = api_tokens_runtime::shared::encode_token(&api_tokens_runtime::Token::new("secret-jwt", None));
+    let good =
+        RedisStore::open(&format!("redis://fleet:fleet-pw-9c1e@127.0.0.1:{}", redis.port), key()).expect("store");
+    assert!(
+        good.write(&identity, "me", 0, &token, Duration::from_secs(60))
+            .await
+            .expect("written as the ACL user")
+    );
+    assert!(good.read(&identity).await.expect("read").token.is_some());
+    let wrong =
+        RedisStore::open(&format!("redis://fleet:not-the-pw-77@127.0.0.1:{}", redis.port), key()).expect("store");
+    let error = wrong.read(&identity).await.expect_err("refused");
+    assert!(!error.to_string().contains("not-the-pw-77"), "{error}");
+    let anonymous = RedisStore::open(&format!("redis://127.0.0.1:{}", redis.port), key()).expect("store");
+    assert!(anonymous.read(&identity).await.is_err(), "the default user is off");
+    // A lifecycle on the refused store still gets its token.
+    let ica = Arc::new(Ica::new().api_key(API_KEY));
+    let client = ica_tokens::Client::builder()
+        .api_key(API_KEY)
+        .respond_with(api_tokens_tests::fakes::responder(&ica))
+        .build()
+        .expect("client");
+    let source = ica_tokens::JwtSource::new(client).shared(&SharedCache::new(wrong));
+    source.token().await.expect("a token of its own");
+}

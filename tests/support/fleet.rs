@@ -92,6 +92,8 @@ pub struct RedisServer {
     child: Option<Child>,
     /// Its port, the same after a restart.
     pub port: u16,
+    /// More `redis-server` arguments (ACL users).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
@@ -101,11 +103,21 @@ impl RedisServer {
     ///
     /// Without one, naming the command to use.
     pub fn start() -> Self {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts one with more `redis-server` arguments (`--user ...`).
+    pub fn start_with(extra: &[&str]) -> Self {
         let port = StdListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut server = RedisServer { child: None, port };
+        let extra = extra.iter().map(|a| (*a).to_owned()).collect();
+        let mut server = RedisServer {
+            child: None,
+            port,
+            extra,
+        };
         server.restart();
         server
     }
@@ -131,6 +143,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");

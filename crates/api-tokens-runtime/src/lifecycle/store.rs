@@ -431,7 +431,10 @@ mod tests {
         let mut stored = Stored::empty();
         stored.token = Some(b"secret-bytes".to_vec());
         let shown = format!("{stored:?}");
-        assert!(shown.contains("<redacted>") && shown.contains("generation: 0") && !shown.contains("secret-bytes"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("generation: 0") && !shown.contains("secret-bytes"),
+            "{shown}"
+        );
         let secret = Identity::new("v").with_secret("key", &Secret::new("k-1"));
         assert_ne!(
             secret.canonical(),

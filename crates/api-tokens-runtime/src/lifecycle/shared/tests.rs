@@ -659,17 +659,32 @@ async fn a_refresh_that_extends_the_same_token_is_taken_by_the_fleet() {
 fn a_shared_cache_says_its_settings_and_debugs_without_its_store_s_contents() {
     let cache = SharedCache::new(Memory::default());
     assert_eq!(cache.grace_period(), Duration::from_secs(60));
-    assert_eq!(cache.recheck_interval(), Duration::from_secs(20), "a third of the grace period");
+    assert_eq!(
+        cache.recheck_interval(),
+        Duration::from_secs(20),
+        "a third of the grace period"
+    );
     let cache = cache.grace(Duration::from_secs(3));
     assert_eq!(cache.recheck_interval(), Duration::from_secs(1));
     let cache = cache.recheck_every(Duration::from_millis(250));
     assert_eq!(cache.recheck_interval(), Duration::from_millis(250));
     let shown = format!("{cache:?}");
-    assert!(shown.starts_with("SharedCache { store: Memory,") && shown.contains("grace: 3s"), "{shown}");
-    let load = SharedLoad::new(cache, Identity::new("v").with("user", "alice"), "v", RefreshPolicy::new(Duration::ZERO));
+    assert!(
+        shown.starts_with("SharedCache { store: Memory,") && shown.contains("grace: 3s"),
+        "{shown}"
+    );
+    let load = SharedLoad::new(
+        cache,
+        Identity::new("v").with("user", "alice"),
+        "v",
+        RefreshPolicy::new(Duration::ZERO),
+    );
     assert_eq!(load.recheck_interval(), Duration::from_millis(250));
     let shown = format!("{load:?}");
-    assert!(shown.contains("Identity { vendor: \"v\", parts: [\"user\"] }") && !shown.contains("alice"), "{shown}");
+    assert!(
+        shown.contains("Identity { vendor: \"v\", parts: [\"user\"] }") && !shown.contains("alice"),
+        "{shown}"
+    );
     assert_eq!(format!("{}", StoreError::new("no answer")), "no answer");
 }
 
@@ -687,7 +702,11 @@ async fn hits_read_the_store_no_more_often_than_the_recheck_interval() {
         p.token().await.expect("a hit");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    assert_eq!(store.reads.load(Ordering::SeqCst), reads, "15 s of hits: no recheck before 20 s");
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        reads,
+        "15 s of hits: no recheck before 20 s"
+    );
     tokio::time::advance(Duration::from_secs(6)).await;
     p.token().await.expect("a hit");
     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -704,9 +723,16 @@ async fn the_current_token_of_an_identity_is_read_without_loading() {
     let identity = Identity::new("test").with("principal", "p");
     assert_eq!(cache.current(&identity).await, None);
     let token = vendor.process(&store).token().await.expect("token");
-    assert_eq!(cache.current(&identity).await.map(|t| t.secret().clone()), Some(token.secret().clone()));
+    assert_eq!(
+        cache.current(&identity).await.map(|t| t.secret().clone()),
+        Some(token.secret().clone())
+    );
     store.down.store(true, Ordering::SeqCst);
-    assert_eq!(cache.current(&identity).await, None, "none when the store cannot be read");
+    assert_eq!(
+        cache.current(&identity).await,
+        None,
+        "none when the store cannot be read"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -716,8 +742,14 @@ async fn a_stored_token_is_never_kept_longer_than_the_store_keeps_it() {
     // A writer whose clock ran an hour ahead, and a token whose expiry nobody knows:
     // each is read with the store's time to live as its expiry.
     for (token, ttl) in [
-        (Token::new("ahead", Some(SystemTime::now() + Duration::from_secs(7200))), Duration::from_secs(3600)),
-        (Token::with_expiry("unknown", crate::Expiry::Unknown), Duration::from_secs(300)),
+        (
+            Token::new("ahead", Some(SystemTime::now() + Duration::from_secs(7200))),
+            Duration::from_secs(3600),
+        ),
+        (
+            Token::with_expiry("unknown", crate::Expiry::Unknown),
+            Duration::from_secs(300),
+        ),
     ] {
         {
             let mut state = store.state();
@@ -726,7 +758,11 @@ async fn a_stored_token_is_never_kept_longer_than_the_store_keeps_it() {
         }
         let read = vendor.process(&store).token().await.expect("token");
         assert_eq!(read.secret(), token.secret());
-        let left = read.expires_at().expect("an expiry").duration_since(SystemTime::now()).expect("ahead");
+        let left = read
+            .expires_at()
+            .expect("an expiry")
+            .duration_since(SystemTime::now())
+            .expect("ahead");
         assert!(left <= ttl && left > ttl - Duration::from_secs(1), "{left:?}");
     }
     assert_eq!(vendor.requests(), 0);
@@ -755,10 +791,17 @@ async fn an_expired_token_stored_from_outside_is_not_published() {
     p.store(Token::new("stale", Some(SystemTime::now() - Duration::from_secs(1))));
     p.store(Token::new("forever", None));
     tokio::time::sleep(Duration::from_millis(1)).await;
-    assert_eq!(store.writes.load(Ordering::SeqCst), 1, "only the valid token was published");
+    assert_eq!(
+        store.writes.load(Ordering::SeqCst),
+        1,
+        "only the valid token was published"
+    );
     let kept = store.state().token.clone().expect("stored").1;
     let days = kept.saturating_duration_since(Instant::now()).as_secs() / 86_400;
-    assert!((29..=30).contains(&days), "a token that never expires is kept 30 days: {days}");
+    assert!(
+        (29..=30).contains(&days),
+        "a token that never expires is kept 30 days: {days}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -769,7 +812,9 @@ async fn a_failed_write_releases_the_lock_and_store_trouble_is_not_asked_again_b
     );
     store.failing_writes.store(true, Ordering::SeqCst);
     let p = vendor.process(&store);
-    p.token().await.expect("the holder keeps its token though the write failed");
+    p.token()
+        .await
+        .expect("the holder keeps its token though the write failed");
     assert!(store.state().lock.is_none(), "the lock is released");
     // Trouble: the next loads within `retry_after` (5 s) do not read the store.
     store.failing_writes.store(false, Ordering::SeqCst);
@@ -777,11 +822,18 @@ async fn a_failed_write_releases_the_lock_and_store_trouble_is_not_asked_again_b
     tokio::time::advance(Duration::from_secs(2)).await;
     p.invalidate();
     p.token().await.expect("a token of its own");
-    assert_eq!(store.reads.load(Ordering::SeqCst), reads, "not asked inside retry_after");
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        reads,
+        "not asked inside retry_after"
+    );
     tokio::time::advance(Duration::from_secs(4)).await;
     p.invalidate();
     p.token().await.expect("token");
-    assert!(store.reads.load(Ordering::SeqCst) > reads, "asked again after retry_after");
+    assert!(
+        store.reads.load(Ordering::SeqCst) > reads,
+        "asked again after retry_after"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -816,5 +868,9 @@ async fn a_token_loaded_alone_is_replaced_by_the_same_secret_expiring_later() {
     p.invalidate();
     let taken = p.token().await.expect("token");
     assert!(taken.expires_at() > Some(SystemTime::now() + Duration::from_secs(800)));
-    assert_eq!(requests.load(Ordering::SeqCst), 1, "the extension was taken, no request");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        1,
+        "the extension was taken, no request"
+    );
 }
