@@ -261,6 +261,15 @@ mod tests {
             let kept = scrubbed.replace("<redacted>", "");
             assert!(kept.len() <= 8 && kept.len() < scrubbed.len(), "{text} -> {scrubbed}");
         }
+        // A short secret inside a longer base64 text, at each of the three byte offsets
+        // base64 can put it at, between bytes that change the characters at its edges.
+        for prefix in ["", "a", "ab"] {
+            for suffix in ["", "\u{1}", "~~"] {
+                let text = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}pw-1234{suffix}"));
+                let scrubbed = scrub(&text, &["pw-1234"]);
+                assert!(scrubbed.contains("<redacted>"), "{prefix:?}+{suffix:?}: {text} -> {scrubbed}");
+            }
+        }
         // A truncated echo: the first 14 characters, then a mask.
         assert_eq!(
             scrub("token 'Sup3r-Secret-V****' is invalid", &[secret]),
