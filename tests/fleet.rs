@@ -448,14 +448,14 @@ async fn tigergraph_connections_share_one_token_per_identity() {
     let (a, b, other_graph) = (connection("social"), connection("social"), connection("ledger"));
     let first = a.token().await.expect("token");
     assert_eq!(
-        b.token().await.expect("token"),
-        first,
+        b.token().await.expect("token").secret(),
+        first.secret(),
         "the second worker took the first's token"
     );
     assert_eq!(tiger.tokens().len(), 1, "one token on the server for the fleet");
     assert_ne!(
-        other_graph.token().await.expect("token"),
-        first,
+        other_graph.token().await.expect("token").secret(),
+        first.secret(),
         "another graph is another identity"
     );
     assert_eq!(tiger.tokens().len(), 2);
@@ -566,11 +566,11 @@ async fn a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_p
     let a = fastly_tokens::Rotation::new(login(), old.key.as_str())
         .await
         .expect("rotation")
-        .shared(&fleet);
+        .shared(&fleet, "deploy");
     let b = fastly_tokens::Rotation::new(login(), old.key.as_str())
         .await
         .expect("rotation")
-        .shared(&fleet);
+        .shared(&fleet, "deploy");
     // Due: served while one rotation runs behind.
     a.token().await.expect("the current token");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -633,10 +633,10 @@ async fn an_insight_fleet_replaces_a_refused_token_once() {
     };
     let a = insight_tokens::Rotation::new(creator(), old.as_str())
         .expect("rotation")
-        .shared(&fleet);
+        .shared(&fleet, "ci");
     let b = insight_tokens::Rotation::new(creator(), old.as_str())
         .expect("rotation")
-        .shared(&fleet);
+        .shared(&fleet, "ci");
     let first = a.token().await.expect("token");
     assert!(a.report_refused(&first) && b.report_refused(&first));
     let new = a.token().await.expect("a new token");
@@ -800,18 +800,22 @@ fn fastly_token(fastly: &api_tokens_tests::fakes::Fastly, name: &str, days: u64)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_from_the_fleet() {
     let prefix = unique_prefix("fastly-lines");
-    let fleet = shared_cache(&prefix).recheck_every(Duration::from_millis(100));
+    let fleet = shared_cache(&prefix)
+        .grace(Duration::from_secs(3))
+        .recheck_every(Duration::from_secs(1));
     let fastly = Arc::new(api_tokens_tests::fakes::Fastly::new("ops@example.com", "fastly-pw-1"));
     // Two lines of tokens under one login, a month from their rotation.
     let (deploy, purge) = (fastly_token(&fastly, "deploy", 30), fastly_token(&fastly, "purge", 30));
-    let start = |token: &str| fastly_tokens::Rotation::new_shared(fastly_login(&fastly), token.to_owned(), &fleet);
-    let a = start(&deploy).await.expect("rotation");
-    let b = start(&deploy).await.expect("rotation");
-    let p = start(&purge).await.expect("rotation");
+    let start = |token: &str, line: &'static str| {
+        fastly_tokens::Rotation::new_shared(fastly_login(&fastly), token.to_owned(), line, &fleet)
+    };
+    let a = start(&deploy, "deploy").await.expect("rotation");
+    let b = start(&deploy, "deploy").await.expect("rotation");
+    let p = start(&purge, "purge").await.expect("rotation");
     // A rotation asked for on one worker reaches the other at its next recheck, well
     // inside the grace period, though its token is not due.
     let rotated = a.rotate().await.expect("rotated");
-    let deadline = Instant::now() + Duration::from_millis(600);
+    let deadline = Instant::now() + Duration::from_millis(2500);
     loop {
         if b.token().await.expect("token").secret() == rotated.secret() {
             break;
@@ -830,12 +834,12 @@ async fn fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_fr
     assert_eq!(p.token().await.expect("token").secret().expose(), purge);
     // After the grace period the old token is revoked; a worker started with the
     // configured (now revoked) token starts from the fleet's.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     assert!(
         !fastly.live().iter().any(|t| t.key == deploy),
         "revoked after the grace period"
     );
-    let late = start(&deploy).await.expect("started from the fleet's token");
+    let late = start(&deploy, "deploy").await.expect("started from the fleet's token");
     assert_eq!(late.token().await.expect("token").secret(), rotated.secret());
     assert_eq!(fastly.live().len(), 2, "the deploy line's one token and purge");
 }
@@ -923,4 +927,46 @@ async fn an_acl_user_in_the_url_works_and_a_wrong_password_is_only_store_trouble
         .expect("client");
     let source = ica_tokens::JwtSource::new(client).shared(&SharedCache::new(wrong));
     source.token().await.expect("a token of its own");
+}
+
+/// A rotation asked for on a worker that did not rotate last starts from the fleet's
+/// token: the token it replaces is the fleet's, deleted after the grace period, and
+/// no token is left live and forgotten (Insight.io tokens never expire).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insight_rotation_asked_for_on_any_worker_replaces_the_fleet_s_token() {
+    use api_tokens_tests::fakes::Insight;
+    let prefix = unique_prefix("insight-manual");
+    let fleet = shared_cache(&prefix)
+        .grace(Duration::from_secs(3))
+        .recheck_every(Duration::from_secs(1));
+    let (cookie, uid) = ("PLAY_SESSION=fleet-cookie-88", "u-fleet-2");
+    let insight = Arc::new(Insight::new().session(cookie, uid));
+    let t0 = insight.seed(uid, Duration::from_secs(3600));
+    let creator = || {
+        insight_tokens::Client::builder()
+            .session_cookie(cookie)
+            .max_retries(0)
+            .respond_with(api_tokens_tests::fakes::responder(&insight))
+            .build()
+            .expect("client")
+    };
+    let start = || insight_tokens::Rotation::new_shared(creator(), t0.clone(), "ci", &fleet);
+    let (a, b) = (start().await.expect("rotation"), start().await.expect("rotation"));
+    let t1 = a.rotate().await.expect("rotated on a");
+    let t2 = b.rotate().await.expect("rotated on b, from the fleet's token");
+    // a picks t2 up at a recheck, inside the grace period.
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    while a.token().await.expect("token").secret() != t2.secret() {
+        assert!(Instant::now() < deadline, "a never picked up t2");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let live: Vec<String> = insight.tokens().into_iter().map(|t| t.token).collect();
+    assert_eq!(
+        live,
+        [t2.secret().expose().to_owned()],
+        "t0 and t1 deleted after the grace period"
+    );
+    assert_ne!(t1.secret(), t2.secret());
+    assert_eq!(a.token().await.expect("token").secret(), t2.secret());
 }

@@ -63,12 +63,13 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
 ";
 
 /// Takes a lock for its owner unless another holds it; a lock that would never end
-/// (no expiry, one far longer than any lock, or a key that is not a lock) is stale and
-/// taken over. KEYS: lock. ARGV: owner, time to live in ms.
+/// (no expiry, one ending more than 10 minutes ahead, which no worker sets whatever its
+/// lock TTL, or a key that is not a lock) is stale and taken over. KEYS: lock. ARGV:
+/// owner, time to live in ms.
 const LOCK: &str = r"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -1 or ttl > 4 * tonumber(ARGV[2]) or redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then
+if ttl == -1 or ttl > 600000 or redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
@@ -240,7 +241,10 @@ where
         match read {
             Ok((Some(value), _)) if value.len() > LONGEST_VALUE => self.read_by_script(key).await,
             Ok(read) => Ok(read),
-            Err(error) if error.code() == Some("WRONGTYPE") => self.read_by_script(key).await,
+            // Redis answered, with an error (a key of another type): the script cleans.
+            Err(error) if !(error.is_io_error() || error.is_timeout() || error.is_connection_dropped()) => {
+                self.read_by_script(key).await
+            }
             Err(error) => Err(store_error("read", &error)),
         }
     }

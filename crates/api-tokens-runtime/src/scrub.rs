@@ -267,7 +267,10 @@ mod tests {
             for suffix in ["", "\u{1}", "~~"] {
                 let text = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}pw-1234{suffix}"));
                 let scrubbed = scrub(&text, &["pw-1234"]);
-                assert!(scrubbed.contains("<redacted>"), "{prefix:?}+{suffix:?}: {text} -> {scrubbed}");
+                assert!(
+                    scrubbed.contains("<redacted>"),
+                    "{prefix:?}+{suffix:?}: {text} -> {scrubbed}"
+                );
             }
         }
         // A truncated echo: the first 14 characters, then a mask.

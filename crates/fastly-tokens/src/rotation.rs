@@ -67,9 +67,6 @@ pub struct Rotation {
 }
 
 struct Shared {
-    /// The token this rotation was configured with: what its line of tokens is known by
-    /// in a fleet (every worker configured with it shares its rotations).
-    lineage: std::sync::Mutex<Secret>,
     login: Client,
     current: Mutex<Secret>,
     /// Rotations completed: a rotation asked for before another completed does not
@@ -96,7 +93,6 @@ impl Rotation {
         let meta = answer.into_inner();
         let shared = Arc::new(Shared {
             login,
-            lineage: std::sync::Mutex::new(token.clone()),
             current: Mutex::new(token.clone()),
             log: api_tokens_runtime::RotationLog::default(),
             codes: std::sync::Mutex::new(None),
@@ -137,35 +133,39 @@ impl Rotation {
         self
     }
 
-    /// Starts a rotation shared with a fleet (see [`Rotation::shared`]) from the fleet's
-    /// current token when the store holds one for `token`'s line, else from `token`: a
-    /// worker started (or restarted) with the configured token after the fleet rotated
-    /// it away starts from the fleet's, instead of failing on the revoked one.
-    pub async fn new_shared(login: Client, token: impl Into<Secret>, fleet: &SharedCache) -> Result<Self, Error> {
-        let lineage = token.into();
-        let current = fleet.current(&lineage_identity(&login, &lineage)).await;
-        let start = current.map_or_else(|| lineage.clone(), |token| token.secret().clone());
-        let rotation = Rotation::new(login, start).await?;
-        *lock(&rotation.shared.lineage) = lineage;
-        Ok(rotation.shared(fleet))
+    /// Starts a rotation shared with a fleet (see [`Rotation::shared`]) as line `line`,
+    /// from the fleet's current token of that line when the store holds one, else from
+    /// `token`: a worker started (or restarted) with the configured token after the
+    /// fleet rotated it away starts from the fleet's, instead of failing on the revoked
+    /// one.
+    pub async fn new_shared(
+        login: Client,
+        token: impl Into<Secret>,
+        line: &str,
+        fleet: &SharedCache,
+    ) -> Result<Self, Error> {
+        let configured = token.into();
+        let current = fleet.current(&line_identity(&login, line)).await;
+        let start = current.map_or(configured, |token| token.secret().clone());
+        Ok(Rotation::new(login, start).await?.shared(fleet, line))
     }
 
     /// The same rotation, shared with every process of a fleet through `fleet` (see
-    /// [`SharedCache`]): the processes whose base URL, login (user name and password)
-    /// and configured token (the line of tokens rotated) are the same rotate once
-    /// between them, the others take the new token from the store (when theirs is due,
-    /// and at the fleet's recheck interval), and the replaced token is revoked only
-    /// after the fleet's grace period ([`SharedCache::grace`]), so that workers
-    /// finishing requests with it are not cut off. A revocation that fails then is
-    /// retried by the next rotation ([`Rotation::unrevoked_old_ids`]); one cut short by
-    /// the process ending is not (the token expires at its `expires_at`). A rotation
-    /// asked for ([`Rotation::rotate`]) is shared too. While the store cannot be used,
-    /// no worker rotates (each would mint a token): the current token is served while
-    /// valid. Start workers with [`Rotation::new_shared`], which starts from the
-    /// fleet's token.
-    pub fn shared(mut self, fleet: &SharedCache) -> Self {
-        let lineage = lock(&self.shared.lineage).clone();
-        let identity = lineage_identity(&self.shared.login, &lineage);
+    /// [`SharedCache`]) as the line of tokens `line` (a name the operator gives it,
+    /// such as `"deploy"`: it stays the same while its tokens, and the login's
+    /// password, change). The processes of one base URL, login user name and line
+    /// rotate once between them, the others take the new token from the store (when
+    /// theirs is due, when they ask for a client, and at the fleet's recheck
+    /// interval), and the replaced token is revoked only after the fleet's grace period
+    /// ([`SharedCache::grace`]), so that workers finishing requests with it are not cut
+    /// off. A revocation that fails then is retried by the next rotation
+    /// ([`Rotation::unrevoked_old_ids`]); one cut short by the process ending is not
+    /// (the token expires at its `expires_at`). A rotation asked for
+    /// ([`Rotation::rotate`]) starts from the fleet's token and is shared too. While the
+    /// store cannot be used, no worker rotates (each would mint a token): the current
+    /// token is served while valid. Start workers with [`Rotation::new_shared`].
+    pub fn shared(mut self, fleet: &SharedCache, line: &str) -> Self {
+        let identity = line_identity(&self.shared.login, line);
         let grace = u64::try_from(fleet.grace_period().as_millis()).unwrap_or(u64::MAX);
         self.shared.grace_ms.store(grace, Ordering::SeqCst);
         // Rotating alone while the store is down would mint a token per process.
@@ -176,6 +176,11 @@ impl Rotation {
     /// Replaces the current token now; returns the new one.
     pub async fn rotate(&self) -> Result<Token, RotationError> {
         tracing::debug!(target: "api_tokens::lifecycle", vendor = crate::VENDOR, "rotating the token");
+        // In a fleet, the token to replace is the fleet's (another worker may have
+        // rotated since this one last looked).
+        if let Some(token) = self.cache.fleet_token().await.or_else(|| self.cache.cached()) {
+            self.shared.adopt(Some(token)).await;
+        }
         let rotated = self.shared.rotate(None).await;
         if let Err(error) = &rotated {
             tracing::warn!(
@@ -188,10 +193,10 @@ impl Rotation {
             );
         }
         match &rotated {
-            Ok(token) => self.cache.store(token.clone()),
+            Ok(token) => self.cache.store_shared(token.clone()).await,
             Err(error) => {
                 if let Some(token) = error.current() {
-                    self.cache.store(token.clone());
+                    self.cache.store_shared(token.clone()).await;
                 }
             }
         }
@@ -219,10 +224,10 @@ impl Rotation {
 
     /// A client sending the current token.
     pub async fn client(&self) -> Result<Client, Error> {
-        // The cache's token is the newest (in a fleet, one another worker rotated to).
-        let current = match self.cache.cached() {
-            Some(token) => token.into_secret(),
-            None => self.shared.current.lock().await.clone(),
+        // Through the cache: rotated when due, and in a fleet the newest token.
+        let current = match self.cache.token().await {
+            Ok(token) => token.into_secret(),
+            Err(_) => self.shared.current.lock().await.clone(),
         };
         self.shared.login.with_token(current)
     }
@@ -413,13 +418,14 @@ impl Shared {
     }
 }
 
-/// The identity of the line of tokens `lineage` started, rotated with `client`'s
-/// credentials at its base URL.
-fn lineage_identity(client: &Client, lineage: &Secret) -> Identity {
+/// The identity of the line of tokens named `line`, rotated at `client`'s base URL
+/// (with its user names: not its passwords or session cookies, which change while the
+/// line lasts).
+fn line_identity(client: &Client, line: &str) -> Identity {
     Identity::new(crate::VENDOR)
         .with("base_url", client.baseurl().to_owned())
-        .with_credentials(client.inner.credentials())
-        .with_secret("lineage", lineage)
+        .with_usernames(client.inner.credentials())
+        .with("line", line.to_owned())
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

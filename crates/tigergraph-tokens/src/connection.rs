@@ -332,6 +332,8 @@ impl Connection {
     /// endpoint: there a new token is created, becomes the current one, and the one it
     /// replaces is dropped.
     pub async fn refresh(&self, token: Option<Secret>, lifetime: Option<Duration>) -> Result<Token, Error> {
+        // The current token is the cache's (in a fleet, maybe another worker's).
+        let token = token.or_else(|| self.cache.cached().map(Token::into_secret));
         let token = self.shared.refresh(token, lifetime).await?;
         self.cache.store(token.clone());
         Ok(token)
@@ -342,10 +344,12 @@ impl Connection {
     /// adds the JWT to a block list, which never reports it missing. Deleting the
     /// current token forgets it: the next [`Connection::token`] gets a new one.
     pub async fn delete(&self, token: Option<Secret>, skip_missing: bool) -> Result<(), Error> {
-        let deleted = self.shared.delete(token.clone(), skip_missing).await;
+        let cached = self.cache.cached().map(Token::into_secret);
+        let target = token.clone().or_else(|| cached.clone());
+        let deleted = self.shared.delete(target.clone(), skip_missing).await;
         if deleted.is_ok() {
             let mut current = self.shared.current.lock().await;
-            if token.is_none() || token == *current {
+            if token.is_none() || token == *current || target == cached {
                 *current = None;
                 self.cache.invalidate();
             }

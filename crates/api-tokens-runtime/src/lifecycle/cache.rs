@@ -181,6 +181,18 @@ impl<L> CachedTokenSource<L> {
         *self.inner.shared.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
+    /// The token the fleet's store holds for this source now, if shared and valid: what
+    /// an operation asked for outside a load (a rotation) starts from. Never loads.
+    pub async fn fleet_token(&self) -> Option<Token> {
+        let shared = self
+            .inner
+            .shared
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()?;
+        shared.stored_token().await
+    }
+
     /// Whether tokens are shared through a [`SharedCache`].
     pub fn is_shared(&self) -> bool {
         self.inner
@@ -243,6 +255,19 @@ impl<L> CachedTokenSource<L> {
     pub fn store(&self, token: Token) {
         if self.inner.put(token.clone(), TokenChange::Stored) {
             self.inner.publish(token);
+        }
+    }
+
+    /// [`CachedTokenSource::store`], and when shared, waits until the token is shared
+    /// with the fleet (or could not be): what a rotation asked for uses, so that the
+    /// next rotation, on any worker, starts from it.
+    pub async fn store_shared(&self, token: Token) {
+        if !self.inner.put(token.clone(), TokenChange::Stored) {
+            return;
+        }
+        let shared = self.inner.shared.read().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(shared) = shared {
+            shared.publish(token).await;
         }
     }
 }
@@ -318,7 +343,12 @@ impl<L: Send + Sync + 'static> Inner<L> {
         let (inner, token) = (Arc::clone(self), token.clone());
         drop(runtime.spawn(async move {
             if let Some(newer) = shared.recheck(&token).await {
-                inner.put(newer, TokenChange::Shared);
+                // Only over the token the recheck started from: a load that landed
+                // meanwhile holds something newer.
+                let still = inner.valid(Instant::now()).is_some_and(|(cached, _)| cached == token);
+                if still {
+                    inner.put(newer, TokenChange::Shared);
+                }
             }
         }));
     }

@@ -17,6 +17,7 @@ use super::store::{
 };
 use super::token::{Expiry, Token};
 use crate::error::{Error, ErrorKind};
+use crate::secret::Secret;
 
 /// The `tracing` target of the shared cache's events.
 const TARGET: &str = "api_tokens::shared";
@@ -36,8 +37,8 @@ const TARGET: &str = "api_tokens::shared";
 ///   per load, ending by itself after [`SharedCache::lock_ttl`], extended while the
 ///   load runs) and loads; the others wait for its token, reading the store with a
 ///   growing pause (20 ms to 250 ms). A lock holder that dies is replaced once its lock
-///   ends; a lock held past half the load timeout (or one that never ends) is not waited
-///   for any longer: the process loads on its own;
+///   ends; a lock that never ends (forged, or of another type) is taken over; a load
+///   that hangs lets its lock go after twice the load timeout;
 /// - **writes are fenced**: a token is written only over the generation its loader
 ///   read, so a slow former holder never overwrites a newer token (it keeps its own);
 /// - **a failed load backs the fleet off**: the failure is stored, sealed with its end,
@@ -94,9 +95,9 @@ impl SharedCache {
 
     /// The same, with a lock that ends `ttl` after its holder last extended it (a third
     /// of it apart, while the load runs): how long the fleet waits for a holder that
-    /// died.
+    /// died. From 30 ms to 10 minutes (a lock ending later is taken as forged).
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl.max(Duration::from_millis(30));
+        self.lock_ttl = ttl.clamp(Duration::from_millis(30), Duration::from_secs(600));
         self
     }
 
@@ -135,7 +136,7 @@ impl SharedCache {
 
     /// How often the store is read behind in-process hits.
     pub fn recheck_interval(&self) -> Duration {
-        self.recheck.unwrap_or(self.grace / 3).max(Duration::from_millis(10))
+        self.recheck.unwrap_or(self.grace / 3).max(Duration::from_secs(1))
     }
 
     /// The store.
@@ -208,6 +209,9 @@ pub(super) struct SharedLoad {
     vendor: &'static str,
     policy: RefreshPolicy,
     handed: Mutex<Option<Handed>>,
+    /// Tokens this process replaced in the store (or tried to): never taken back, so
+    /// that a write that failed cannot make it return to a token it is revoking.
+    replaced: Mutex<Vec<Secret>>,
     /// Store trouble: until then, this process does not ask the store.
     alone_until: Mutex<Option<Instant>>,
 }
@@ -231,6 +235,7 @@ impl SharedLoad {
             vendor,
             policy,
             handed: Mutex::new(None),
+            replaced: Mutex::new(Vec::new()),
             alone_until: Mutex::new(None),
         }
     }
@@ -251,15 +256,16 @@ impl SharedLoad {
             return self.alone(load).await;
         }
         let owner = format!("{}-{}", self.owner, self.loads.fetch_add(1, Ordering::Relaxed));
-        let started = Instant::now();
-        let patience = self.policy.load_timeout / 2;
         let mut pause = Duration::from_millis(20);
         loop {
             let stored = match self.ask(self.cache.store.read(&self.identity)).await {
                 Ok(stored) => stored,
                 Err(error) => return self.go_alone(error, load).await,
             };
-            if stored.foreign {
+            // Sealed under a key this process lacks: another worker's (left alone, this
+            // one loads its own), unless it never expires (none of ours does: forged) or
+            // this lifecycle must not load alone (a rotation): then it is replaced.
+            if stored.foreign && self.cache.alone_on_trouble && stored.ttl.is_some() {
                 tracing::warn!(
                     target: TARGET,
                     vendor = self.vendor,
@@ -297,15 +303,6 @@ impl SharedLoad {
                     return self.go_alone(error, load).await;
                 }
             }
-            if started.elapsed() >= patience {
-                tracing::warn!(
-                    target: TARGET,
-                    vendor = self.vendor,
-                    waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                    "another process has held the shared lock for half the load timeout: loading on this process's own"
-                );
-                return self.alone(load).await;
-            }
             tracing::trace!(target: TARGET, vendor = self.vendor, "another process is loading: waiting for its token");
             tokio::time::sleep(pause).await;
             pause = pause.saturating_mul(2).min(Duration::from_millis(250));
@@ -325,6 +322,7 @@ impl SharedLoad {
                     self.release(owner).await;
                     return self.hand(Ok(token), Some(stored.generation));
                 }
+                self.remember_replaced(&stored);
                 stored.generation
             }
             Err(_) => generation,
@@ -376,10 +374,14 @@ impl SharedLoad {
         F: Future<Output = Result<Token, Error>> + Send,
     {
         let ttl = self.cache.lock_ttl;
+        // A load that hangs does not hold the fleet for ever: past twice the load
+        // timeout its lock is let go, and another process may load.
+        let keep_until = Instant::now() + self.policy.load_timeout.saturating_mul(2);
         let mut load = std::pin::pin!(load);
         loop {
             match tokio::time::timeout(ttl / 3, &mut load).await {
                 Ok(outcome) => return outcome,
+                Err(_) if Instant::now() >= keep_until => return load.await,
                 Err(_) => {
                     let extended = self.ask(self.cache.store.extend_lock(&self.identity, owner, ttl)).await;
                     if !matches!(extended, Ok(true)) {
@@ -412,6 +414,15 @@ impl SharedLoad {
         }
     }
 
+    /// The valid token the store holds now, if any (a token this process replaced
+    /// excepted).
+    pub(super) async fn stored_token(&self) -> Option<Token> {
+        let stored = self.ask(self.cache.store.read(&self.identity)).await.ok()?;
+        let token = usable(&stored)?;
+        let replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
+        (!replaced.contains(token.secret())).then_some(token)
+    }
+
     /// Checks the store behind a hit: a token newer than `current`, if another process
     /// replaced it; never loads.
     pub(super) async fn recheck(&self, current: &Token) -> Option<Token> {
@@ -419,6 +430,13 @@ impl SharedLoad {
             return None;
         }
         match self.ask(self.cache.store.read(&self.identity)).await {
+            // The store lost the fleet's token (a restart, an eviction): put this
+            // process's back, so that workers starting now find it.
+            Ok(stored) if stored.token.is_none() && !stored.foreign => {
+                tracing::info!(target: TARGET, vendor = self.vendor, "the shared cache holds no token: sharing this process's again");
+                self.publish(current.clone()).await;
+                None
+            }
             Ok(stored) => {
                 let token = self.fresh(&stored, Some(current))?;
                 tracing::debug!(target: TARGET, vendor = self.vendor, "another process replaced the token: taken from the shared cache");
@@ -434,12 +452,27 @@ impl SharedLoad {
     /// Shares `token`, obtained outside a load (a rotation or login asked for), over
     /// whatever the store holds (fenced by the generation read just before).
     pub(super) async fn publish(&self, token: Token) {
-        if self.in_trouble(Instant::now()) || !token.is_valid_at(SystemTime::now()) {
+        if !token.is_valid_at(SystemTime::now()) {
+            return;
+        }
+        if self.in_trouble(Instant::now()) {
+            tracing::warn!(target: TARGET, vendor = self.vendor, "the shared cache is in trouble: a token obtained outside a load is not shared now (it is when the cache reads as empty again)");
             return;
         }
         let owner = format!("{}-{}", self.owner, self.loads.fetch_add(1, Ordering::Relaxed));
         let replaces = match self.ask(self.cache.store.read(&self.identity)).await {
-            Ok(stored) => stored.generation,
+            Ok(stored) => {
+                if stored
+                    .token
+                    .as_deref()
+                    .and_then(decode_token)
+                    .is_some_and(|t| t.secret() == token.secret())
+                {
+                    return;
+                }
+                self.remember_replaced(&stored);
+                stored.generation
+            }
             Err(error) => return self.trouble(&error),
         };
         let bytes = encode_token(&token);
@@ -465,6 +498,14 @@ impl SharedLoad {
     /// the secret), or the same secret expiring later.
     fn fresh(&self, stored: &Stored, current: Option<&Token>) -> Option<Token> {
         let token = usable(stored)?;
+        if self
+            .replaced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(token.secret())
+        {
+            return None;
+        }
         let handed = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
         let handed = handed.as_ref();
         let rewritten = handed.is_some_and(|h| h.generation.is_some_and(|g| g != stored.generation));
@@ -485,6 +526,20 @@ impl SharedLoad {
                 .clamp(Duration::from_millis(1), LONGEST),
             Expiry::Unknown => self.policy.unknown_expiry_refresh,
             Expiry::Never => LONGEST,
+        }
+    }
+
+    /// Remembers the token `stored` holds as one this process replaces.
+    fn remember_replaced(&self, stored: &Stored) {
+        if let Some(token) = stored.token.as_deref().and_then(decode_token) {
+            let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
+            if !replaced.contains(token.secret()) {
+                // A few are enough: only the latest can come back.
+                if replaced.len() >= 4 {
+                    replaced.remove(0);
+                }
+                replaced.push(token.secret().clone());
+            }
         }
     }
 
@@ -569,7 +624,10 @@ impl SharedLoad {
 
 /// Whether `token` expires later than `had` (both known).
 fn extends(token: &Token, had: &Token) -> bool {
-    matches!((token.expiry(), had.expiry()), (Expiry::At(new), Expiry::At(old)) if new > old)
+    // More than a second later: expiries capped by the store's TTL move with the time
+    // a read takes.
+    matches!((token.expiry(), had.expiry()), (Expiry::At(new), Expiry::At(old))
+        if new.duration_since(old).is_ok_and(|later| later > Duration::from_secs(1)))
 }
 
 /// A lock owner name unique to this lifecycle in this process: the process id, the

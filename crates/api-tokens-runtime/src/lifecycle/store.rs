@@ -84,6 +84,18 @@ impl Identity {
         self
     }
 
+    /// The same, with the user name of each HTTP Basic credential (and nothing else of
+    /// the credentials): for identities that must not change when a password does.
+    #[doc(hidden)]
+    pub fn with_usernames(mut self, credentials: &crate::credentials::Credentials) -> Self {
+        for (name, credential) in credentials.entries() {
+            if let crate::credentials::Credential::Basic { username, .. } = credential {
+                self = self.with(name, username.clone());
+            }
+        }
+        self
+    }
+
     /// The vendor.
     pub fn vendor(&self) -> &'static str {
         self.vendor
