@@ -163,6 +163,8 @@ mod tests {
         assert_eq!(text, "a field has the wrong type or value (line 1, column 30)");
         let error = serde_json::from_slice::<Token>(b"{}").expect_err("missing");
         assert_eq!(describe(&error, b"{}"), "missing field `token` (line 1, column 2)");
+        let error = serde_json::from_slice::<Token>(b"{oops").expect_err("not JSON");
+        assert_eq!(describe(&error, b"{oops"), "the body is not valid JSON (line 1, column 2)");
         let error = serde_json::from_slice::<Token>(b"\xff").expect_err("not UTF-8");
         assert_eq!(
             describe(&error, b"\xff"),

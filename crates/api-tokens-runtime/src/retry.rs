@@ -136,6 +136,14 @@ mod tests {
         assert_eq!(policy.wait(0, None), Some(Duration::from_millis(100)));
         assert_eq!(policy.wait(2, None), Some(Duration::from_millis(400)));
         assert_eq!(policy.wait(40, None), Some(Duration::from_secs(10)));
+        // Exactly the longest wait is still honoured; a second more is not.
+        let asked = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, value.parse().expect("value"));
+            policy.wait(0, Some(&headers))
+        };
+        assert_eq!(asked("10"), Some(Duration::from_secs(10)));
+        assert_eq!(asked("11"), None);
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, "3".parse().expect("value"));
         assert_eq!(policy.wait(0, Some(&headers)), Some(Duration::from_secs(3)));
