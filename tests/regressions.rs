@@ -661,3 +661,56 @@ async fn a_created_fastly_token_that_is_empty_changes_nothing() {
     let token = TokenSource::token(&rotation).await.expect("the old one");
     assert_eq!(token.secret().expose(), "key0");
 }
+
+/// What the mutation run of transport.rs left alive: a body without Content-Length is
+/// read chunk by chunk, within the limit from its first chunk on; an error answer keeps
+/// its headers.
+#[tokio::test]
+async fn bodies_without_a_length_are_read_within_the_limit_and_error_answers_keep_their_headers() {
+    use api_tokens_tests::{RawServer, Reply};
+    let server = RawServer::start(Reply::Streamed {
+        status: 200,
+        body: br#"{"token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}"#.to_vec(),
+    });
+    let client = |limit: usize| {
+        ica_tokens::Client::builder()
+            .base_url(server.url())
+            .api_key("ica-api-key-123")
+            .max_body_bytes(limit)
+            .max_retries(0)
+            .build()
+            .expect("client")
+    };
+    let answer = client(1024)
+        .create_jwt_token()
+        .send()
+        .await
+        .expect("a small streamed answer");
+    assert_eq!(answer.into_inner().token.expose(), "eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+    // One chunk, longer than the limit: too large, though nothing follows it.
+    let error = client(16).create_jwt_token().send().await.expect_err("too large");
+    assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::BodyTooLarge);
+    // An error answer's headers reach the error.
+    let mock_server = httpmock::MockServer::start_async().await;
+    mock_server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(503).header("x-request-id", "req-77").body("busy");
+        })
+        .await;
+    let error = ica_tokens::Client::builder()
+        .base_url(mock_server.base_url())
+        .api_key("ica-api-key-123")
+        .max_retries(0)
+        .build()
+        .expect("client")
+        .create_jwt_token()
+        .send()
+        .await
+        .expect_err("503");
+    let headers = error.headers().expect("the answer's headers");
+    assert_eq!(
+        headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+        Some("req-77")
+    );
+}

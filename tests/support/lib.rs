@@ -145,6 +145,9 @@ pub enum Reply {
     Silent,
     /// A 2xx answer streaming `bytes` bytes of JSON-ish filler, without Content-Length.
     Huge { status: u16, bytes: usize },
+    /// `body` in one write, without Content-Length (its end is the connection's): a body
+    /// read chunk by chunk.
+    Streamed { status: u16, body: Vec<u8> },
     /// Closes the connection without answering.
     Close,
     /// A 302 to `location`.
@@ -383,6 +386,11 @@ fn serve(mut stream: TcpStream, reply: Reply) {
             while sent < bytes && stream.write_all(&chunk).is_ok() {
                 sent += chunk.len();
             }
+        }
+        Reply::Streamed { status, body } => {
+            let _ = stream.write_all(head(status, "application/json", None).as_bytes());
+            let _ = stream.flush();
+            let _ = stream.write_all(&body);
         }
         Reply::Close => {}
         Reply::Redirect { location } => {

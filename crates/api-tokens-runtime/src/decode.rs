@@ -164,7 +164,10 @@ mod tests {
         let error = serde_json::from_slice::<Token>(b"{}").expect_err("missing");
         assert_eq!(describe(&error, b"{}"), "missing field `token` (line 1, column 2)");
         let error = serde_json::from_slice::<Token>(b"{oops").expect_err("not JSON");
-        assert_eq!(describe(&error, b"{oops"), "the body is not valid JSON (line 1, column 2)");
+        assert_eq!(
+            describe(&error, b"{oops"),
+            "the body is not valid JSON (line 1, column 2)"
+        );
         let error = serde_json::from_slice::<Token>(b"\xff").expect_err("not UTF-8");
         assert_eq!(
             describe(&error, b"\xff"),
