@@ -681,15 +681,25 @@ async fn bodies_without_a_length_are_read_within_the_limit_and_error_answers_kee
             .build()
             .expect("client")
     };
-    let answer = client(1024)
-        .create_jwt_token()
-        .send()
-        .await
-        .expect("a small streamed answer");
-    assert_eq!(answer.into_inner().token.expose(), "eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
-    // One chunk, longer than the limit: too large, though nothing follows it.
-    let error = client(16).create_jwt_token().send().await.expect_err("too large");
-    assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::BodyTooLarge);
+    // Two chunks within the limit, also when they fill it exactly.
+    let length = br#"{"token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}"#.len();
+    for limit in [1024, length] {
+        let answer = client(limit)
+            .create_jwt_token()
+            .send()
+            .await
+            .expect("a small streamed answer");
+        assert_eq!(answer.into_inner().token.expose(), "eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+    }
+    // A byte over the limit, and a first chunk alone over it: too large.
+    for limit in [length - 1, 16] {
+        let error = client(limit).create_jwt_token().send().await.expect_err("too large");
+        assert_eq!(
+            error.kind(),
+            api_tokens_runtime::ErrorKind::BodyTooLarge,
+            "limit {limit}"
+        );
+    }
     // An error answer's headers reach the error.
     let mock_server = httpmock::MockServer::start_async().await;
     mock_server

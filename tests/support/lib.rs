@@ -145,8 +145,8 @@ pub enum Reply {
     Silent,
     /// A 2xx answer streaming `bytes` bytes of JSON-ish filler, without Content-Length.
     Huge { status: u16, bytes: usize },
-    /// `body` in one write, without Content-Length (its end is the connection's): a body
-    /// read chunk by chunk.
+    /// `body` in two writes a moment apart, without Content-Length (its end is the
+    /// connection's): a body read chunk by chunk.
     Streamed { status: u16, body: Vec<u8> },
     /// Closes the connection without answering.
     Close,
@@ -390,7 +390,12 @@ fn serve(mut stream: TcpStream, reply: Reply) {
         Reply::Streamed { status, body } => {
             let _ = stream.write_all(head(status, "application/json", None).as_bytes());
             let _ = stream.flush();
-            let _ = stream.write_all(&body);
+            // In two pieces, a moment apart: the client reads two chunks.
+            let (first, second) = body.split_at(body.len() / 2);
+            let _ = stream.write_all(first);
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_millis(30));
+            let _ = stream.write_all(second);
         }
         Reply::Close => {}
         Reply::Redirect { location } => {
