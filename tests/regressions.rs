@@ -668,9 +668,11 @@ async fn a_created_fastly_token_that_is_empty_changes_nothing() {
 #[tokio::test]
 async fn bodies_without_a_length_are_read_within_the_limit_and_error_answers_keep_their_headers() {
     use api_tokens_tests::{RawServer, Reply};
+    let body = br#"{"token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}"#.to_vec();
     let server = RawServer::start(Reply::Streamed {
         status: 200,
-        body: br#"{"token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}"#.to_vec(),
+        body: body.clone(),
+        split: true,
     });
     let client = |limit: usize| {
         ica_tokens::Client::builder()
@@ -700,6 +702,23 @@ async fn bodies_without_a_length_are_read_within_the_limit_and_error_answers_kee
             "limit {limit}"
         );
     }
+    // One chunk exactly at the limit is read; one a byte over is not.
+    server.set(Reply::Streamed {
+        status: 200,
+        body,
+        split: false,
+    });
+    client(length)
+        .create_jwt_token()
+        .send()
+        .await
+        .expect("one chunk at the limit");
+    let error = client(length - 1)
+        .create_jwt_token()
+        .send()
+        .await
+        .expect_err("too large");
+    assert_eq!(error.kind(), api_tokens_runtime::ErrorKind::BodyTooLarge);
     // An error answer's headers reach the error.
     let mock_server = httpmock::MockServer::start_async().await;
     mock_server

@@ -145,9 +145,9 @@ pub enum Reply {
     Silent,
     /// A 2xx answer streaming `bytes` bytes of JSON-ish filler, without Content-Length.
     Huge { status: u16, bytes: usize },
-    /// `body` in two writes a moment apart, without Content-Length (its end is the
-    /// connection's): a body read chunk by chunk.
-    Streamed { status: u16, body: Vec<u8> },
+    /// `body` without Content-Length (its end is the connection's), in one write, or in
+    /// two a moment apart (`split`): a body read chunk by chunk.
+    Streamed { status: u16, body: Vec<u8>, split: bool },
     /// Closes the connection without answering.
     Close,
     /// A 302 to `location`.
@@ -387,11 +387,11 @@ fn serve(mut stream: TcpStream, reply: Reply) {
                 sent += chunk.len();
             }
         }
-        Reply::Streamed { status, body } => {
+        Reply::Streamed { status, body, split } => {
             let _ = stream.write_all(head(status, "application/json", None).as_bytes());
             let _ = stream.flush();
             // In two pieces, a moment apart: the client reads two chunks.
-            let (first, second) = body.split_at(body.len() / 2);
+            let (first, second) = body.split_at(if split { body.len() / 2 } else { body.len() });
             let _ = stream.write_all(first);
             let _ = stream.flush();
             std::thread::sleep(Duration::from_millis(30));
