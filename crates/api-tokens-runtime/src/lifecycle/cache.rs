@@ -320,9 +320,13 @@ impl<L: Send + Sync + 'static> Inner<L> {
     /// When shared and the recheck interval has passed, reads the store behind this
     /// hit, in a task of its own, and takes a token another process replaced.
     fn recheck_behind(self: &Arc<Self>, now: Instant, token: &Token) {
+        // Not shared: one relaxed load, nothing more on the hit path.
         let next = self.next_recheck.load(Ordering::Relaxed);
+        if next == 0 {
+            return;
+        }
         let at = nanos(now.saturating_duration_since(self.born));
-        if next == 0 || at < next {
+        if at < next {
             return;
         }
         let Some(shared) = self.shared.read().unwrap_or_else(PoisonError::into_inner).clone() else {
