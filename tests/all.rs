@@ -18,6 +18,7 @@ mod malformed;
 mod middleware;
 mod regressions;
 mod retries;
+mod shared;
 mod tigergraph;
 mod traced;
 mod traps;

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::shared::Store;
 use api_tokens_redis::{EncryptionKey, RedisStore};
 use api_tokens_runtime::{RefreshPolicy, SharedCache};
 use api_tokens_tests::fakes::Ica;
@@ -421,7 +422,7 @@ fn a_store_is_not_made_without_a_runtime_or_from_a_bad_url() {
 // lifecycle of its own, on the in-process fakes and the real Redis (real time: a paused
 // clock would race ahead of Redis's answers).
 
-fn shared_cache(prefix: &str) -> SharedCache {
+pub(crate) fn shared_cache(prefix: &str) -> SharedCache {
     let store = RedisStore::open(&redis_url(), EncryptionKey::new("k1", [5; 32]).expect("key"))
         .expect("store")
         .prefix(prefix.to_owned());
@@ -430,9 +431,14 @@ fn shared_cache(prefix: &str) -> SharedCache {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tigergraph_connections_share_one_token_per_identity() {
+    tigergraph_connections_share_one_token_per_identity_on(Store::Redis).await;
+}
+
+/// The scenario of [`tigergraph_connections_share_one_token_per_identity`], on `store`.
+pub(crate) async fn tigergraph_connections_share_one_token_per_identity_on(store: Store) {
     use api_tokens_tests::fakes::{TgServer, TigerGraph};
     let prefix = unique_prefix("tigergraph");
-    let fleet = shared_cache(&prefix);
+    let fleet = store.cache(&prefix);
     let tiger = Arc::new(TigerGraph::new(TgServer::V3_5).secret("tg-secret-5a1b"));
     let connection = |graph: &str| {
         let server = Arc::clone(&tiger);
@@ -459,19 +465,24 @@ async fn tigergraph_connections_share_one_token_per_identity() {
         "another graph is another identity"
     );
     assert_eq!(tiger.tokens().len(), 2);
-    assert_nothing_readable(
-        &redis_url(),
-        &prefix,
-        &["tg-secret-5a1b", &first.secret().expose()[..16], "tg.invalid", "social"],
-    )
-    .await;
+    store
+        .assert_nothing_readable(
+            &prefix,
+            &["tg-secret-5a1b", &first.secret().expose()[..16], "tg.invalid", "social"],
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docluster_sessions_share_one_login_per_address_and_a_refused_worker_leaves() {
+    docluster_sessions_share_one_login_per_address_and_a_refused_worker_leaves_on(Store::Redis).await;
+}
+
+/// The scenario of [`docluster_sessions_share_one_login_per_address_and_a_refused_worker_leaves`], on `store`.
+pub(crate) async fn docluster_sessions_share_one_login_per_address_and_a_refused_worker_leaves_on(store: Store) {
     use api_tokens_tests::fakes::DoCluster;
     let prefix = unique_prefix("docluster");
-    let fleet = shared_cache(&prefix);
+    let fleet = store.cache(&prefix);
     let cluster = Arc::new(DoCluster::new());
     let client = || {
         docluster_tokens::Client::builder()
@@ -507,12 +518,9 @@ async fn docluster_sessions_share_one_login_per_address_and_a_refused_worker_lea
     a.logout().await.expect("logout");
     b.run(list).await.expect("b still works");
     assert_eq!(cluster.logins(), 3);
-    assert_nothing_readable(
-        &redis_url(),
-        &prefix,
-        &["admin", "cluster.invalid", "10.1.2.3", "127.0.0.1"],
-    )
-    .await;
+    store
+        .assert_nothing_readable(&prefix, &["admin", "cluster.invalid", "10.1.2.3", "127.0.0.1"])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,9 +549,14 @@ async fn a_docluster_session_finds_its_own_address_toward_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_period() {
+    a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_period_on(Store::Redis).await;
+}
+
+/// The scenario of [`a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_period`], on `store`.
+pub(crate) async fn a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_period_on(store: Store) {
     use api_tokens_tests::fakes::{Fastly, FastlySeed};
     let prefix = unique_prefix("fastly");
-    let fleet = shared_cache(&prefix);
+    let fleet = store.cache(&prefix);
     let fastly = Arc::new(Fastly::new("ops@example.com", "fastly-pw-1"));
     let day = Duration::from_secs(86_400);
     // Made a day ago to live 26 h: due for rotation (a day ahead of its expiry).
@@ -607,19 +620,24 @@ async fn a_fastly_fleet_rotates_once_and_revokes_the_old_token_after_the_grace_p
         .send()
         .await
         .expect("b's client sends the fleet's token");
-    assert_nothing_readable(
-        &redis_url(),
-        &prefix,
-        &[&old.key, new.secret().expose(), "ops@example.com", "fastly.invalid"],
-    )
-    .await;
+    store
+        .assert_nothing_readable(
+            &prefix,
+            &[&old.key, new.secret().expose(), "ops@example.com", "fastly.invalid"],
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_insight_fleet_replaces_a_refused_token_once() {
+    an_insight_fleet_replaces_a_refused_token_once_on(Store::Redis).await;
+}
+
+/// The scenario of [`an_insight_fleet_replaces_a_refused_token_once`], on `store`.
+pub(crate) async fn an_insight_fleet_replaces_a_refused_token_once_on(store: Store) {
     use api_tokens_tests::fakes::Insight;
     let prefix = unique_prefix("insight");
-    let fleet = shared_cache(&prefix);
+    let fleet = store.cache(&prefix);
     let (cookie, uid) = ("PLAY_SESSION=fleet-cookie-77", "u-fleet-1");
     let insight = Arc::new(Insight::new().session(cookie, uid));
     let old = insight.seed(uid, Duration::from_secs(3600));
@@ -650,12 +668,9 @@ async fn an_insight_fleet_replaces_a_refused_token_once() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let live: Vec<String> = insight.tokens().into_iter().map(|t| t.token).collect();
     assert_eq!(live, [new.secret().expose().to_owned()]);
-    assert_nothing_readable(
-        &redis_url(),
-        &prefix,
-        &[&old[..32], &new.secret().expose()[..32], cookie, uid],
-    )
-    .await;
+    store
+        .assert_nothing_readable(&prefix, &[&old[..32], &new.secret().expose()[..32], cookie, uid])
+        .await;
 }
 
 /// What a hostile or careless Redis holds is never the fleet's end: a lock that never
@@ -799,8 +814,16 @@ fn fastly_token(fastly: &api_tokens_tests::fakes::Fastly, name: &str, days: u64)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_from_the_fleet() {
+    fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_from_the_fleet_on(Store::Redis).await;
+}
+
+/// The scenario of [`fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_from_the_fleet`], on `store`.
+pub(crate) async fn fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_from_the_fleet_on(
+    store: Store,
+) {
     let prefix = unique_prefix("fastly-lines");
-    let fleet = shared_cache(&prefix)
+    let fleet = store
+        .cache(&prefix)
         .grace(Duration::from_secs(3))
         .recheck_every(Duration::from_secs(1));
     let fastly = Arc::new(api_tokens_tests::fakes::Fastly::new("ops@example.com", "fastly-pw-1"));
@@ -846,9 +869,19 @@ async fn fastly_rotations_share_by_line_pick_up_a_manual_rotation_and_restart_fr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docluster_calls_refused_together_for_the_address_all_retry_and_a_wrong_password_is_not_of_the_fleet() {
+    docluster_calls_refused_together_for_the_address_all_retry_and_a_wrong_password_is_not_of_the_fleet_on(
+        Store::Redis,
+    )
+    .await;
+}
+
+/// The scenario of [`docluster_calls_refused_together_for_the_address_all_retry_and_a_wrong_password_is_not_of_the_fleet`], on `store`.
+pub(crate) async fn docluster_calls_refused_together_for_the_address_all_retry_and_a_wrong_password_is_not_of_the_fleet_on(
+    store: Store,
+) {
     use api_tokens_tests::fakes::DoCluster;
     let prefix = unique_prefix("docluster-together");
-    let fleet = shared_cache(&prefix);
+    let fleet = store.cache(&prefix);
     let cluster = Arc::new(DoCluster::new());
     let client = || {
         docluster_tokens::Client::builder()
@@ -934,9 +967,15 @@ async fn an_acl_user_in_the_url_works_and_a_wrong_password_is_only_store_trouble
 /// no token is left live and forgotten (Insight.io tokens never expire).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_insight_rotation_asked_for_on_any_worker_replaces_the_fleet_s_token() {
+    an_insight_rotation_asked_for_on_any_worker_replaces_the_fleet_s_token_on(Store::Redis).await;
+}
+
+/// The scenario of [`an_insight_rotation_asked_for_on_any_worker_replaces_the_fleet_s_token`], on `store`.
+pub(crate) async fn an_insight_rotation_asked_for_on_any_worker_replaces_the_fleet_s_token_on(store: Store) {
     use api_tokens_tests::fakes::Insight;
     let prefix = unique_prefix("insight-manual");
-    let fleet = shared_cache(&prefix)
+    let fleet = store
+        .cache(&prefix)
         .grace(Duration::from_secs(3))
         .recheck_every(Duration::from_secs(1));
     let (cookie, uid) = ("PLAY_SESSION=fleet-cookie-88", "u-fleet-2");

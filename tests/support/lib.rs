@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod fakes;
 pub mod fleet;
+pub mod memory_store;
 
 use base64::Engine;
 
