@@ -465,6 +465,14 @@ pub(crate) async fn tigergraph_connections_share_one_token_per_identity_on(store
         "another graph is another identity"
     );
     assert_eq!(tiger.tokens().len(), 2);
+    // Deleting "the current token" deletes the cache's, and the next call gets another;
+    // so does deleting that token by name on a worker that still holds it.
+    a.delete(None, false).await.expect("deleted");
+    assert_ne!(a.token().await.expect("token").secret(), first.secret());
+    b.delete(Some(first.secret().clone()), true)
+        .await
+        .expect("already gone: counts as deleted");
+    assert_ne!(b.token().await.expect("token").secret(), first.secret());
     store
         .assert_nothing_readable(
             &prefix,
@@ -514,6 +522,13 @@ pub(crate) async fn docluster_sessions_share_one_login_per_address_and_a_refused
     assert_eq!(cluster.logins(), 3);
     cluster.set_client_ip("127.0.0.1");
     a.run(list).await.expect("a's token was not evicted");
+    // A worker joining now at the fleet's address still finds a's token, not d's own.
+    let e = login(here).await.expect("the fleet's session");
+    assert_eq!(
+        e.token().await.expect("token").secret(),
+        a.token().await.expect("token").secret()
+    );
+    assert_eq!(cluster.logins(), 3, "no login for e");
     // Logging out a shared session leaves the fleet's token live for the others.
     a.logout().await.expect("logout");
     b.run(list).await.expect("b still works");
@@ -855,15 +870,18 @@ pub(crate) async fn fastly_rotations_share_by_line_pick_up_a_manual_rotation_and
         .expect("b uses the new token");
     // The other line is untouched.
     assert_eq!(p.token().await.expect("token").secret().expose(), purge);
-    // After the grace period the old token is revoked; a worker started with the
+    // b rotates too, from the fleet's token (a's), not from the one it started with.
+    let again = b.rotate().await.expect("rotated on b");
+    // After the grace period the replaced tokens are revoked; a worker started with the
     // configured (now revoked) token starts from the fleet's.
     tokio::time::sleep(Duration::from_millis(3200)).await;
+    let live: Vec<String> = fastly.live().into_iter().map(|t| t.key).collect();
     assert!(
-        !fastly.live().iter().any(|t| t.key == deploy),
+        !live.contains(&deploy) && !live.contains(&rotated.secret().expose().to_owned()),
         "revoked after the grace period"
     );
     let late = start(&deploy, "deploy").await.expect("started from the fleet's token");
-    assert_eq!(late.token().await.expect("token").secret(), rotated.secret());
+    assert_eq!(late.token().await.expect("token").secret(), again.secret());
     assert_eq!(fastly.live().len(), 2, "the deploy line's one token and purge");
 }
 
@@ -1008,4 +1026,42 @@ pub(crate) async fn an_insight_rotation_asked_for_on_any_worker_replaces_the_fle
     );
     assert_ne!(t1.secret(), t2.secret());
     assert_eq!(a.token().await.expect("token").secret(), t2.secret());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tigergraph_4x_drops_a_replaced_jwt_only_after_the_grace_period() {
+    tigergraph_4x_drops_a_replaced_jwt_only_after_the_grace_period_on(Store::Redis).await;
+}
+
+/// The scenario of [`tigergraph_4x_drops_a_replaced_jwt_only_after_the_grace_period`],
+/// on `store`.
+pub(crate) async fn tigergraph_4x_drops_a_replaced_jwt_only_after_the_grace_period_on(store: Store) {
+    use api_tokens_tests::fakes::{TgServer, TigerGraph};
+    let prefix = unique_prefix("tigergraph-4x");
+    let fleet = store.cache(&prefix);
+    let tiger = Arc::new(TigerGraph::new(TgServer::V4).secret("tg-secret-4x-77"));
+    let server = Arc::clone(&tiger);
+    let connection = tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+        .secret("tg-secret-4x-77")
+        .generation(tigergraph_tokens::Generation::V4)
+        .shared(&fleet)
+        .configure(move |builder| builder.respond_with(api_tokens_tests::fakes::responder(&server)))
+        .build()
+        .expect("connection");
+    let old = connection.token().await.expect("token");
+    // 4.x JWTs made in the same second are one token: let a second pass.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let new = connection.refresh(None, None).await.expect("a new JWT in its place");
+    assert_ne!(new.secret(), old.secret());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tiger.jwt_valid(old.secret().expose()),
+        "still valid inside the grace period (800 ms)"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        !tiger.jwt_valid(old.secret().expose()),
+        "dropped after the grace period"
+    );
+    assert!(tiger.jwt_valid(new.secret().expose()));
 }

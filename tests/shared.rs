@@ -70,3 +70,8 @@ async fn docluster_calls_refused_together_for_the_address_all_retry_and_a_wrong_
 async fn an_insight_rotation_asked_for_on_any_worker_replaces_the_fleet_s_token() {
     crate::fleet::an_insight_rotation_asked_for_on_any_worker_replaces_the_fleet_s_token_on(Store::Memory).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tigergraph_4x_drops_a_replaced_jwt_only_after_the_grace_period() {
+    crate::fleet::tigergraph_4x_drops_a_replaced_jwt_only_after_the_grace_period_on(Store::Memory).await;
+}
