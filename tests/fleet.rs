@@ -465,9 +465,23 @@ pub(crate) async fn tigergraph_connections_share_one_token_per_identity_on(store
         "another graph is another identity"
     );
     assert_eq!(tiger.tokens().len(), 2);
-    // Deleting "the current token" deletes the cache's, and the next call gets another;
-    // so does deleting that token by name on a worker that still holds it.
+    // Deleting another token keeps the cache's; deleting "the current token" deletes
+    // the cache's, and the next call gets another; so does deleting that token by name
+    // on a worker that still holds it.
+    let other = other_graph.token().await.expect("token");
+    a.delete(Some(other.secret().clone()), false).await.expect("deleted");
+    assert_eq!(
+        a.token().await.expect("token").secret(),
+        first.secret(),
+        "a keeps its token"
+    );
+    let got = a.get(None).await.expect("a token asked for");
+    assert_eq!(a.token().await.expect("token").secret(), got.secret());
     a.delete(None, false).await.expect("deleted");
+    // Nothing is current after it: a refresh of "the current token" says so, before
+    // sending anything.
+    let error = a.refresh(None, None).await.expect_err("nothing current");
+    assert_eq!(error.kind(), tigergraph_tokens::ErrorKind::InvalidArgument, "{error}");
     assert_ne!(a.token().await.expect("token").secret(), first.secret());
     b.delete(Some(first.secret().clone()), true)
         .await

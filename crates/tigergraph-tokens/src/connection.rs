@@ -344,13 +344,22 @@ impl Connection {
     /// adds the JWT to a block list, which never reports it missing. Deleting the
     /// current token forgets it: the next [`Connection::token`] gets a new one.
     pub async fn delete(&self, token: Option<Secret>, skip_missing: bool) -> Result<(), Error> {
+        // "The current token" is the cache's (in a fleet, maybe another worker's), else
+        // the one this connection last got.
         let cached = self.cache.cached().map(Token::into_secret);
-        let target = token.clone().or_else(|| cached.clone());
-        let deleted = self.shared.delete(target.clone(), skip_missing).await;
+        let last = self.shared.current.lock().await.clone();
+        let Some(target) = token.or_else(|| cached.clone()).or(last) else {
+            return self.shared.delete(None, skip_missing).await;
+        };
+        let deleted = self.shared.delete(Some(target.clone()), skip_missing).await;
         if deleted.is_ok() {
             let mut current = self.shared.current.lock().await;
-            if token.is_none() || token == *current || target == cached {
+            if current.as_ref() == Some(&target) {
                 *current = None;
+            }
+            drop(current);
+            // Only the token deleted is forgotten: deleting another keeps the cache.
+            if cached.as_ref() == Some(&target) {
                 self.cache.invalidate();
             }
         }
