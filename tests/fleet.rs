@@ -59,7 +59,8 @@ async fn worker() {
         .prefix(settings.prefix.clone());
     let fleet = SharedCache::new(store)
         .lock_ttl(settings.lock_ttl)
-        .operation_timeout(Duration::from_millis(200))
+        // Generous: 16 processes share 2 cores with the rest of the suite.
+        .operation_timeout(Duration::from_secs(1))
         .retry_after(Duration::from_secs(1));
     let client = ica_tokens::Client::builder()
         .base_url(format!("{}/ica/rest", settings.vendor_url))
@@ -203,9 +204,11 @@ async fn a_lock_holder_killed_mid_load_is_replaced_within_the_lock_expiry() {
         if dump(&url, &prefix).await.iter().any(|(key, _)| key.ends_with(":token")) {
             break;
         }
+        // The lock's expiry (1.5 s) plus one load, and 2.5 s for 16 processes sharing
+        // two cores with the rest of the suite.
         assert!(
-            killed_at.elapsed() < Duration::from_millis(1500 + 1500),
-            "no token 3 s after the holder was killed"
+            killed_at.elapsed() < Duration::from_millis(1500 + 2500),
+            "no token 4 s after the holder was killed"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
