@@ -251,8 +251,10 @@ mod tests {
             );
             let clock = ServerClock::from_headers(&headers);
             assert!(clock.is_known());
+            // A `Date` has whole seconds (up to 1 s lost), and the clock is read again
+            // when the header is: on a loaded machine that can be another second.
             assert!(
-                (clock.offset_secs() - skew).abs() <= 1,
+                (clock.offset_secs() - skew).abs() <= 2,
                 "{skew}: {}",
                 clock.offset_secs()
             );
