@@ -175,21 +175,26 @@ async fn a_lock_holder_killed_mid_load_is_replaced_within_the_lock_expiry() {
     fleet.settings.lock_ttl = Duration::from_millis(1500);
     let (url, prefix) = (fleet.settings.redis_url.clone(), fleet.settings.prefix.clone());
     let mut workers: Vec<_> = (0..WORKERS).map(|_| fleet.settings.spawn(WORKER)).collect();
-    // The lock's value is its owner: the holder's process id comes first.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The holder is killed once its token request hangs at the fake (the fake counts a
+    // request as it arrives): killed before sending it, the replacement's request would
+    // be the one that hangs. The lock's value is its owner, the process id first.
+    let deadline = Instant::now() + Duration::from_secs(20);
     let holder = loop {
         let lock = dump(&url, &prefix)
             .await
             .into_iter()
             .find(|(key, _)| key.ends_with(":lock"));
-        if let Some((_, owner)) = lock {
+        if let (Some((_, owner)), 1..) = (lock, fleet.ica.creates()) {
             break owner
                 .split('-')
                 .next()
                 .and_then(|pid| pid.parse::<u32>().ok())
                 .expect("owner's pid");
         }
-        assert!(Instant::now() < deadline, "no worker took the lock");
+        assert!(
+            Instant::now() < deadline,
+            "no worker took the lock and asked for a token within 20 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let index = workers
@@ -214,10 +219,14 @@ async fn a_lock_holder_killed_mid_load_is_replaced_within_the_lock_expiry() {
     }
     let reports = reports(workers).await;
     assert_no_failed_call(&reports);
+    // The killed request, then one per refresh cycle from the replacement to the last
+    // worker's end (workers started late on a loaded machine end late).
     let creates = fleet.ica.creates();
+    let most = 1 + most_in(killed_at.elapsed());
+    println!("{creates} token requests after the kill; at most {most}");
     assert!(
-        creates <= 2 + 3,
-        "{creates} token requests: the killed one, its replacement, a refresh a cycle"
+        creates <= most,
+        "{creates} token requests: the killed one, its replacement, a refresh a cycle (at most {most})"
     );
     assert_nothing_readable(&url, &prefix, &needles()).await;
 }
