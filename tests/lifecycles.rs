@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use api_tokens_runtime::{Category, ErrorKind, RotationStep, Secret};
 use api_tokens_tests::fakes::{
     self, DoCluster, Fastly, FastlyFaults, FastlySeed, FastlySelfRead, FastlyToken, Ica, IcaArrival, IcaCreate,
-    Insight, TgBadSecret, TgMissingToken, TgRawPost, TgServer, TigerGraph,
+    Insight, TgBadSecret, TgMissingToken, TgRawPost, TgRefreshExpiration, TgServer, TigerGraph,
 };
 
 /// How far `at` is from now (this machine's clock), either way.
@@ -680,6 +680,215 @@ async fn tigergraph_connection_is_a_token_source() {
     assert_eq!(refreshed.secret(), first.secret(), "3.5 extends the same token");
     assert!(refreshed.expires_at() > first.expires_at());
     assert_eq!((creates(tiger.log()), refreshes(tiger.log())), (1, 1));
+}
+
+/// An answer that takes its time.
+type FakeAnswer = std::pin::Pin<Box<dyn Future<Output = http::Response<Vec<u8>>> + Send>>;
+
+/// A failure put ahead of the TigerGraph fake.
+#[derive(Clone, Copy, Debug)]
+enum TgFault {
+    /// The request is never answered: the operation timeout ends it.
+    Hang,
+    /// HTTP 500 with nginx's HTML page, whatever was asked.
+    ServerError,
+}
+
+/// A connection to `tiger` (5 s operation timeout, one attempt) whose requests first
+/// meet `fault`, on tokio's clock.
+fn tiger_with_fault(
+    tiger: &Arc<TigerGraph>,
+    fault: impl Fn(&reqwest::Request) -> Option<TgFault> + Send + Sync + 'static,
+) -> tigergraph_tokens::Connection {
+    let answer = Arc::new(fakes::async_responder(tiger));
+    let fault = Arc::new(fault);
+    tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+        .secret(TG_SECRET)
+        .configure(move |builder| {
+            let (answer, fault) = (answer.clone(), fault.clone());
+            builder
+                .operation_timeout(Duration::from_secs(5))
+                .max_retries(0)
+                .respond_with_async(move |request| -> FakeAnswer {
+                    match fault(request) {
+                        Some(TgFault::Hang) => Box::pin(async {
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            http::Response::new(Vec::new())
+                        }),
+                        Some(TgFault::ServerError) => Box::pin(async {
+                            http::Response::builder()
+                                .status(500)
+                                .header("content-type", "text/html")
+                                .body(b"<html><body><h1>500 Internal Server Error</h1></body></html>".to_vec())
+                                .expect("a response")
+                        }),
+                        None => answer(request),
+                    }
+                })
+        })
+        .build()
+        .expect("connection")
+}
+
+fn is_request(request: &reqwest::Request, method: &str, path_end: &str) -> bool {
+    request.method().as_str() == method && request.url().path().ends_with(path_end)
+}
+
+#[tokio::test(start_paused = true)]
+async fn tigergraph_detection_ends_at_a_timeout_and_is_tried_again() {
+    // The 3.5 JSON form unanswered: no probe, no generation remembered.
+    for server in [TgServer::V3_0, TgServer::V3_5] {
+        let tiger = Arc::new(TigerGraph::new(server).secret(TG_SECRET));
+        let hang = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let hanging = hang.clone();
+        let tg = tiger_with_fault(&tiger, move |r| {
+            (hanging.load(std::sync::atomic::Ordering::SeqCst) && is_request(r, "POST", "/requesttoken"))
+                .then_some(TgFault::Hang)
+        });
+        let error = tg.get(Some(Duration::from_secs(3600))).await.expect_err("a timeout");
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{server:?}: {error}");
+        assert_eq!(tg.generation().await, None, "{server:?}");
+        let probes = tiger.log().iter().filter(|l| l.starts_with("GET")).count();
+        assert_eq!(probes, 0, "{server:?}: {:?}", tiger.log());
+        // Answered again: detected as if nothing had happened.
+        hang.store(false, std::sync::atomic::Ordering::SeqCst);
+        tg.get(Some(Duration::from_secs(3600))).await.expect("a token");
+        assert_eq!(tg.generation().await, Some(generation(server)));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn tigergraph_an_unanswered_probe_is_the_error_not_the_refusal() {
+    // A 3.0–3.4 server refuses the JSON form whatever the secret (§1.3): when the probe
+    // that would tell it from a refusing 3.5+ server times out, the secret is not
+    // called wrong, and nothing is remembered.
+    for answer in TgBadSecret::ALL {
+        let tiger = Arc::new(TigerGraph::new(TgServer::V3_0).secret(TG_SECRET));
+        tiger.set_bad_secret(answer);
+        let tg = tiger_with_fault(&tiger, |r| {
+            is_request(r, "GET", "/requesttoken").then_some(TgFault::Hang)
+        });
+        let error = tg.get(Some(Duration::from_secs(3600))).await.expect_err("a timeout");
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{answer:?}: {error}");
+        assert_eq!(error.category(), None, "{answer:?}");
+        assert_eq!(tg.generation().await, None, "{answer:?}");
+        assert!(tiger.tokens().is_empty(), "{answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_4x_refusing_the_secret_ends_detection_with_one_request() {
+    // vendors.md §1.3 gives the body of a 4.x authentication failure, not its status.
+    for status in [200, 401, 403] {
+        let tiger = Arc::new(TigerGraph::new(TgServer::V4).secret(TG_SECRET));
+        tiger.set_gsql_auth_status(status);
+        let tg = tiger_connection(&tiger, "tg-secret-WRONG-00000");
+        let error = tg.get(None).await.expect_err("refused");
+        assert!(error.to_string().contains("Authentication failed."), "{status}: {error}");
+        if status == 200 {
+            // The only status the spec documents for it (the envelope's `error`).
+            assert_eq!(error.category(), Some(Category::Refused), "{error}");
+        }
+        assert_eq!(
+            tiger.log().len(),
+            1,
+            "{status}: nothing after 4.x refused: {:?}",
+            tiger.log()
+        );
+        assert_eq!(tg.generation().await, None);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn tigergraph_a_refresh_failing_on_the_server_is_not_answered_with_a_new_token() {
+    // Only a refresh refused or of a token the server lacks is replaced by a new token;
+    // a server error is not a reason to create one.
+    let tiger = Arc::new(TigerGraph::new(TgServer::V3_5).secret(TG_SECRET));
+    let tg = tiger_with_fault(&tiger, |r| {
+        is_request(r, "PUT", "/requesttoken").then_some(TgFault::ServerError)
+    });
+    let first = tg.get(Some(Duration::from_secs(900))).await.expect("token");
+    // Due (600 s ahead of expiry), still valid: served while its refresh fails.
+    tokio::time::advance(Duration::from_secs(400)).await;
+    for _ in 0..5 {
+        if let Ok(token) = tg.token().await {
+            assert_eq!(token, first);
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    let creates = tiger.log().iter().filter(|l| *l == "POST /restpp/requesttoken").count();
+    assert_eq!(creates, 1, "{:?}", tiger.log());
+}
+
+#[tokio::test]
+async fn tigergraph_report_refused_replaces_only_the_current_token() {
+    let (tiger, tg) = tiger(TgServer::V3_5);
+    let first = tg.token().await.expect("token");
+    let stranger = api_tokens_runtime::Token::new(Secret::from("tgtoken-not-this-connections-000"), None);
+    assert!(!tg.report_refused(&stranger), "not the current token");
+    assert_eq!(tg.token().await.expect("kept"), first);
+    assert!(tg.report_refused(&first), "the current token");
+    let next = tg.token().await.expect("a new token");
+    assert_ne!(next.secret(), first.secret());
+    let creates = tiger.log().iter().filter(|l| *l == "POST /restpp/requesttoken").count();
+    assert_eq!(creates, 2, "{:?}", tiger.log());
+}
+
+#[tokio::test]
+async fn tigergraph_3_0_refresh_reads_each_plausible_expiration() {
+    for answer in [TgRefreshExpiration::Lifetime, TgRefreshExpiration::Zero] {
+        let (tiger, tg) = tiger(TgServer::V3_0);
+        tiger.set_refresh_expiration(answer);
+        tg.get(Some(Duration::from_secs(3600))).await.expect("token");
+        let refreshed = tg
+            .refresh(None, Some(Duration::from_secs(7200)))
+            .await
+            .expect("refreshed");
+        let expires = refreshed.expires_at().expect("the lifetime asked for");
+        assert!(
+            off(expires, Duration::from_secs(7200)) < Duration::from_secs(5),
+            "{answer:?}"
+        );
+        // Asked for no lifetime: the server's default when it says so (§1.2 A: the
+        // lifetime), else unknown, never "now" or "forever".
+        let refreshed = tg.refresh(None, None).await.expect("refreshed");
+        match answer {
+            TgRefreshExpiration::Lifetime => {
+                let expires = refreshed.expires_at().expect("the default lifetime");
+                assert!(off(expires, Duration::from_secs(2_592_000)) < Duration::from_secs(5));
+            }
+            TgRefreshExpiration::Zero => assert_eq!(refreshed.expires_at(), None),
+        }
+    }
+}
+
+#[tokio::test]
+async fn tigergraph_4x_expiry_comes_from_the_jwt_whatever_the_jvm_time_zone() {
+    // The `expiration` beside the JWT is Java's `Date.toString()`, in the JVM's zone:
+    // not readable outside UTC, so the JWT's `exp` decides.
+    for (zone, offset) in [("UTC", 0), ("CEST", 7200), ("IST", 19_800)] {
+        let (tiger, tg) = tiger(TgServer::V4);
+        tiger.set_jvm_time_zone(zone, Duration::from_secs(offset));
+        let token = tg.get(None).await.expect("jwt");
+        let expires = token.expires_at().expect("the exp claim");
+        assert!(
+            off(expires, Duration::from_secs(7 * 86_400)) < Duration::from_secs(5),
+            "{zone}: 4.x's default lifetime is 7 days (§1.2 C)"
+        );
+    }
+}
+
+#[test]
+fn tigergraph_connection_builder_prints_its_settings_without_secrets() {
+    let builder = tigergraph_tokens::Connection::builder("http://tg.invalid:14240")
+        .secret(TG_SECRET)
+        .basic("tigergraph", "tg-password-0123456789")
+        .graph("social")
+        .lifetime(Duration::from_secs(3600));
+    let text = format!("{builder:?}");
+    assert!(text.starts_with("ConnectionBuilder"), "{text}");
+    assert!(text.contains("social") && text.contains("3600"), "{text}");
+    assert!(!text.contains(TG_SECRET) && !text.contains("tg-password"), "{text}");
 }
 
 // -------------------------------------------------------------------------- Fastly

@@ -151,6 +151,14 @@ pub fn java_date(at: SystemTime) -> String {
     utc(at).format("%a %b %d %H:%M:%S UTC %Y").to_string()
 }
 
+/// Java's `Date.toString()` in a JVM whose default time zone is `zone`, `offset`
+/// east of UTC: `Wed Jul 10 08:12:47 CEST 2024`.
+pub fn java_date_in(at: SystemTime, zone: &str, offset: chrono::Duration) -> String {
+    (utc(at) + offset)
+        .format(&format!("%a %b %d %H:%M:%S {zone} %Y"))
+        .to_string()
+}
+
 /// RFC 3339 to the second, in UTC: `2024-08-23T02:33:25Z`.
 pub fn rfc3339(at: SystemTime) -> String {
     utc(at).format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -1111,6 +1119,19 @@ pub enum TgMissingToken {
     DoesntExist,
 }
 
+/// What a 3.0–3.4 server answers a refresh (`PUT /requesttoken?…`) in `expiration`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TgRefreshExpiration {
+    /// The lifetime (vendors.md §1.2 A, the docs' "Known bug"): the one asked for,
+    /// else the default.
+    #[default]
+    Lifetime,
+    /// `0`, as in the docs' sample of `POST /requesttoken`, which reads "Refresh token
+    /// successfully." (§1.2 A): that sample looks copied from a refresh answer, so a
+    /// refresh answering `0` is plausible.
+    Zero,
+}
+
 /// What a 3.0–3.4 server answers to `POST /requesttoken` with the secret as the body.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TgRawPost {
@@ -1136,6 +1157,8 @@ struct TgState {
     bad_secret: TgBadSecret,
     missing_token: TgMissingToken,
     raw_post: TgRawPost,
+    refresh_expiration: TgRefreshExpiration,
+    jvm_zone: Option<(String, chrono::Duration)>,
     refuse_refresh: bool,
     gsql_auth_status: u16,
     tokens: Vec<TgToken>,
@@ -1176,6 +1199,8 @@ impl TigerGraph {
                 bad_secret: TgBadSecret::default(),
                 missing_token: TgMissingToken::default(),
                 raw_post: TgRawPost::default(),
+                refresh_expiration: TgRefreshExpiration::default(),
+                jvm_zone: None,
                 refuse_refresh: false,
                 // vendors.md §1.3 gives the body of a 4.x auth failure, not its status.
                 gsql_auth_status: 401,
@@ -1225,6 +1250,19 @@ impl TigerGraph {
     /// What 3.0–3.4 answer to the secret as a raw body.
     pub fn set_raw_post(&self, answer: TgRawPost) {
         lock(&self.state).raw_post = answer;
+    }
+
+    /// What 3.0–3.4 answer a refresh in `expiration`.
+    pub fn set_refresh_expiration(&self, answer: TgRefreshExpiration) {
+        lock(&self.state).refresh_expiration = answer;
+    }
+
+    /// 4.x's JVM runs in time zone `zone` (`CEST`), `offset` east of UTC: Java's
+    /// `Date.toString()` writes a 4.x `expiration` in the JVM's default zone, UTC
+    /// unless the server was set up otherwise.
+    pub fn set_jvm_time_zone(&self, zone: &str, offset: Duration) {
+        let offset = chrono::Duration::from_std(offset).expect("an offset");
+        lock(&self.state).jvm_zone = Some((zone.to_owned(), offset));
     }
 
     /// Refuses refreshes (3.x) with `Refresh token failed, Permission denied.` while set.
@@ -1446,7 +1484,10 @@ impl TigerGraph {
                 match TigerGraph::refresh_token(state, &user, &token, lifetime, now) {
                     // vendors.md §1.2 A "Known bug": the answer shows the lifetime
                     // instead of the expiration time; the token stays unchanged.
-                    Ok(_) => ok("Refresh token successfully.", lifetime, &token),
+                    Ok(_) => match state.refresh_expiration {
+                        TgRefreshExpiration::Lifetime => ok("Refresh token successfully.", lifetime, &token),
+                        TgRefreshExpiration::Zero => ok("Refresh token successfully.", 0, &token),
+                    },
                     Err(answer) => *answer,
                 }
             }
@@ -1595,7 +1636,10 @@ impl TigerGraph {
                 // vendors.md §1.2 C: `expiration` is Java's `Date.toString()`; no `code`.
                 json_reply(
                     200,
-                    &serde_json::json!({"expiration": java_date(expiration), "error": false,
+                    &serde_json::json!({"expiration": match &state.jvm_zone {
+                            Some((zone, offset)) => java_date_in(expiration, zone, *offset),
+                            None => java_date(expiration),
+                        }, "error": false,
                         "message": "Generate new JWT token successfully.", "token": jwt}),
                 )
             }

@@ -35,6 +35,16 @@ where
         return Err(error);
     }
     let call_error = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
+    if record.timed_out {
+        let detail = match record.deadline {
+            Some(deadline) if tokio::time::Instant::now() >= deadline => format!(
+                "the call took longer than its operation timeout of {:?}, retries included",
+                state.operation_timeout
+            ),
+            _ => format!("no answer within the attempt timeout of {:?}", state.attempt_timeout),
+        };
+        return Err(call_error(ErrorKind::Timeout, detail));
+    }
     let Some(answer) = record.answer else {
         // No answer: the request was never sent, or its sending failed.
         let Some(error) = result.err().and_then(|e| unanswered(api, op, e)) else {

@@ -184,8 +184,10 @@ macro_rules! client_builder {
 
             /// Answers every request with the future `respond` returns instead of sending
             /// it (feature `test-util`): an answer that takes its time, on tokio's clock
-            /// (a slow or hanging server in a test with paused time). `respond` sees the
-            /// request; the future it returns owns what it needs.
+            /// (a slow or hanging server in a test with paused time). The client's
+            /// timeouts apply as to a real request: an answer later than the attempt
+            /// timeout, or the operation timeout, is an [`ErrorKind::Timeout`]($crate::ErrorKind::Timeout).
+            /// `respond` sees the request; the future it returns owns what it needs.
             #[cfg(feature = "test-util")]
             pub fn respond_with_async<F>(
                 mut self,

@@ -27,6 +27,9 @@ pub(crate) struct CallRecord {
     pub(crate) sent: Option<(Option<String>, Bytes)>,
     /// The answer as read.
     pub(crate) answer: Option<Answer>,
+    /// A test responder's answer outlasted the attempt's timeout (reqwest says so of
+    /// a real request in its own error, which cannot be made outside reqwest).
+    pub(crate) timed_out: bool,
 }
 
 /// An answer as the transport read it.
@@ -53,6 +56,7 @@ impl CallRecord {
             refused: None,
             sent: None,
             answer: None,
+            timed_out: false,
         }
     }
 

@@ -45,6 +45,11 @@ pub(crate) async fn exec(
             *request.timeout_mut() = Some(left);
         }
         let sent = send(client, state, request).await;
+        #[cfg(feature = "test-util")]
+        if record::with(|r| r.timed_out).unwrap_or(false) {
+            crate::trace::answered(attempt, None);
+            break sent?;
+        }
         crate::trace::answered(attempt, sent.as_ref().ok().map(|r| r.status().as_u16()));
         let (next, wait) = match sent {
             Ok(response) if idempotent && state.retry.retries_status(response.status()) => {
@@ -145,7 +150,17 @@ async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Opti
 async fn send(client: &reqwest::Client, state: &ClientState, request: Request) -> reqwest::Result<Response> {
     #[cfg(feature = "test-util")]
     if let Some(respond) = &state.responder {
-        return Ok(Response::from(respond(&request).await));
+        // The timeouts a real request has: the call's, else the attempt's.
+        let limit = request.timeout().copied().unwrap_or(state.attempt_timeout);
+        let answer = match tokio::time::timeout(limit, respond(&request)).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                // The record says it; this stand-in is never read.
+                record::with(|r| r.timed_out = true);
+                http::Response::new(Vec::new())
+            }
+        };
+        return Ok(Response::from(answer));
     }
     let _ = state;
     client.execute(request).await

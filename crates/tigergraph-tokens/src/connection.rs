@@ -259,7 +259,8 @@ struct Shared {
 /// 3. Neither token endpoint: REST++ authentication is not enabled; the error keeps
 ///    REST++'s REST-1000 and message, `Category::EndpointAbsent`.
 ///
-/// At most one probe is sent; transport failures and timeouts end detection at once.
+/// At most one probe is sent; transport failures and timeouts end detection at once
+/// (a probe's is the error, detection is tried again on the next call).
 ///
 /// Lifetimes are `Duration`s, sent in seconds to 3.x and in milliseconds to 4.x
 /// (pyTigerGraph sends seconds to 4.x, which reads milliseconds). Expiries are read on
@@ -450,7 +451,14 @@ impl Shared {
                 *known = detected(Generation::V3_5);
                 return Err(refused);
             }
-            Err(probe) if !answered(&probe) => return Err(refused),
+            // Unanswered, the refusal proves nothing (a 3.0–3.4 server refuses the JSON
+            // form whatever the secret): the probe's failure is the error, and the
+            // next call detects again.
+            Err(probe) if !answered(&probe) => {
+                return Err(probe.with_sdk_detail(
+                    "while telling a 3.5+ server that refused the secret from a 3.0–3.4 server that cannot read it",
+                ));
+            }
             _ => {}
         }
         *known = detected(Generation::V3_0);
