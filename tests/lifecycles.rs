@@ -784,7 +784,10 @@ async fn tigergraph_4x_refusing_the_secret_ends_detection_with_one_request() {
         tiger.set_gsql_auth_status(status);
         let tg = tiger_connection(&tiger, "tg-secret-WRONG-00000");
         let error = tg.get(None).await.expect_err("refused");
-        assert!(error.to_string().contains("Authentication failed."), "{status}: {error}");
+        assert!(
+            error.to_string().contains("Authentication failed."),
+            "{status}: {error}"
+        );
         if status == 200 {
             // The only status the spec documents for it (the envelope's `error`).
             assert_eq!(error.category(), Some(Category::Refused), "{error}");
@@ -1015,9 +1018,46 @@ async fn fastly_rotation_keeps_the_new_token_when_revoking_the_old_fails() {
     let current = error.current().expect("rotated").clone();
     assert_eq!(rotation.token().await.expect("current"), current);
     assert_eq!(error.unrevoked_old_id(), Some(old.id.as_str()));
-    // The next rotation revokes it.
+    assert_eq!(rotation.unrevoked_old_ids(), [old.id.clone()]);
+    // The next rotation tries again; failing again, the id stays pending.
+    rotation.rotate().await.expect("rotated again");
+    assert_eq!(rotation.unrevoked_old_ids(), [old.id.clone()]);
+    // The one after revokes it.
     fastly.set_faults(&old.key, FastlyFaults::default());
     let next = rotation.rotate().await.expect("rotated again");
+    assert_eq!(live_keys(&fastly), [next.secret().expose().to_owned()]);
+    assert!(rotation.unrevoked_old_ids().is_empty());
+}
+
+#[tokio::test]
+async fn fastly_an_old_token_revoked_meanwhile_counts_as_revoked() {
+    let (fastly, old, login) = fastly_account();
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("rotation");
+    fastly.set_faults(
+        &old.key,
+        FastlyFaults {
+            revoke_fails: true,
+            ..FastlyFaults::default()
+        },
+    );
+    rotation.rotate().await.expect_err("the old token stays");
+    // Revoked by someone else before the next rotation: Fastly answers 404 for its id
+    // (vendors.md §4), which is what the retry wanted.
+    fastly.set_faults(&old.key, FastlyFaults::default());
+    let own = fastly_tokens::Client::builder()
+        .token(old.key.as_str())
+        .respond_with(fakes::responder(&fastly))
+        .build()
+        .expect("client");
+    own.revoke_token_current().send().await.expect("revoked by its owner");
+    let next = rotation.rotate().await.expect("rotated again");
+    assert!(
+        rotation.unrevoked_old_ids().is_empty(),
+        "{:?}",
+        rotation.unrevoked_old_ids()
+    );
     assert_eq!(live_keys(&fastly), [next.secret().expose().to_owned()]);
 }
 
@@ -1044,6 +1084,24 @@ async fn fastly_rotation_as_a_token_source_rotates_before_expiry() {
         .expect("future");
     assert!(left > Duration::from_secs(25 * 3600), "{left:?}");
     assert_eq!(live_keys(&fastly), [token.secret().expose().to_owned()]);
+}
+
+#[tokio::test]
+async fn fastly_report_refused_rotates_only_for_the_current_token() {
+    let (fastly, old, login) = fastly_account();
+    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
+        .await
+        .expect("rotation");
+    let first = rotation.token().await.expect("current");
+    let stranger = api_tokens_runtime::Token::new(Secret::from("not-this-rotations-token-0000000"), None);
+    assert!(!rotation.report_refused(&stranger), "not the current token");
+    assert_eq!(rotation.token().await.expect("kept"), first);
+    assert!(!fastly.log().iter().any(|l| l == "POST /tokens"), "{:?}", fastly.log());
+    // The current token refused: the next call rotates it.
+    assert!(rotation.report_refused(&first), "the current token");
+    let next = rotation.token().await.expect("rotated");
+    assert_ne!(next.secret(), first.secret());
+    assert_eq!(live_keys(&fastly), [next.secret().expose().to_owned()]);
 }
 
 #[tokio::test]

@@ -580,6 +580,11 @@ async fn lifecycle_types_print_no_secret() {
         .await
         .err();
     let text = format!("{session:?} {session:#?} {rotation:?}");
+    // What they do print: their state, without its secrets.
+    assert!(
+        text.starts_with("Session {") && text.contains("has_login: true"),
+        "{text}"
+    );
     for secret in [token.secret().expose(), "admin-password-123456"] {
         for i in 0..=secret.len().saturating_sub(12) {
             assert!(!text.contains(&secret[i..i + 12]), "{text}");
