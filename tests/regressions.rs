@@ -748,3 +748,25 @@ async fn bodies_without_a_length_are_read_within_the_limit_and_error_answers_kee
         Some("req-77")
     );
 }
+
+#[test]
+fn a_calls_future_holds_its_transport_once() {
+    // Each layer around a generated call once held the call again (an `async fn`
+    // keeps its argument beside the future it awaits): 13 KB a call, allocated and
+    // moved by every task spawned per call. The call's future is the transport's and
+    // what the generated call and `hooks::finish` add, not a multiple of it.
+    use fastly_tokens::ClientInfo;
+    let client = fastly_tokens::Client::builder().token("k").build().expect("client");
+    let call = client.get_token().token_id("t1").send();
+    let request = client
+        .client()
+        .get("http://127.0.0.1/tokens/t1")
+        .build()
+        .expect("request");
+    let transport = api_tokens_runtime::hooks::exec(client.client(), client.inner(), request);
+    let (call, transport) = (std::mem::size_of_val(&call), std::mem::size_of_val(&transport));
+    assert!(
+        call < 2 * transport,
+        "a call's future is {call} bytes, its transport's {transport}"
+    );
+}

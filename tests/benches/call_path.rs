@@ -113,11 +113,16 @@ fn connection(stream: TcpStream, small: &[u8], list: &[u8]) {
         let mut body = vec![0; length];
         let _ = reader.read_exact(&mut body);
         let answer = if path == "/tokens" { list } else { small };
-        let head = format!(
+        // Head and body in one write, as HTTP servers send a small answer: two writes on
+        // a no-delay socket are two segments, and whether the client reads them in one
+        // go or two would depend on its timing, not on its work.
+        let mut reply = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
             answer.len()
-        );
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(answer).is_err() {
+        )
+        .into_bytes();
+        reply.extend_from_slice(answer);
+        if writer.write_all(&reply).is_err() {
             return;
         }
     }
@@ -303,8 +308,26 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
     if wide {
         return vec![throughput(rounds, &ours, &raw, base).await];
     }
-    // `BENCH_PROFILE=ours|raw|alt`: only small calls, for a profiler.
+    // `BENCH_PROFILE=ours|raw|alt`: only small calls, for a profiler; `sizes`: the
+    // size of one call's future (what a spawned task allocates and moves).
     if let Ok(side) = std::env::var("BENCH_PROFILE") {
+        if side == "sizes" {
+            let ours_call = ours.get_token().token_id("t1").send();
+            let raw_call = raw_get(&token_url("t1"));
+            eprintln!(
+                "future of one call: ours {} bytes, raw {} bytes",
+                std::mem::size_of_val(&ours_call),
+                std::mem::size_of_val(&raw_call)
+            );
+            use fastly_tokens::ClientInfo;
+            let request = raw.get(token_url("t1")).build().expect("request");
+            let exec = api_tokens_runtime::hooks::exec(ours.client(), ours.inner(), request);
+            eprintln!("exec {}", std::mem::size_of_val(&exec));
+            let request = raw.get(token_url("t1")).build().expect("request");
+            let send = ours.client().execute(request);
+            eprintln!("reqwest execute {}", std::mem::size_of_val(&send));
+            return Vec::new();
+        }
         let calls = 30_000;
         if side == "alt" {
             for _ in 0..6 {

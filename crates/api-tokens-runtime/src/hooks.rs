@@ -2,9 +2,13 @@
 //! record), `check_argument` before it, and the two progenitor hooks `pre` and `exec`
 //! (wired by [`impl_client_hooks!`](crate::impl_client_hooks)).
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use progenitor_client::ResponseValue;
 use reqwest::Request;
 use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 use crate::answer;
 use crate::credentials::ClientState;
@@ -75,12 +79,14 @@ pub fn pre(state: &ClientState, request: &mut Request) -> bool {
 }
 
 /// progenitor's transport hook: sends the request, with retries, and reads its answer.
-pub async fn exec(
-    client: &reqwest::Client,
-    state: &ClientState,
+/// (The transport's own future, not an `async fn` around it that would hold the
+/// request twice.)
+pub fn exec<'a>(
+    client: &'a reqwest::Client,
+    state: &'a ClientState,
     request: Request,
-) -> reqwest::Result<reqwest::Response> {
-    crate::transport::exec(client, state, request).await
+) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
+    crate::transport::exec(client, state, request)
 }
 
 /// Runs one generated call and turns its result into this crate's types.
@@ -92,15 +98,20 @@ pub async fn exec(
 /// the operation id, the method and the path *template* (never a filled URL, which can
 /// carry a secret), its attempts as events, and one closing event with the status and
 /// the time taken.
-pub async fn finish<T, E>(
+///
+/// A future written by hand rather than an `async fn`, which would hold `call` (most of
+/// the call's size) twice: as its argument and as the future it awaits. A call's future
+/// is what a task spawned per call allocates and moves.
+pub fn finish<'a, T, E, F>(
     api: &'static Api,
     op: &'static Operation,
-    state: &ClientState,
-    call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-) -> Result<ResponseValue<T>, Error>
+    state: &'a ClientState,
+    call: F,
+) -> impl Future<Output = Result<ResponseValue<T>, Error>> + 'a
 where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
     E: serde::de::DeserializeOwned + Send + Sync + 'static,
+    F: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> + 'a,
 {
     let started = tokio::time::Instant::now();
     let deadline = started.checked_add(state.operation_timeout);
@@ -112,11 +123,55 @@ where
         method = op.method,
         path = op.path,
     );
-    let (result, record) = CallRecord::new(op, deadline).scope(call).instrument(span.clone()).await;
-    let Some(record) = record else {
-        return Err(Error::new(ErrorKind::Transport, api.vendor, "the call's record was lost").operation(op.id));
-    };
-    let outcome = answer::convert(api, state, record, result).map_err(|error| error.categorized(api.categories));
-    crate::trace::finished(&span, &outcome, started.elapsed());
-    outcome
+    Finish {
+        scoped: CallRecord::new(op, deadline).scope(call).instrument(span),
+        api,
+        op,
+        state,
+        started,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call in its record's scope and its span, then its result converted.
+    struct Finish<'a, S> {
+        #[pin]
+        scoped: Instrumented<S>,
+        api: &'static Api,
+        op: &'static Operation,
+        state: &'a ClientState,
+        started: tokio::time::Instant,
+    }
+}
+
+impl<S, T, E> Future for Finish<'_, S>
+where
+    S: Future<
+        Output = (
+            Result<ResponseValue<T>, progenitor_client::Error<E>>,
+            Option<CallRecord>,
+        ),
+    >,
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    E: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    type Output = Result<ResponseValue<T>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let (result, record) = std::task::ready!(this.scoped.as_mut().poll(cx));
+        let (api, op) = (*this.api, *this.op);
+        let Some(record) = record else {
+            return Poll::Ready(Err(Error::new(
+                ErrorKind::Transport,
+                api.vendor,
+                "the call's record was lost",
+            )
+            .operation(op.id)));
+        };
+        let outcome =
+            answer::convert(api, this.state, record, result).map_err(|error| error.categorized(api.categories));
+        crate::trace::finished(this.scoped.as_ref().get_ref().span(), &outcome, this.started.elapsed());
+        Poll::Ready(outcome)
+    }
 }

@@ -57,13 +57,15 @@ macro_rules! impl_client_hooks {
                 }
             }
 
-            async fn exec(
+            // The transport's future itself: an `async fn` here would hold it inside
+            // one more future.
+            fn exec(
                 &self,
                 request: ::reqwest::Request,
                 _info: &::progenitor_client::OperationInfo,
-            ) -> ::reqwest::Result<::reqwest::Response> {
+            ) -> impl ::std::future::Future<Output = ::reqwest::Result<::reqwest::Response>> {
                 let client = ::progenitor_client::ClientInfo::client(self);
-                $crate::hooks::exec(client, ::progenitor_client::ClientInfo::inner(self), request).await
+                $crate::hooks::exec(client, ::progenitor_client::ClientInfo::inner(self), request)
             }
         }
     };

@@ -6,6 +6,8 @@
 //! they learn which operation they serve and leave what they saw.
 
 use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -60,13 +62,29 @@ impl CallRecord {
         }
     }
 
-    /// Runs `call` with this record in scope; gives the record back with the result.
-    pub(crate) async fn scope<R>(self, call: impl Future<Output = R>) -> (R, Option<CallRecord>) {
-        CALL.scope(RefCell::new(Some(self)), async {
-            let result = call.await;
-            (result, CALL.with(|c| c.borrow_mut().take()))
-        })
-        .await
+    /// `call` with this record in scope; gives the record back with the result.
+    ///
+    /// Not an `async fn`: one would hold `call` twice (its argument, and the future it
+    /// awaits), and a call's future is most of the call's size.
+    pub(crate) fn scope<F: Future>(self, call: F) -> impl Future<Output = (F::Output, Option<CallRecord>)> {
+        CALL.scope(RefCell::new(Some(self)), Recorded { call })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call, then its record, taken while the record is still in scope.
+    struct Recorded<F> {
+        #[pin]
+        call: F,
+    }
+}
+
+impl<F: Future> Future for Recorded<F> {
+    type Output = (F::Output, Option<CallRecord>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let output = std::task::ready!(self.project().call.poll(cx));
+        Poll::Ready((output, CALL.with(|c| c.borrow_mut().take())))
     }
 }
 
