@@ -249,3 +249,44 @@ async fn the_operation_timeout_covers_every_attempt_and_wait() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_users_own_http_client_gets_the_attempt_and_operation_timeouts() {
+    // A server that takes the connection and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    // reqwest's own client has no timeout: each bound below is this crate's.
+    for (attempt, operation) in [
+        (Duration::from_millis(300), Duration::from_secs(20)),
+        (Duration::from_secs(20), Duration::from_millis(300)),
+    ] {
+        let client = fastly_tokens::Client::builder()
+            .base_url(&base)
+            .token("k-0123456789")
+            .http_client(reqwest::Client::new())
+            .timeout(attempt)
+            .operation_timeout(operation)
+            .max_retries(0)
+            .build()
+            .expect("client");
+        let started = Instant::now();
+        let call = client.get_token().token_id("t1").send();
+        let error = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .unwrap_or_else(|_| panic!("{attempt:?}/{operation:?}: the call outlived both timeouts"))
+            .expect_err("no answer");
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{attempt:?}/{operation:?}: {error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{attempt:?}/{operation:?}: {:?}",
+            started.elapsed()
+        );
+    }
+    held.abort();
+}

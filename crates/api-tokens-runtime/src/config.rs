@@ -80,6 +80,7 @@ impl ClientConfig {
         })?;
         let base_url = normalize_base_url(api, raw, self.http_client.is_some())?;
         let prepared = self.credentials.prepare(api)?;
+        let user_client = self.http_client.is_some();
         let http = match self.http_client {
             Some(client) => client,
             None => http_client_builder()
@@ -105,6 +106,7 @@ impl ClientConfig {
             max_body_bytes: self.max_body_bytes,
             operation_timeout: self.operation_timeout,
             attempt_timeout: self.timeout,
+            user_client,
             retry: self.retry,
             #[cfg(feature = "test-util")]
             responder: self.responder,

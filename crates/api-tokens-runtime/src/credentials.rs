@@ -182,6 +182,9 @@ pub struct ClientState {
     pub(crate) operation_timeout: std::time::Duration,
     /// The longest one attempt may take.
     pub(crate) attempt_timeout: std::time::Duration,
+    /// The `reqwest::Client` is the user's (`http_client`): its timeout, if it has one, is
+    /// not the attempt timeout, so every attempt is given its own.
+    pub(crate) user_client: bool,
     pub(crate) retry: crate::RetryPolicy,
     #[cfg(feature = "test-util")]
     pub(crate) responder: Option<crate::Responder>,
@@ -320,6 +323,7 @@ mod tests {
             max_body_bytes: 1,
             operation_timeout: std::time::Duration::from_secs(1),
             attempt_timeout: std::time::Duration::from_secs(1),
+            user_client: false,
             retry: crate::RetryPolicy::default(),
             #[cfg(feature = "test-util")]
             responder: None,

@@ -38,11 +38,13 @@ pub(crate) async fn exec(
         let idempotent = state.retry.is_idempotent(request.method());
         // An attempt that could outlast the call gets what is left of the call as its
         // timeout (reqwest keeps a per-request timeout in the request's extensions, an
-        // allocation that most attempts do without: the client's timeout is the
-        // attempt timeout).
+        // allocation that most attempts do without: the client this crate builds has the
+        // attempt timeout as its own). A client of the user's gets the attempt timeout
+        // on every attempt.
         let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
-        if let Some(left) = left.filter(|left| *left < state.attempt_timeout) {
-            *request.timeout_mut() = Some(left);
+        let cut = left.filter(|left| *left < state.attempt_timeout);
+        if let Some(timeout) = cut.or(state.user_client.then_some(state.attempt_timeout)) {
+            *request.timeout_mut() = Some(timeout);
         }
         let sent = send(client, state, request).await;
         #[cfg(feature = "test-util")]
