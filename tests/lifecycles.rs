@@ -692,6 +692,8 @@ enum TgFault {
     Hang,
     /// HTTP 500 with nginx's HTML page, whatever was asked.
     ServerError,
+    /// This status with nginx's HTML page (502: its upstream, the GSQL server, is down).
+    Status(u16),
 }
 
 /// A connection to `tiger` (5 s operation timeout, one attempt) whose requests first
@@ -720,6 +722,16 @@ fn tiger_with_fault(
                                 .status(500)
                                 .header("content-type", "text/html")
                                 .body(b"<html><body><h1>500 Internal Server Error</h1></body></html>".to_vec())
+                                .expect("a response")
+                        }),
+                        Some(TgFault::Status(status)) => Box::pin(async move {
+                            http::Response::builder()
+                                .status(status)
+                                .header("content-type", "text/html")
+                                .body(
+                                    format!("<html><body><h1>{status}</h1><hr><center>nginx</center></body></html>")
+                                        .into_bytes(),
+                                )
                                 .expect("a response")
                         }),
                         None => answer(request),
@@ -773,6 +785,37 @@ async fn tigergraph_an_unanswered_probe_is_the_error_not_the_refusal() {
         assert_eq!(error.category(), None, "{answer:?}");
         assert_eq!(tg.generation().await, None, "{answer:?}");
         assert!(tiger.tokens().is_empty(), "{answer:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn tigergraph_a_proxy_in_trouble_tells_nothing_about_the_generation() {
+    // nginx routes `/requesttoken` to the GSQL server (vendors.md §1.1): with it down,
+    // nginx answers 502 (503, 504 alike). Neither the JSON form's answer nor the
+    // probe's says which generation is behind it; 405 is no generation's answer.
+    for server in [TgServer::V3_0, TgServer::V3_5] {
+        for (status, probe_only) in [(502, false), (503, false), (504, false), (502, true), (405, true)] {
+            let tiger = Arc::new(TigerGraph::new(server).secret(TG_SECRET));
+            let trouble = Arc::new(std::sync::atomic::AtomicBool::new(true));
+            let on = trouble.clone();
+            let tg = tiger_with_fault(&tiger, move |r| {
+                let hit = r.url().path().ends_with("/requesttoken") && (!probe_only || r.method() == "GET");
+                (on.load(std::sync::atomic::Ordering::SeqCst) && hit).then_some(TgFault::Status(status))
+            });
+            let case = format!("{server:?}, {status}, probe only: {probe_only}");
+            if server == TgServer::V3_5 && probe_only {
+                // 3.5 takes the JSON form: it is never probed.
+                continue;
+            }
+            let error = tg.get(Some(Duration::from_secs(3600))).await.expect_err("in trouble");
+            assert_eq!(error.http_status().map(|s| s.as_u16()), Some(status), "{case}: {error}");
+            assert_eq!(error.category(), None, "{case}");
+            assert_eq!(tg.generation().await, None, "{case}: nothing is remembered");
+            // Back: detected as if nothing had happened.
+            trouble.store(false, std::sync::atomic::Ordering::SeqCst);
+            tg.get(Some(Duration::from_secs(3600))).await.expect("a token");
+            assert_eq!(tg.generation().await, Some(generation(server)), "{case}");
+        }
     }
 }
 

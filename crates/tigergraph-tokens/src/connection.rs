@@ -259,8 +259,9 @@ struct Shared {
 /// 3. Neither token endpoint: REST++ authentication is not enabled; the error keeps
 ///    REST++'s REST-1000 and message, `Category::EndpointAbsent`.
 ///
-/// At most one probe is sent; transport failures and timeouts end detection at once
-/// (a probe's is the error, detection is tried again on the next call).
+/// At most one probe is sent; transport failures, timeouts, a proxy's 502–504 and a 405
+/// end detection at once (a probe's is then the error), and nothing is remembered: the
+/// next call detects again.
 ///
 /// Lifetimes are `Duration`s, sent in seconds to 3.x and in milliseconds to 4.x
 /// (pyTigerGraph sends seconds to 4.x, which reads milliseconds). Expiries are read on
@@ -401,6 +402,13 @@ fn answered(error: &Error) -> bool {
     )
 }
 
+/// Whether a failure says nothing about the server's generation: no answer, a proxy's
+/// or an overloaded server's (502, 503, 504: nginx routes `/requesttoken` to the GSQL
+/// server, vendors.md §1.1), or a method refused (405, which no generation documents).
+fn inconclusive(error: &Error) -> bool {
+    !answered(error) || matches!(error.http_status().map(|s| s.as_u16()), Some(405 | 502..=504))
+}
+
 impl Shared {
     /// The generation, detected by trying `attempt` on each in turn (see
     /// [`Connection`]).
@@ -441,7 +449,7 @@ impl Shared {
                      REST++ authentication is probably not enabled",
                 ));
             }
-            Err(error) if !answered(&error) => return Err(error),
+            Err(error) if inconclusive(&error) => return Err(error),
             Err(error) => error,
         };
         // Refused: a 3.5+ server refusing the secret, or a 3.0–3.4 server reading the
@@ -451,10 +459,10 @@ impl Shared {
                 *known = detected(Generation::V3_5);
                 return Err(refused);
             }
-            // Unanswered, the refusal proves nothing (a 3.0–3.4 server refuses the JSON
-            // form whatever the secret): the probe's failure is the error, and the
-            // next call detects again.
-            Err(probe) if !answered(&probe) => {
+            // Without the probe's word the refusal proves nothing (a 3.0–3.4 server
+            // refuses the JSON form whatever the secret): the probe's failure is the
+            // error, and the next call detects again.
+            Err(probe) if inconclusive(&probe) => {
                 return Err(probe.with_sdk_detail(
                     "while telling a 3.5+ server that refused the secret from a 3.0–3.4 server that cannot read it",
                 ));
