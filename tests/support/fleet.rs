@@ -272,6 +272,7 @@ pub struct SlowAtFirst<F> {
     /// How slow.
     pub delay: Duration,
     seen: AtomicU64,
+    held: std::sync::Mutex<Vec<String>>,
 }
 
 impl<F> SlowAtFirst<F> {
@@ -282,7 +283,16 @@ impl<F> SlowAtFirst<F> {
             slow,
             delay,
             seen: AtomicU64::new(0),
+            held: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The `User-Agent` of each request held (answered after `delay`), as they came.
+    pub fn held(&self) -> Vec<String> {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -293,6 +303,16 @@ impl<F: Fake> Fake for SlowAtFirst<F> {
 
     fn delay(&self, request: &reqwest::Request) -> Duration {
         if self.seen.fetch_add(1, Ordering::SeqCst) < self.slow {
+            let agent = request
+                .headers()
+                .get(reqwest::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            self.held
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(agent);
             self.delay
         } else {
             self.inner.delay(request)
