@@ -1061,10 +1061,10 @@ async fn fastly_rotation_keeps_the_new_token_when_revoking_the_old_fails() {
     let current = error.current().expect("rotated").clone();
     assert_eq!(rotation.token().await.expect("current"), current);
     assert_eq!(error.unrevoked_old_id(), Some(old.id.as_str()));
-    assert_eq!(rotation.unrevoked_old_ids(), [old.id.clone()]);
+    assert_eq!(rotation.unrevoked_old_ids(), std::slice::from_ref(&old.id));
     // The next rotation tries again; failing again, the id stays pending.
     rotation.rotate().await.expect("rotated again");
-    assert_eq!(rotation.unrevoked_old_ids(), [old.id.clone()]);
+    assert_eq!(rotation.unrevoked_old_ids(), std::slice::from_ref(&old.id));
     // The one after revokes it.
     fastly.set_faults(&old.key, FastlyFaults::default());
     let next = rotation.rotate().await.expect("rotated again");
