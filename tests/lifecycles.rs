@@ -1043,8 +1043,8 @@ async fn fastly_rotation_loses_no_token_when_creation_or_confirmation_fails() {
     assert_eq!(rotation.token().await.expect("old").secret().expose(), old.key);
 }
 
-#[tokio::test]
-async fn fastly_rotation_keeps_the_new_token_when_revoking_the_old_fails() {
+/// A rotation of the account's `deploy` token, which Fastly fails to revoke (400).
+async fn fastly_rotation_failing_to_revoke_the_old_token() -> (Arc<Fastly>, FastlyToken, fastly_tokens::Rotation) {
     let (fastly, old, login) = fastly_account();
     let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
         .await
@@ -1056,6 +1056,12 @@ async fn fastly_rotation_keeps_the_new_token_when_revoking_the_old_fails() {
             ..FastlyFaults::default()
         },
     );
+    (fastly, old, rotation)
+}
+
+#[tokio::test]
+async fn fastly_rotation_keeps_the_new_token_when_revoking_the_old_fails() {
+    let (fastly, old, rotation) = fastly_rotation_failing_to_revoke_the_old_token().await;
     let error = rotation.rotate().await.expect_err("the old token stays");
     assert_eq!(error.step(), RotationStep::RevokeOld);
     let current = error.current().expect("rotated").clone();
@@ -1074,17 +1080,7 @@ async fn fastly_rotation_keeps_the_new_token_when_revoking_the_old_fails() {
 
 #[tokio::test]
 async fn fastly_an_old_token_revoked_meanwhile_counts_as_revoked() {
-    let (fastly, old, login) = fastly_account();
-    let rotation = fastly_tokens::Rotation::new(login, old.key.as_str())
-        .await
-        .expect("rotation");
-    fastly.set_faults(
-        &old.key,
-        FastlyFaults {
-            revoke_fails: true,
-            ..FastlyFaults::default()
-        },
-    );
+    let (fastly, old, rotation) = fastly_rotation_failing_to_revoke_the_old_token().await;
     rotation.rotate().await.expect_err("the old token stays");
     // Revoked by someone else before the next rotation: Fastly answers 404 for its id
     // (vendors.md §4), which is what the retry wanted.
