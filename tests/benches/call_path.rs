@@ -468,9 +468,20 @@ async fn throughput(rounds: usize, ours: &fastly_tokens::Client, raw: &reqwest::
     vec![
         Row {
             figure: "throughput at concurrency 64, 10,000 calls (calls/s)".to_owned(),
-            ours: format!("{:.0}", median(concurrent.iter().map(|(o, _)| per_second(&o.0)).collect())),
-            raw: format!("{:.0}", median(concurrent.iter().map(|(_, r)| per_second(&r.0)).collect())),
-            ratio: median(concurrent.iter().map(|(o, r)| per_second(&o.0) / per_second(&r.0)).collect()),
+            ours: format!(
+                "{:.0}",
+                median(concurrent.iter().map(|(o, _)| per_second(&o.0)).collect())
+            ),
+            raw: format!(
+                "{:.0}",
+                median(concurrent.iter().map(|(_, r)| per_second(&r.0)).collect())
+            ),
+            ratio: median(
+                concurrent
+                    .iter()
+                    .map(|(o, r)| per_second(&o.0) / per_second(&r.0))
+                    .collect(),
+            ),
             goal: "≥ 0.90×",
         },
         Row {

@@ -120,12 +120,14 @@ pub(crate) async fn exec(
 }
 
 /// The whole body, or `None` when it is longer than `limit` (then not read further).
+///
+/// Read chunk by chunk, a body of one chunk kept as it came (hyper holds a body to its
+/// announced length), rather than with `Response::bytes`, whose future would hold the
+/// response a second time inside every call's future.
 async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Option<Bytes>> {
     match response.content_length() {
         Some(length) if length > limit as u64 => return Ok(None),
-        // hyper holds the body to its announced length: read it in one go.
-        Some(_) => return response.bytes().await.map(Some),
-        None => {}
+        _ => {}
     }
     let Some(first) = response.chunk().await? else {
         return Ok(Some(Bytes::new()));
@@ -149,21 +151,54 @@ async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Opti
     Ok(Some(body.freeze()))
 }
 
-async fn send(client: &reqwest::Client, state: &ClientState, request: Request) -> reqwest::Result<Response> {
+/// Sends `request` (or, in tests, has the responder answer it). Not an `async fn`,
+/// which would hold the request beside the future sending it.
+fn send<'a>(
+    client: &'a reqwest::Client,
+    state: &ClientState,
+    request: Request,
+) -> Sending<impl Future<Output = reqwest::Result<Response>> + Send + 'a> {
     #[cfg(feature = "test-util")]
     if let Some(respond) = &state.responder {
         // The timeouts a real request has: the call's, else the attempt's.
         let limit = request.timeout().copied().unwrap_or(state.attempt_timeout);
-        let answer = match tokio::time::timeout(limit, respond(&request)).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                // The record says it; this stand-in is never read.
-                record::with(|r| r.timed_out = true);
-                http::Response::new(Vec::new())
-            }
+        let answer = tokio::time::timeout(limit, respond(&request));
+        return Sending::Responder {
+            answer: Box::pin(async move {
+                Ok(Response::from(match answer.await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        // The record says it; this stand-in is never read.
+                        record::with(|r| r.timed_out = true);
+                        http::Response::new(Vec::new())
+                    }
+                }))
+            }),
         };
-        return Ok(Response::from(answer));
     }
     let _ = state;
-    client.execute(request).await
+    Sending::Network {
+        pending: client.execute(request),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request on its way: reqwest's, or (feature `test-util`) a responder's answer.
+    #[project = SendingNow]
+    #[allow(dead_code)] // `Responder` is made only with feature `test-util`.
+    enum Sending<F> {
+        Network { #[pin] pending: F },
+        Responder { answer: std::pin::Pin<Box<dyn Future<Output = reqwest::Result<Response>> + Send>> },
+    }
+}
+
+impl<F: Future<Output = reqwest::Result<Response>>> Future for Sending<F> {
+    type Output = reqwest::Result<Response>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            SendingNow::Network { pending } => pending.poll(cx),
+            SendingNow::Responder { answer } => answer.as_mut().poll(cx),
+        }
+    }
 }
