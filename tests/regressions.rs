@@ -770,3 +770,25 @@ fn a_calls_future_holds_its_transport_once() {
         "a call's future is {call} bytes, its transport's {transport}"
     );
 }
+
+#[tokio::test]
+async fn an_answer_announcing_more_than_the_limit_is_refused_before_its_body() {
+    // The body never comes: only its announced length can refuse it, at once.
+    use api_tokens_tests::{RawServer, Reply};
+    for (status, length) in [(200, 100 * 1024 * 1024), (500, 1024 * 1024)] {
+        let server = RawServer::start(Reply::Announced { status, length });
+        let client = ica_tokens::Client::builder()
+            .base_url(server.url())
+            .api_key("ica-api-key-123")
+            .operation_timeout(Duration::from_secs(5))
+            .max_retries(0)
+            .build()
+            .expect("client");
+        let error = client.create_jwt_token().send().await.expect_err("too large");
+        assert_eq!(
+            error.kind(),
+            api_tokens_runtime::ErrorKind::BodyTooLarge,
+            "{status}: {error}"
+        );
+    }
+}

@@ -153,6 +153,9 @@ pub enum Reply {
     Close,
     /// A 302 to `location`.
     Redirect { location: String },
+    /// A head announcing `length` bytes of body, and then nothing, until the client
+    /// gives up.
+    Announced { status: u16, length: usize },
 }
 
 /// How an echoing server rewrites the request before repeating it.
@@ -399,6 +402,11 @@ fn serve(mut stream: TcpStream, reply: Reply) {
             let _ = stream.write_all(second);
         }
         Reply::Close => {}
+        Reply::Announced { status, length } => {
+            let _ = stream.write_all(head(status, "application/json", Some(length)).as_bytes());
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_secs(30));
+        }
         Reply::Redirect { location } => {
             let head =
                 format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
