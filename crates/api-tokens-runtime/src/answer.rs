@@ -35,29 +35,30 @@ where
         return Err(error);
     }
     let call_error = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
-    if record.timed_out {
-        let detail = match record.deadline {
-            Some(deadline) if tokio::time::Instant::now() >= deadline => format!(
+    // A timeout at the call's deadline says so (the detail replaced): the operation
+    // timeout ended it. The clock is read only for a timeout.
+    let deadline = record.deadline;
+    let at_deadline = |error: Error| {
+        if error.kind() == ErrorKind::Timeout && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            error.with_detail(format!(
                 "the call took longer than its operation timeout of {:?}, retries included",
                 state.operation_timeout
-            ),
-            _ => format!("no answer within the attempt timeout of {:?}", state.attempt_timeout),
-        };
-        return Err(call_error(ErrorKind::Timeout, detail));
+            ))
+        } else {
+            error
+        }
+    };
+    if record.timed_out {
+        // A test responder's answer came too late (reqwest says so of a real request).
+        let late = format!("no answer within the attempt timeout of {:?}", state.attempt_timeout);
+        return Err(at_deadline(call_error(ErrorKind::Timeout, late)));
     }
     let Some(answer) = record.answer else {
         // No answer: the request was never sent, or its sending failed.
         let Some(error) = result.err().and_then(|e| unanswered(api, op, e)) else {
             return Err(call_error(ErrorKind::Transport, "no answer was received".to_owned()));
         };
-        return Err(match record.deadline {
-            Some(deadline) if error.kind() == ErrorKind::Timeout && tokio::time::Instant::now() >= deadline => error
-                .with_detail(format!(
-                    "the call took longer than its operation timeout of {:?}, retries included",
-                    state.operation_timeout
-                )),
-            _ => error,
-        });
+        return Err(at_deadline(error));
     };
     let status = answer.status;
     let with_status = |error: Error, headers: Option<HeaderMap>| error.status(status, headers);
