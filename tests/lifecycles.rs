@@ -850,8 +850,14 @@ async fn tigergraph_a_refresh_failing_on_the_server_is_not_answered_with_a_new_t
     // Only a refresh refused or of a token the server lacks is replaced by a new token;
     // a server error is not a reason to create one.
     let tiger = Arc::new(TigerGraph::new(TgServer::V3_5).secret(TG_SECRET));
-    let tg = tiger_with_fault(&tiger, |r| {
-        is_request(r, "PUT", "/requesttoken").then_some(TgFault::ServerError)
+    let refreshes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tried = refreshes.clone();
+    let tg = tiger_with_fault(&tiger, move |r| {
+        let refresh = is_request(r, "PUT", "/requesttoken");
+        if refresh {
+            tried.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        refresh.then_some(TgFault::ServerError)
     });
     let first = tg.get(Some(Duration::from_secs(900))).await.expect("token");
     // Due (600 s ahead of expiry), still valid: served while its refresh fails.
@@ -864,6 +870,12 @@ async fn tigergraph_a_refresh_failing_on_the_server_is_not_answered_with_a_new_t
     }
     let creates = tiger.log().iter().filter(|l| *l == "POST /restpp/requesttoken").count();
     assert_eq!(creates, 1, "{:?}", tiger.log());
+    // The refresh was tried (and failed with the 500), and the token is still served.
+    assert!(
+        refreshes.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "no refresh was tried"
+    );
+    assert!(tg.token().await.is_ok_and(|t| t == first), "still served while valid");
 }
 
 #[tokio::test]
