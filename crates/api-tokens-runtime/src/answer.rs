@@ -88,10 +88,11 @@ where
                 sent: record.sent.as_ref(),
                 body: &body,
             };
-            return Err(failure.into_error::<E>(
+            // A body cut short by the call's deadline is a timeout at it, too.
+            return Err(at_deadline(failure.into_error::<E>(
                 error,
                 with_status(call_error(ErrorKind::Vendor, String::new()), answer.headers),
-            ));
+            )));
         }
     };
     let Some(envelope) = &op.envelope else { return Ok(value) };

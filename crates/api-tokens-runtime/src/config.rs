@@ -29,7 +29,8 @@ pub struct ClientConfig {
     /// `User-Agent` header.
     pub user_agent: String,
     /// A ready `reqwest::Client` to use instead of building one (the connect timeout and
-    /// user agent above are then its own; the attempt and operation timeouts still apply).
+    /// user agent above are then its own; the attempt and operation timeouts still apply,
+    /// its own `timeout` replaced by the attempt timeout).
     pub http_client: Option<reqwest::Client>,
     /// Limit on a successful answer's body.
     pub max_body_bytes: usize,

@@ -143,7 +143,8 @@ macro_rules! client_builder {
             }
 
             /// A ready `reqwest::Client` (proxies, TLS roots). Its own connect timeout
-            /// and user agent apply; this builder's attempt and operation timeouts still do.
+            /// and user agent apply; this builder's attempt and operation timeouts still do,
+            /// and its own `timeout` is replaced by the attempt timeout on every attempt.
             pub fn http_client(mut self, client: ::reqwest::Client) -> Self {
                 self.config.http_client = Some(client);
                 self

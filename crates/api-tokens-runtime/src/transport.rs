@@ -125,7 +125,8 @@ pub(crate) async fn exec(
 /// announced length), rather than with `Response::bytes`, whose future would hold the
 /// response a second time inside every call's future.
 async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Option<Bytes>> {
-    match response.content_length() {
+    let announced = response.content_length();
+    match announced {
         Some(length) if length > limit as u64 => return Ok(None),
         _ => {}
     }
@@ -138,7 +139,11 @@ async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Opti
     let Some(second) = response.chunk().await? else {
         return Ok(Some(first));
     };
-    let mut body = BytesMut::with_capacity(first.len() + second.len());
+    // Room for the announced body (one copy, as `Response::bytes` makes), but no more
+    // than an error body's limit before the bytes come: a server announcing megabytes
+    // and stalling pins no more than that.
+    let room = announced.map_or(first.len().saturating_add(second.len()), |length| length as usize);
+    let mut body = BytesMut::with_capacity(room.min(ERROR_BODY_LIMIT));
     let mut chunk = Some(second);
     body.extend_from_slice(&first);
     while let Some(next) = chunk {
