@@ -108,7 +108,6 @@ pub fn client_builder(lowered: &Lowered) -> Result<TokenStream, String> {
         pub const DEFAULT_BASE_URL: Option<&str> = #default_base_url;
 
         ::api_tokens_runtime::client_builder!(#vendor);
-        ::api_tokens_runtime::impl_client_hooks!(Client);
 
         impl ClientBuilder {
             #(#setters)*

@@ -70,7 +70,7 @@ where
         };
         return Err(with_status(
             call_error(ErrorKind::BodyTooLarge, format!("larger than {limit}")),
-            answer.headers,
+            answer.headers.map(|h| *h),
         ));
     }
     let value = match result {
@@ -85,13 +85,13 @@ where
                 api,
                 op,
                 state,
-                sent: record.sent.as_ref(),
+                sent: record.sent.as_deref(),
                 body: &body,
             };
             // A body cut short by the call's deadline is a timeout at it, too.
             return Err(at_deadline(failure.into_error::<E>(
                 error,
-                with_status(call_error(ErrorKind::Vendor, String::new()), answer.headers),
+                with_status(call_error(ErrorKind::Vendor, String::new()), answer.headers.map(|h| *h)),
             )));
         }
     };
@@ -103,7 +103,7 @@ where
                 api,
                 op,
                 state,
-                sent: record.sent.as_ref(),
+                sent: record.sent.as_deref(),
                 body: &answer.body,
             };
             let error = with_status(

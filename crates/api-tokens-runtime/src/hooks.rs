@@ -1,6 +1,8 @@
-//! The entry points the generated code calls: `finish` around every call (seeding its
-//! record), `check_argument` before it, and the two progenitor hooks `pre` and `exec`
-//! (wired by [`impl_client_hooks!`](crate::impl_client_hooks)).
+//! The entry points the generated code calls: `check_argument` before a call,
+//! `finish` around it (seeding its record), `send` for its request (prepared and sent,
+//! where progenitor would call its `pre`, `exec` and `post` hooks) and `decode` for its
+//! answer's value (where progenitor would call `ResponseValue::from_response`). The
+//! xtask's fix-ups write these calls into progenitor's output.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -64,29 +66,71 @@ pub fn check_argument<V: serde::Serialize + 'static>(
     .operation(op.id))
 }
 
-/// progenitor's request hook: prepares the request for the call's operation; `false`
-/// when it must not be sent. The reason stays in the call record: progenitor only
-/// learns that the call stops here.
-pub fn pre(state: &ClientState, request: &mut Request) -> bool {
+/// Prepares `request` for the call's operation (media types, credentials) and sends
+/// it, with retries, reading its answer: the answer's status code, and the answer. A
+/// request that must not be sent fails with progenitor's `Custom` error; the reason
+/// stays in the call record, where `finish` finds it.
+///
+/// The status comes apart so that the generated code never borrows the answer: a
+/// borrowed value keeps its room in the call's future across every await after it. And
+/// this is a future of its own rather than an `async fn`, which would hold the request
+/// twice.
+pub fn send<'a, E: 'a>(
+    client: &'a reqwest::Client,
+    state: &'a ClientState,
+    mut request: Request,
+) -> impl Future<Output = Result<(u16, reqwest::Response), progenitor_client::Error<E>>> + Send + 'a {
     let prepared = record::with(|r| {
-        match prepare::prepare(state, r.op, request) {
+        match prepare::prepare(state, r.op, &mut request) {
             Ok(sent) => r.sent = sent,
             Err(error) => r.refused = Some(error),
         }
         r.refused.is_none()
     });
-    prepared == Some(true)
+    Sent {
+        sending: (prepared == Some(true)).then(|| crate::transport::exec(client, state, request)),
+        error: std::marker::PhantomData,
+    }
 }
 
-/// progenitor's transport hook: sends the request, with retries, and reads its answer.
-/// (The transport's own future, not an `async fn` around it that would hold the
-/// request twice.)
-pub fn exec<'a>(
-    client: &'a reqwest::Client,
-    state: &'a ClientState,
-    request: Request,
-) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
-    crate::transport::exec(client, state, request)
+pin_project_lite::pin_project! {
+    /// A request on its way, or (`None`) one refused before it was sent.
+    struct Sent<F, E> {
+        #[pin]
+        sending: Option<F>,
+        error: std::marker::PhantomData<fn() -> E>,
+    }
+}
+
+impl<F, E> Future for Sent<F, E>
+where
+    F: Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    type Output = Result<(u16, reqwest::Response), progenitor_client::Error<E>>;
+
+    // progenitor's error is as large as it is; the generated code expects it.
+    #[allow(clippy::result_large_err)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().sending.as_pin_mut() {
+            Some(sending) => sending.poll(cx).map(|sent| match sent {
+                Ok(response) => Ok((response.status().as_u16(), response)),
+                Err(error) => Err(progenitor_client::Error::CommunicationError(error)),
+            }),
+            // progenitor's error needs no text: the record has the reason.
+            None => Poll::Ready(Err(progenitor_client::Error::Custom(String::new()))),
+        }
+    }
+}
+
+/// The typed value of a call's answer: what progenitor's
+/// `ResponseValue::from_response` does, as a smaller future (see [`crate::value`]).
+pub fn decode<T, E>(
+    response: reqwest::Response,
+) -> impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> + Send
+where
+    T: serde::de::DeserializeOwned,
+{
+    crate::value::decode(response)
 }
 
 /// Runs one generated call and turns its result into this crate's types.
@@ -102,10 +146,14 @@ pub fn exec<'a>(
 /// A future written by hand rather than an `async fn`, which would hold `call` (most of
 /// the call's size) twice: as its argument and as the future it awaits. A call's future
 /// is what a task spawned per call allocates and moves.
+///
+/// `checked` is what [`check_argument`] said of the call's arguments: a refusal is the
+/// call's result, and nothing is sent (nor traced).
 pub fn finish<'a, T, E, F>(
     api: &'static Api,
     op: &'static Operation,
     state: &'a ClientState,
+    checked: Result<(), Error>,
     call: F,
 ) -> impl Future<Output = Result<ResponseValue<T>, Error>> + 'a
 where
@@ -115,16 +163,21 @@ where
 {
     let started = tokio::time::Instant::now();
     let deadline = started.checked_add(state.operation_timeout);
-    let span = tracing::debug_span!(
-        target: crate::trace::CALL,
-        "call",
-        vendor = api.vendor,
-        operation = op.id,
-        method = op.method,
-        path = op.path,
-    );
+    let span = if checked.is_ok() {
+        tracing::debug_span!(
+            target: crate::trace::CALL,
+            "call",
+            vendor = api.vendor,
+            operation = op.id,
+            method = op.method,
+            path = op.path,
+        )
+    } else {
+        tracing::Span::none()
+    };
     Finish {
         scoped: CallRecord::new(op, deadline).scope(call).instrument(span),
+        refused: checked.err(),
         api,
         op,
         state,
@@ -137,6 +190,8 @@ pin_project_lite::pin_project! {
     struct Finish<'a, S> {
         #[pin]
         scoped: Instrumented<S>,
+        // An argument refused before the call: its result, the call never polled.
+        refused: Option<Error>,
         api: &'static Api,
         op: &'static Operation,
         state: &'a ClientState,
@@ -159,6 +214,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        if let Some(refused) = this.refused.take() {
+            return Poll::Ready(Err(refused));
+        }
         let (result, record) = std::task::ready!(this.scoped.as_mut().poll(cx));
         let (api, op) = (*this.api, *this.op);
         let Some(record) = record else {

@@ -21,6 +21,7 @@ mod time;
 mod token_use;
 mod trace;
 mod transport;
+mod value;
 #[doc(hidden)]
 pub mod wire;
 

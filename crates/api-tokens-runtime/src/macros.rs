@@ -35,42 +35,6 @@ macro_rules! impl_token_source {
     };
 }
 
-/// Implements progenitor's `ClientHooks` for a generated client, wiring this crate's
-/// hooks to it (the client's state knows its `wire::API` table). Generated with
-/// `HooksMode::Expected`, a vendor crate that forgets this does not compile.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! impl_client_hooks {
-    ($client:ty) => {
-        impl ::progenitor_client::ClientHooks<$crate::ClientState> for $client {
-            async fn pre<E>(
-                &self,
-                request: &mut ::reqwest::Request,
-                _info: &::progenitor_client::OperationInfo,
-            ) -> ::std::result::Result<(), ::progenitor_client::Error<E>> {
-                let state = ::progenitor_client::ClientInfo::inner(self);
-                // The reason stays in the call's record; progenitor needs no text.
-                if $crate::hooks::pre(state, request) {
-                    Ok(())
-                } else {
-                    Err(::progenitor_client::Error::Custom(::std::string::String::new()))
-                }
-            }
-
-            // The transport's future itself: an `async fn` here would hold it inside
-            // one more future.
-            fn exec(
-                &self,
-                request: ::reqwest::Request,
-                _info: &::progenitor_client::OperationInfo,
-            ) -> impl ::std::future::Future<Output = ::reqwest::Result<::reqwest::Response>> {
-                let client = ::progenitor_client::ClientInfo::client(self);
-                $crate::hooks::exec(client, ::progenitor_client::ClientInfo::inner(self), request)
-            }
-        }
-    };
-}
-
 /// A vendor crate's `ClientBuilder` with every setting the vendors share, and
 /// `Client::builder`: impls only. Expanded in the generated file, beside the vendor's
 /// `wire::API`, `DEFAULT_BASE_URL`, `Client` and the runtime re-exports its users need

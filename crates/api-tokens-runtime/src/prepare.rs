@@ -8,7 +8,8 @@ use reqwest::{Method, Request};
 use crate::auth;
 use crate::credentials::ClientState;
 use crate::error::{Error, ErrorKind};
-use crate::wire::{Operation, Scheme};
+use crate::record::SentInputs;
+use crate::wire::{Api, Operation, Scheme};
 
 /// Fixes `request` for `op`: the vendor's media types, the
 /// credentials (see [`choose_credentials`]), `Content-Length: 0` on a bodiless POST or
@@ -17,11 +18,15 @@ pub(crate) fn prepare(
     state: &ClientState,
     op: &'static Operation,
     request: &mut Request,
-) -> Result<Option<(Option<String>, Bytes)>, Error> {
+) -> Result<Option<Box<SentInputs>>, Error> {
     let headers = request.headers_mut();
     // (progenitor's `api-version` header is removed from the generated code.)
+    // progenitor has usually set the same one already: then it stays as it is.
     if let Some(accept) = op.accept {
-        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        let mut present = headers.get_all(ACCEPT).iter();
+        if !(present.next().is_some_and(|v| v == accept) && present.next().is_none()) {
+            headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        }
     }
     if let (Some(content_type), true) = (op.content_type, request.body().is_some()) {
         request
@@ -48,10 +53,10 @@ pub(crate) fn prepare(
         return Ok(None);
     }
     let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
-    Ok(Some((
+    Ok(Some(Box::new((
         request.url().query().map(str::to_owned),
         Bytes::copy_from_slice(body),
-    )))
+    ))))
 }
 
 /// The schemes whose client credentials go on this request.
@@ -70,11 +75,12 @@ fn choose_credentials(
     state: &ClientState,
     op: &'static Operation,
     request: &Request,
-) -> Result<Vec<&'static Scheme>, Error> {
+) -> Result<impl Iterator<Item = &'static Scheme> + use<>, Error> {
     let api = state.api;
     let invalid = |kind, why: String| Err(Error::new(kind, api.vendor, why).operation(op.id));
+    let none: &'static [&'static str] = &[];
     if op.security.is_empty() {
-        return Ok(Vec::new());
+        return Ok(to_send(api, none, Vec::new()));
     }
     let configured = |scheme: &Scheme| state.credentials.get(scheme.credential).is_some();
     let schemes = |alternative: &'static [&'static str]| alternative.iter().filter_map(|name| api.scheme(name));
@@ -146,5 +152,19 @@ fn choose_credentials(
             );
         }
     }
-    Ok(schemes(best).filter(|s| !in_body(s)).collect())
+    Ok(to_send(api, best, carried))
+}
+
+/// The schemes of `alternative` whose credential the body does not already carry: an
+/// iterator, so that the common call (one header, nothing in the body) allocates
+/// nothing here.
+fn to_send(
+    api: &'static Api,
+    alternative: &'static [&'static str],
+    carried: Vec<&'static Scheme>,
+) -> impl Iterator<Item = &'static Scheme> {
+    alternative
+        .iter()
+        .filter_map(move |name| api.scheme(name))
+        .filter(move |s| !carried.iter().any(|c| std::ptr::eq(*c, *s)))
 }

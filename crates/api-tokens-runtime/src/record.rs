@@ -26,7 +26,7 @@ pub(crate) struct CallRecord {
     pub(crate) refused: Option<Error>,
     /// The query and body as sent, kept only for operations with secret inputs, to
     /// scrub them from a failure's messages.
-    pub(crate) sent: Option<(Option<String>, Bytes)>,
+    pub(crate) sent: Option<Box<SentInputs>>,
     /// The answer as read.
     pub(crate) answer: Option<Answer>,
     /// A test responder's answer outlasted the attempt's timeout (reqwest says so of
@@ -34,12 +34,17 @@ pub(crate) struct CallRecord {
     pub(crate) timed_out: bool,
 }
 
+/// The query and body of a request as sent.
+pub(crate) type SentInputs = (Option<String>, Bytes);
+
 /// An answer as the transport read it.
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     /// The headers of an unsuccessful answer (those of a successful one move into
-    /// progenitor's `ResponseValue`).
-    pub(crate) headers: Option<HeaderMap>,
+    /// progenitor's `ResponseValue`). Boxed, as `sent` is: the record is moved in and out
+    /// of its task-local slot each time the call is polled, so what only a failure or a
+    /// secret input needs is kept out of it.
+    pub(crate) headers: Option<Box<HeaderMap>>,
     /// The body, shared with the response progenitor decodes: read once, never copied.
     pub(crate) body: Bytes,
     /// The body was over the limit and was not read.

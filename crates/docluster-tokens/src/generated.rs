@@ -684,13 +684,6 @@ impl ClientInfo<::api_tokens_runtime::ClientState> for Client {
         &self.inner
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<::api_tokens_runtime::ClientState>,
-    {}
-};
 impl Client {
     /**Log in; the answer holds a token bound to this client's IP address
 
@@ -833,15 +826,14 @@ pub mod builder {
                 .form_urlencoded(&body)?
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "login",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -849,13 +841,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::LoginAnswer>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::LoginAnswer>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::LOGIN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::check_token`]
@@ -886,15 +889,14 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "check_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -902,13 +904,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::LogoutAnswer>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::LogoutAnswer>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CHECK_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::logout`]
@@ -939,15 +952,14 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "logout",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -955,13 +967,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::LogoutAnswer>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::LogoutAnswer>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::LOGOUT);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::list_tokens`]
@@ -992,15 +1015,14 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_tokens",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -1008,13 +1030,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::TokensAnswer>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::TokensAnswer>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
 }
@@ -1207,7 +1240,6 @@ pub(crate) fn sdk_error(
 ///This API has no public server: [`ClientBuilder::base_url`] is required.
 pub const DEFAULT_BASE_URL: Option<&str> = None;
 ::api_tokens_runtime::client_builder!("DoCluster");
-::api_tokens_runtime::impl_client_hooks!(Client);
 impl ClientBuilder {
     ///Credential `access_token`: The token from `login`, sent as the form field `access_token` (the server reads no header and no query).
     pub fn access_token(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {

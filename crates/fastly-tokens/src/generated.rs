@@ -818,13 +818,6 @@ impl ClientInfo<::api_tokens_runtime::ClientState> for Client {
         &self.inner
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<::api_tokens_runtime::ClientState>,
-    {}
-};
 impl Client {
     /**List the tokens of the authenticated user
 
@@ -1104,26 +1097,25 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_tokens_user",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1134,16 +1126,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS_USER);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::create_token`]
@@ -1196,33 +1196,32 @@ pub mod builder {
                 .form_urlencoded(&body)?
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 422u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1233,16 +1232,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::fastly_tokens::types::TokenCreatedResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::fastly_tokens::types::TokenCreatedResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CREATE_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::bulk_revoke_tokens`]
@@ -1307,33 +1314,32 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "bulk_revoke_tokens",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1344,13 +1350,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::BULK_REVOKE_TOKENS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::get_token_current`]
@@ -1384,26 +1398,25 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_token_current",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1414,16 +1427,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::fastly_tokens::types::TokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::fastly_tokens::types::TokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::GET_TOKEN_CURRENT);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::revoke_token_current`]
@@ -1452,33 +1473,32 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "revoke_token_current",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1489,13 +1509,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REVOKE_TOKEN_CURRENT);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::get_token`]
@@ -1549,33 +1577,32 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1586,19 +1613,34 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::fastly_tokens::types::TokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::fastly_tokens::types::TokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::GET_TOKEN);
-            if let Ok(value) = &self.token_id {
-                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.token_id {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "token_id",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::revoke_token`]
@@ -1647,40 +1689,39 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "revoke_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1691,16 +1732,31 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REVOKE_TOKEN);
-            if let Ok(value) = &self.token_id {
-                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.token_id {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "token_id",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::list_tokens_customer`]
@@ -1755,26 +1811,25 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_tokens_customer",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1785,24 +1840,34 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::std::vec::Vec<::fastly_tokens::types::TokenResponse>>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS_CUSTOMER);
-            if let Ok(value) = &self.customer_id {
-                ::api_tokens_runtime::hooks::check_argument(
-                    api,
-                    op,
-                    "customer_id",
-                    value,
-                )?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.customer_id {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "customer_id",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::list_automation_tokens`]
@@ -1871,26 +1936,25 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("per_page", &per_page))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_automation_tokens",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1901,16 +1965,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AutomationTokenList>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::AutomationTokenList>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::LIST_AUTOMATION_TOKENS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::create_automation_token`]
@@ -1963,41 +2035,40 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_automation_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                201u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
+                201u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 422u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -2008,16 +2079,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::fastly_tokens::types::AutomationTokenCreatedResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::fastly_tokens::types::AutomationTokenCreatedResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CREATE_AUTOMATION_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::get_automation_token`]
@@ -2072,26 +2151,25 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_automation_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -2102,19 +2180,34 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::fastly_tokens::types::AutomationTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::fastly_tokens::types::AutomationTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::GET_AUTOMATION_TOKEN);
-            if let Ok(value) = &self.token_id {
-                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.token_id {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "token_id",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::revoke_automation_token`]
@@ -2164,41 +2257,40 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "revoke_automation_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
                 200u16 => Ok(ResponseValue::empty(response)),
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -2209,16 +2301,31 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REVOKE_AUTOMATION_TOKEN);
-            if let Ok(value) = &self.token_id {
-                ::api_tokens_runtime::hooks::check_argument(api, op, "token_id", value)?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.token_id {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "token_id",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
 }
@@ -2509,7 +2616,6 @@ pub(crate) fn sdk_error(
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://api.fastly.com`.
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://api.fastly.com");
 ::api_tokens_runtime::client_builder!("Fastly");
-::api_tokens_runtime::impl_client_hooks!(Client);
 impl ClientBuilder {
     ///Credential `token`: A Fastly API token, sent as `Fastly-Key`.
     pub fn token(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {

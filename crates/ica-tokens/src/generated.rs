@@ -391,13 +391,6 @@ impl ClientInfo<::api_tokens_runtime::ClientState> for Client {
         &self.inner
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<::api_tokens_runtime::ClientState>,
-    {}
-};
 impl Client {
     /**Generate a JWT using an API key, Basic authentication or a psToken
 
@@ -498,26 +491,25 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("tenant", &tenant))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_jwt_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 500u16..=599u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -528,13 +520,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::Token>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::Token>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CREATE_JWT_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::refresh_jwt_token`]
@@ -565,26 +565,25 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "refresh_jwt_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
                 500u16..=599u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -595,13 +594,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::Token>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::Token>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REFRESH_JWT_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
 }
@@ -717,7 +724,6 @@ pub(crate) fn sdk_error(
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://ica.illumina.com/ica/rest`.
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://ica.illumina.com/ica/rest");
 ::api_tokens_runtime::client_builder!("Illumina Connected Analytics");
-::api_tokens_runtime::impl_client_hooks!(Client);
 impl ClientBuilder {
     ///Credential `jwt`: A JWT from `create_jwt_token`, sent as `Authorization: Bearer`.
     pub fn jwt(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {

@@ -502,13 +502,6 @@ impl ClientInfo<::api_tokens_runtime::ClientState> for Client {
         &self.inner
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<::api_tokens_runtime::ClientState>,
-    {}
-};
 impl Client {
     /**Create an API token for the user of a logged-in session (enterprise API)
 
@@ -716,19 +709,18 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_api_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -739,13 +731,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::NewToken>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::NewToken>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CREATE_API_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::get_api_tokens`]
@@ -779,19 +779,18 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_api_tokens",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -802,16 +801,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::GET_API_TOKENS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::revoke_api_token`]
@@ -832,14 +839,13 @@ pub mod builder {
             let header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client.client.get(url).headers(header_map).build()?;
-            let info = OperationInfo {
-                operation_id: "revoke_api_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
                 200u16 => Ok(ResponseValue::empty(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -848,13 +854,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REVOKE_API_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::list_tokens`]
@@ -888,19 +902,18 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_tokens",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -911,16 +924,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<::std::vec::Vec<::insight_tokens::types::ApiTokenInfo>>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::LIST_TOKENS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::create_token`]
@@ -951,19 +972,18 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -974,13 +994,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::NewToken>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::NewToken>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CREATE_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::delete_token`]
@@ -1001,14 +1029,13 @@ pub mod builder {
             let header_map = ::reqwest::header::HeaderMap::new();
             #[allow(unused_mut)]
             let mut request = client.client.delete(url).headers(header_map).build()?;
-            let info = OperationInfo {
-                operation_id: "delete_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
                 200u16 => Ok(ResponseValue::empty(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1017,13 +1044,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<()>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::DELETE_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::authenticate_userpass`]
@@ -1088,19 +1123,18 @@ pub mod builder {
                 .form_urlencoded(&body)?
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "authenticate_userpass",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1111,13 +1145,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::AUTHENTICATE_USERPASS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::authenticate_ldap`]
@@ -1182,19 +1224,18 @@ pub mod builder {
                 .form_urlencoded(&body)?
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "authenticate_ldap",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1205,13 +1246,21 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::AUTHENTICATE_LDAP);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::authenticate_provider`]
@@ -1295,19 +1344,18 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "authenticate_provider",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            ::api_tokens_runtime::hooks::decode(response).await?,
                         ),
                     )
                 }
@@ -1318,16 +1366,31 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::Login>, ::api_tokens_runtime::Error>,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::AUTHENTICATE_PROVIDER);
-            if let Ok(value) = &self.provider {
-                ::api_tokens_runtime::hooks::check_argument(api, op, "provider", value)?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.provider {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "provider",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
 }
@@ -1539,7 +1602,6 @@ pub(crate) fn sdk_error(
 ///The spec's server, used when [`ClientBuilder::base_url`] is not called: `https://insight.io`.
 pub const DEFAULT_BASE_URL: Option<&str> = Some("https://insight.io");
 ::api_tokens_runtime::client_builder!("Insight.io");
-::api_tokens_runtime::impl_client_hooks!(Client);
 impl ClientBuilder {
     ///Credential `api_token`: An Insight.io API access token.
     pub fn api_token(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {

@@ -1038,13 +1038,6 @@ impl ClientInfo<::api_tokens_runtime::ClientState> for Client {
         &self.inner
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<::api_tokens_runtime::ClientState>,
-    {}
-};
 impl Client {
     /**3.0–3.4: request a token with the secret (or HTTP Basic and a graph) in the query
 
@@ -1370,15 +1363,14 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("lifetime", &lifetime))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "request_token_query",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1387,16 +1379,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN_QUERY);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::refresh_token_query`]
@@ -1461,15 +1461,14 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("token", &token))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "refresh_token_query",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1478,19 +1477,34 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REFRESH_TOKEN_QUERY);
-            if let Ok(value) = &self.token {
-                ::api_tokens_runtime::hooks::check_argument(api, op, "token", value)?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.token {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "token",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::delete_token_query`]
@@ -1540,15 +1554,14 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("token", &token))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_token_query",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1557,19 +1570,34 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::DELETE_TOKEN_QUERY);
-            if let Ok(value) = &self.token {
-                ::api_tokens_runtime::hooks::check_argument(api, op, "token", value)?;
-            }
+            let checked = (|| {
+                if let Ok(value) = &self.token {
+                    ::api_tokens_runtime::hooks::check_argument(
+                        api,
+                        op,
+                        "token",
+                        value,
+                    )?;
+                }
+                Ok(())
+            })();
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::request_token_probe`]
@@ -1600,15 +1628,14 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "request_token_probe",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1617,16 +1644,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN_PROBE);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::request_token_raw`]
@@ -1674,15 +1709,14 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("lifetime", &lifetime))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "request_token_raw",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1691,16 +1725,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN_RAW);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::refresh_token`]
@@ -1767,15 +1809,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "refresh_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1784,16 +1825,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REFRESH_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::request_token`]
@@ -1879,15 +1928,14 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "request_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1896,16 +1944,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::REQUEST_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::delete_token`]
@@ -1972,15 +2028,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -1989,16 +2044,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RestppTokenResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::RestppTokenResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::DELETE_TOKEN);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::create_jwt`]
@@ -2063,15 +2126,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_jwt",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2080,13 +2142,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GsqlResponse>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GsqlResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CREATE_JWT);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::drop_jwts`]
@@ -2166,15 +2239,14 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("clear", &clear))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "drop_jwts",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2183,13 +2255,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GsqlResponse>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GsqlResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::DROP_JWTS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::purge_expired_tokens`]
@@ -2256,15 +2339,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "purge_expired_tokens",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2273,13 +2355,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GsqlResponse>, ::api_tokens_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GsqlResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::PURGE_EXPIRED_TOKENS);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
     /**Builder for [`Client::check_jwt`]
@@ -2344,15 +2437,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "check_jwt",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+            let (status, response) = ::api_tokens_runtime::hooks::send(
+                    &client.client,
+                    &client.inner,
+                    request,
+                )
+                .await?;
+            match status {
+                200u16 => ::api_tokens_runtime::hooks::decode(response).await,
                 404u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2361,16 +2453,24 @@ pub mod builder {
         ///
         /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
         /// code and message, and no secret appears in them.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CheckJwtResponse>,
-            ::api_tokens_runtime::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::CheckJwtResponse>,
+                ::api_tokens_runtime::Error,
+            >,
+        > + 'a {
             let (api, op) = (&super::wire::API, &super::wire::CHECK_JWT);
+            let checked = Ok(());
             let client = self.client;
-            ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch())
-                .await
+            ::api_tokens_runtime::hooks::finish(
+                api,
+                op,
+                &client.inner,
+                checked,
+                self.dispatch(),
+            )
         }
     }
 }
@@ -2685,7 +2785,6 @@ pub(crate) fn sdk_error(
 ///This API has no public server: [`ClientBuilder::base_url`] is required.
 pub const DEFAULT_BASE_URL: Option<&str> = None;
 ::api_tokens_runtime::client_builder!("TigerGraph");
-::api_tokens_runtime::impl_client_hooks!(Client);
 impl ClientBuilder {
     ///Credential `secret`: A secret made with `CREATE SECRET` in GSQL.
     pub fn secret(self, value: impl Into<::api_tokens_runtime::Secret>) -> Self {

@@ -17,7 +17,8 @@ pub struct Fixup {
 }
 
 /// In the order they run: `wrap_sends` comes after the changes to progenitor's
-/// `send`s, and the docs fix-ups see the final items.
+/// `send`s, the docs fix-ups see the final items, and `send_through_runtime` removes
+/// the `OperationInfo` by which the others find each call's operation.
 pub const FIXUPS: &[Fixup] = &[
     Fixup {
         name: "hide_progenitor_error",
@@ -50,6 +51,10 @@ pub const FIXUPS: &[Fixup] = &[
     Fixup {
         name: "document_builders",
         apply: docs::document_builders,
+    },
+    Fixup {
+        name: "send_through_runtime",
+        apply: requests::send_through_runtime,
     },
 ];
 

@@ -193,20 +193,34 @@ pub fn wrap_sends(file: &mut syn::File, lowered: &Lowered) -> Result<(), String>
         send.sig.ident = Ident::new("dispatch", Span::call_site());
         send.vis = syn::Visibility::Inherited;
         let table = format_ident!("{}", id.to_uppercase());
+        // A plain `fn` returning the runtime's future, not an `async fn` holding it in
+        // one more: the call's future is what a task spawned per call allocates.
+        let checks = if checked.is_empty() {
+            quote!(let checked = Ok(());)
+        } else {
+            quote! {
+                let checked = (|| {
+                    #(
+                        if let Ok(value) = &self.#checked {
+                            ::api_tokens_runtime::hooks::check_argument(api, op, #checked_names, value)?;
+                        }
+                    )*
+                    Ok(())
+                })();
+            }
+        };
         let wrapper: syn::ImplItemFn = syn::parse2(quote! {
             #(#docs)*
             ///
             /// Errors are [`api_tokens_runtime::Error`]s: vendor errors keep the vendor's
             /// code and message, and no secret appears in them.
-            pub async fn send(self) -> Result<ResponseValue<#success>, ::api_tokens_runtime::Error> {
+            pub fn send(
+                self,
+            ) -> impl ::std::future::Future<Output = Result<ResponseValue<#success>, ::api_tokens_runtime::Error>> + 'a {
                 let (api, op) = (&super::wire::API, &super::wire::#table);
-                #(
-                    if let Ok(value) = &self.#checked {
-                        ::api_tokens_runtime::hooks::check_argument(api, op, #checked_names, value)?;
-                    }
-                )*
+                #checks
                 let client = self.client;
-                ::api_tokens_runtime::hooks::finish(api, op, &client.inner, self.dispatch()).await
+                ::api_tokens_runtime::hooks::finish(api, op, &client.inner, checked, self.dispatch())
             }
         })
         .map_err(|e| e.to_string())?;
@@ -221,6 +235,101 @@ pub fn wrap_sends(file: &mut syn::File, lowered: &Lowered) -> Result<(), String>
             wrapped.len(),
             lowered.operations.len()
         ));
+    }
+    Ok(())
+}
+
+/// progenitor's calls send through its hooks (`pre`, `exec`, `post`, each awaited with
+/// the request or its result borrowed) and decode with `ResponseValue::from_response`;
+/// every call's future held the request, the result and a 944-byte decoding future for
+/// them. Each call sends through the runtime's `hooks::send` (which gives the status
+/// beside the answer, so that the answer is never borrowed) and decodes with its
+/// `hooks::decode` instead, and progenitor's check that the hooks are implemented goes
+/// with them. Runs last, on the `dispatch`es. Fails unless every
+/// operation's sequence was found as progenitor writes it, and no `from_response` is
+/// left.
+pub fn send_through_runtime(file: &mut syn::File, lowered: &Lowered) -> Result<(), String> {
+    // progenitor's statements, in order, as tokens print.
+    const HOOKED: [&str; 5] = [
+        "let info = OperationInfo {",
+        "client . pre (& mut request , & info) . await ? ;",
+        "let result = client . exec (request , & info) . await ;",
+        "client . post (& result , & info) . await ? ;",
+        "let response = result ? ;",
+    ];
+    let text = |stmt: &syn::Stmt| quote!(#stmt).to_string();
+    let mut sent = 0;
+    for item in super::module(file, "builder")?.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        for item in &mut imp.items {
+            let syn::ImplItem::Fn(dispatch) = item else { continue };
+            if dispatch.sig.ident != "dispatch" {
+                continue;
+            }
+            let stmts = &mut dispatch.block.stmts;
+            let at = stmts
+                .iter()
+                .position(|s| text(s).starts_with(HOOKED[0]))
+                .ok_or("a `dispatch` without progenitor's `OperationInfo`")?;
+            let found: Vec<String> = stmts.iter().skip(at).take(HOOKED.len()).map(text).collect();
+            let matches = found.len() == HOOKED.len()
+                && found[0].starts_with(HOOKED[0])
+                && found.iter().zip(HOOKED).skip(1).all(|(f, h)| f == h);
+            if !matches {
+                return Err(format!(
+                    "progenitor's hook calls are no longer `{}`",
+                    HOOKED[1..].join(" ")
+                ));
+            }
+            let send: syn::Stmt = syn::parse_quote! {
+                let (status, response) = ::api_tokens_runtime::hooks::send(&client.client, &client.inner, request).await?;
+            };
+            stmts.splice(at..at + HOOKED.len(), [send]);
+            // progenitor matches on `response.status()`: a borrow, which keeps the
+            // response's room in the future across every await after it.
+            let on = |m: &syn::ExprMatch| {
+                let on = &m.expr;
+                quote!(#on).to_string()
+            };
+            let by_status = stmts.iter_mut().find_map(|stmt| match stmt {
+                syn::Stmt::Expr(syn::Expr::Match(m), _) if on(m) == "response . status () . as_u16 ()" => Some(m),
+                _ => None,
+            });
+            let Some(by_status) = by_status else {
+                return Err("a `dispatch` without progenitor's `match response.status().as_u16()`".into());
+            };
+            *by_status.expr = syn::parse_quote!(status);
+            sent += 1;
+        }
+    }
+    if sent != lowered.operations.len() {
+        return Err(format!(
+            "{sent} calls send through the runtime, for {} operations",
+            lowered.operations.len()
+        ));
+    }
+    struct Decode(usize);
+    impl syn::visit_mut::VisitMut for Decode {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            syn::visit_mut::visit_expr_call_mut(self, call);
+            let func = &call.func;
+            if quote!(#func).to_string() == "ResponseValue :: from_response" {
+                call.func = syn::parse_quote!(::api_tokens_runtime::hooks::decode);
+                self.0 += 1;
+            }
+        }
+    }
+    let mut decode = Decode(0);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut decode, file);
+    if decode.0 == 0 || quote!(#file).to_string().contains("from_response") {
+        return Err(format!("{} `from_response` calls replaced, and some left", decode.0));
+    }
+    // `const _: () = { fn assert_client_hooks() where Client: ClientHooks<..> {} };`
+    let before = file.items.len();
+    file.items
+        .retain(|item| !matches!(item, syn::Item::Const(c) if quote!(#c).to_string().contains("assert_client_hooks")));
+    if file.items.len() + 1 != before {
+        return Err("progenitor's `assert_client_hooks` was not found once".into());
     }
     Ok(())
 }
@@ -263,4 +372,80 @@ fn success_type(output: &syn::ReturnType) -> Option<syn::Type> {
         })
     };
     first_arg(&first_arg(ty, "Result")?, "ResponseValue")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_specs::{OK_RESPONSE, spec};
+
+    /// progenitor's `dispatch` for the one operation of [`spec`], its hook calls as
+    /// given.
+    fn dispatch(hook_calls: proc_macro2::TokenStream) -> syn::File {
+        syn::parse_quote! {
+            pub mod builder {
+                impl<'a> Op<'a> {
+                    async fn dispatch(self) -> Result<ResponseValue<types::A>, Error<()>> {
+                        let Self { client } = self;
+                        let mut request = client.client.post("/t").build()?;
+                        #hook_calls
+                        match response.status().as_u16() {
+                            200u16 => ResponseValue::from_response(response).await,
+                            _ => Err(Error::UnexpectedResponse(response)),
+                        }
+                    }
+                }
+            }
+            const _: () = {
+                fn assert_client_hooks() where Client: ClientHooks<::api_tokens_runtime::ClientState> {}
+            };
+        }
+    }
+
+    #[test]
+    fn sends_through_the_runtime_only_the_hook_calls_it_knows() {
+        let yaml = spec(&format!("      operationId: op\n{OK_RESPONSE}"), "");
+        let lowered = crate::lower::lower(serde_yaml::from_str(&yaml).expect("yaml"), "demo-tokens").expect("lower");
+        let info = quote::quote!(let info = OperationInfo { operation_id: "op" };);
+        let mut file = dispatch(quote::quote! {
+            #info
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+        });
+        super::send_through_runtime(&mut file, &lowered).expect("progenitor's shape");
+        let text = quote::quote!(#file).to_string();
+        assert!(
+            text.contains("let (status , response) = :: api_tokens_runtime :: hooks :: send"),
+            "{text}"
+        );
+        assert!(
+            text.contains("match status {") && text.contains("hooks :: decode (response)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("client . exec") && !text.contains("assert_client_hooks"),
+            "{text}"
+        );
+        // A hook call dropped, or another added: refused, never half rewritten.
+        for changed in [
+            quote::quote! {
+                #info
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                let response = result?;
+            },
+            quote::quote! {
+                #info
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                client.post(&result, &info).await?;
+                let response = result?;
+            },
+        ] {
+            let error = super::send_through_runtime(&mut dispatch(changed), &lowered).expect_err("changed");
+            assert!(error.contains("hook calls are no longer"), "{error}");
+        }
+    }
 }
