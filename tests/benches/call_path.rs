@@ -5,13 +5,19 @@
 //! `cargo bench -p api-tokens-tests --bench call_path` prints, for each figure, ours,
 //! the hand-written baseline, their ratio and the goal. Rounds alternate between the
 //! two and the median of the per-round ratios is reported, so a busy machine skews
-//! both sides alike. `BENCH_ROUNDS` sets the number of rounds (default 7).
+//! both sides alike. `BENCH_ROUNDS` sets the number of rounds (default 7),
+//! `BENCH_RETRIES` the client's retries (default 2, the builder's).
+//!
+//! For a profiler or `valgrind --tool=callgrind` (`BENCH_CALLS` calls, default 30,000):
+//! `BENCH_PROFILE=ours|raw` runs small calls one at a time, `wide-ours|wide-raw` 64 at a
+//! time (printing each thread's context switches), `alt` alternates short runs of each,
+//! and `sizes` prints the size of one call's future.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fastly_tokens::types::TokenResponse;
 
@@ -175,6 +181,18 @@ where
 }
 
 impl Sample {
+    /// The cost of one of `calls` calls measured as one sample (the peak stays whole).
+    fn per(self, calls: usize) -> Sample {
+        let n = calls as f64;
+        Sample {
+            cpu_ns: self.cpu_ns / n,
+            wall_ns: self.wall_ns / n,
+            allocations: self.allocations / n,
+            bytes: self.bytes / n,
+            peak: self.peak,
+        }
+    }
+
     fn mean(&self, other: &Sample) -> Sample {
         Sample {
             cpu_ns: (self.cpu_ns + other.cpu_ns) / 2.0,
@@ -189,6 +207,24 @@ impl Sample {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// A figure over the rounds: the median of each side, and the median of the per-round
+/// ratios (ours over the baseline).
+fn row(
+    figure: &str,
+    pairs: &[(Sample, Sample)],
+    f: impl Fn(&Sample) -> f64,
+    unit: fn(f64) -> String,
+    goal: &'static str,
+) -> Row {
+    Row {
+        figure: figure.to_owned(),
+        ours: unit(median(pairs.iter().map(|(o, _)| f(o)).collect())),
+        raw: unit(median(pairs.iter().map(|(_, r)| f(r)).collect())),
+        ratio: median(pairs.iter().map(|(o, r)| f(o) / f(r)).collect()),
+        goal,
+    }
 }
 
 struct Row {
@@ -224,14 +260,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut rows = sequential.block_on(measure(&base, rounds, false));
+    // `BENCH_PROFILE=wide-ours|wide-raw`: only the concurrent calls of one side.
+    let profile = std::env::var("BENCH_PROFILE").ok();
+    let wide_profile = profile.as_deref().is_some_and(|p| p.starts_with("wide-"));
+    let mut rows = if wide_profile {
+        Vec::new()
+    } else {
+        sequential.block_on(measure(&base, rounds, false))
+    };
     drop(sequential);
     let concurrent = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    if std::env::var("BENCH_PROFILE").is_err() {
+    if profile.is_none() || wide_profile {
         rows.extend(concurrent.block_on(measure(&base, rounds, true)));
     }
     let _ = child.kill();
@@ -321,14 +364,17 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
             );
             use fastly_tokens::ClientInfo;
             let request = raw.get(token_url("t1")).build().expect("request");
-            let exec = api_tokens_runtime::hooks::exec(ours.client(), ours.inner(), request);
-            eprintln!("exec {}", std::mem::size_of_val(&exec));
+            let send = api_tokens_runtime::hooks::send::<()>(ours.client(), ours.inner(), request);
+            eprintln!("transport {}", std::mem::size_of_val(&send));
             let request = raw.get(token_url("t1")).build().expect("request");
             let send = ours.client().execute(request);
             eprintln!("reqwest execute {}", std::mem::size_of_val(&send));
             return Vec::new();
         }
-        let calls = 30_000;
+        let calls = std::env::var("BENCH_CALLS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(30_000);
         if side == "alt" {
             for _ in 0..6 {
                 let o = sample(1_500, ours_small).await;
@@ -365,14 +411,6 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
         let (r2, o2) = (sample(10, raw_list).await, sample(10, ours_list).await);
         list.push((o1.mean(&o2), r1.mean(&r2)));
     }
-    let ratio =
-        |pairs: &[(Sample, Sample)], f: fn(&Sample) -> f64| median(pairs.iter().map(|(o, r)| f(o) / f(r)).collect());
-    let both = |pairs: &[(Sample, Sample)], f: fn(&Sample) -> f64, unit: fn(f64) -> String| {
-        (
-            unit(median(pairs.iter().map(|(o, _)| f(o)).collect())),
-            unit(median(pairs.iter().map(|(_, r)| f(r)).collect())),
-        )
-    };
     let micros = |ns: f64| format!("{:.1} µs", ns / 1000.0);
     let millis = |ns: f64| format!("{:.2} ms", ns / 1e6);
     let count = |n: f64| format!("{n:.1}");
@@ -380,14 +418,7 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
     let mib = |b: f64| format!("{:.2} MiB", b / 1048576.0);
     let mut rows = Vec::new();
     let mut row = |figure: &str, pairs: &[(Sample, Sample)], f: fn(&Sample) -> f64, unit: fn(f64) -> String, goal| {
-        let (o, r) = both(pairs, f, unit);
-        rows.push(Row {
-            figure: figure.to_owned(),
-            ours: o,
-            raw: r,
-            ratio: ratio(pairs, f),
-            goal,
-        });
+        rows.push(row(figure, pairs, f, unit, goal));
     };
     row(
         "CPU per call, small answer (`get_token`)",
@@ -430,88 +461,132 @@ async fn measure(base: &str, rounds: usize, wide: bool) -> Vec<Row> {
     rows
 }
 
-/// Throughput of 10,000 `get_token` calls, 64 in flight, and the bytes each allocates
-/// (its task included): ours over the baseline's.
+/// 10,000 `get_token` calls, 64 in flight, each in a task of its own: throughput, CPU
+/// and bytes allocated per call (the task included), and the peak of live heap bytes.
+///
+/// Each side's task is the whole call, its request built inside it, as a program
+/// spawning a task per call writes it. (A baseline that built its request before
+/// spawning did that work on the thread that spawns and joins, which then slept less
+/// often: a third fewer context switches, which were counted against ours.)
 async fn throughput(rounds: usize, ours: &fastly_tokens::Client, raw: &reqwest::Client, base: &str) -> Vec<Row> {
-    let mut concurrent: Vec<((Duration, f64), (Duration, f64))> = Vec::new();
-    for _ in 0..rounds {
-        let ours_wide = || {
-            concurrently(10_000, 64, || {
-                let ours = ours.clone();
-                async move {
-                    ours.get_token().token_id("t1").send().await.expect("ours");
-                }
-            })
-        };
-        let raw_wide = || {
-            concurrently(10_000, 64, || {
-                let request = raw
-                    .get(format!("{base}/tokens/{}", "t1"))
-                    .header("fastly-key", KEY)
-                    .header(reqwest::header::ACCEPT, "application/json");
-                async move {
-                    let body = request.send().await.expect("raw").bytes().await.expect("body");
-                    let _: TokenResponse = serde_json::from_slice(&body).expect("decode");
-                }
-            })
-        };
-        concurrent.push(if concurrent.len().is_multiple_of(2) {
-            let ours = ours_wide().await;
-            (ours, raw_wide().await)
+    const CALLS: usize = 10_000;
+    let ours_task = || {
+        let ours = ours.clone();
+        async move {
+            ours.get_token().token_id("t1").send().await.expect("ours");
+        }
+    };
+    let raw_task = || {
+        let (raw, url) = (raw.clone(), format!("{base}/tokens"));
+        async move {
+            let response = raw
+                .get(format!("{url}/{}", "t1"))
+                .header("fastly-key", KEY)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .expect("raw");
+            let body = response.bytes().await.expect("body");
+            let _: TokenResponse = serde_json::from_slice(&body).expect("decode");
+        }
+    };
+    if let Some(side) = std::env::var("BENCH_PROFILE")
+        .ok()
+        .and_then(|p| p.strip_prefix("wide-").map(str::to_owned))
+    {
+        let calls = std::env::var("BENCH_CALLS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(30_000);
+        let cost = if side == "raw" {
+            concurrently(calls, 64, raw_task).await
         } else {
-            let raw = raw_wide().await;
-            (ours_wide().await, raw)
+            concurrently(calls, 64, ours_task).await
+        };
+        eprintln!(
+            "wide-{side}: {:.1} µs CPU per call; tasks' futures: ours {} bytes, raw {} bytes",
+            cost.cpu_ns / 1000.0,
+            std::mem::size_of_val(&ours_task()),
+            std::mem::size_of_val(&raw_task())
+        );
+        // Every thread's context switches (the profile that found the note above).
+        for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+            if let Ok(status) = std::fs::read_to_string(task.path().join("status")) {
+                let name = status
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("Name:")
+                    .trim()
+                    .to_owned();
+                let switches: Vec<&str> = status.lines().filter(|l| l.contains("ctxt_switches")).collect();
+                eprintln!("  {name}: {}", switches.join(", "));
+            }
+        }
+        return Vec::new();
+    }
+    let mut pairs: Vec<(Sample, Sample)> = Vec::new();
+    for _ in 0..rounds {
+        // Alternate which side goes first, so that neither always meets a warmer pool.
+        pairs.push(if pairs.len().is_multiple_of(2) {
+            let ours = concurrently(CALLS, 64, ours_task).await;
+            (ours, concurrently(CALLS, 64, raw_task).await)
+        } else {
+            let raw = concurrently(CALLS, 64, raw_task).await;
+            (concurrently(CALLS, 64, ours_task).await, raw)
         });
     }
-    let per_second = |d: &Duration| 10_000.0 / d.as_secs_f64();
-    let kib = |b: f64| format!("{:.1} KiB", b / 1024.0);
+    let per_second = |s: &Sample| 1e9 / s.wall_ns;
     vec![
-        Row {
-            figure: "throughput at concurrency 64, 10,000 calls (calls/s)".to_owned(),
-            ours: format!(
-                "{:.0}",
-                median(concurrent.iter().map(|(o, _)| per_second(&o.0)).collect())
-            ),
-            raw: format!(
-                "{:.0}",
-                median(concurrent.iter().map(|(_, r)| per_second(&r.0)).collect())
-            ),
-            ratio: median(
-                concurrent
-                    .iter()
-                    .map(|(o, r)| per_second(&o.0) / per_second(&r.0))
-                    .collect(),
-            ),
-            goal: "≥ 0.90×",
-        },
-        Row {
-            figure: "bytes allocated per call at concurrency 64 (a task each)".to_owned(),
-            ours: kib(median(concurrent.iter().map(|(o, _)| o.1).collect())),
-            raw: kib(median(concurrent.iter().map(|(_, r)| r.1).collect())),
-            ratio: median(concurrent.iter().map(|(o, r)| o.1 / r.1).collect()),
-            goal: "≤ 1.15×",
-        },
+        // Higher is better here: the ratio is ours over the baseline's, as everywhere.
+        row(
+            "throughput at concurrency 64, 10,000 calls (calls/s)",
+            &pairs,
+            per_second,
+            |n| format!("{n:.0}"),
+            "≥ 0.90×",
+        ),
+        row(
+            "CPU per call at concurrency 64 (all threads)",
+            &pairs,
+            |s| s.cpu_ns,
+            |ns| format!("{:.1} µs", ns / 1000.0),
+            "",
+        ),
+        row(
+            "bytes allocated per call at concurrency 64 (a task each)",
+            &pairs,
+            |s| s.bytes,
+            |b| format!("{:.1} KiB", b / 1024.0),
+            "≤ 1.15×",
+        ),
+        row(
+            "peak live heap over 10,000 calls at concurrency 64",
+            &pairs,
+            |s| s.peak,
+            |b| format!("{:.2} MiB", b / 1048576.0),
+            "≤ 1.10×",
+        ),
     ]
 }
 
-/// `calls` calls of `make()` with at most `width` in flight; the wall time, and the
-/// bytes allocated per call.
-async fn concurrently<F, Fut>(calls: usize, width: usize, make: F) -> (Duration, f64)
+/// `calls` calls of `make()` with at most `width` in flight, measured as one sample.
+async fn concurrently<F, Fut>(calls: usize, width: usize, make: F) -> Sample
 where
     F: Fn() -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let allocated = ALLOCATED.load(Ordering::Relaxed);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..calls {
-        if tasks.len() >= width {
-            tasks.join_next().await;
+    let make = &make;
+    sample(1, || async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..calls {
+            if tasks.len() >= width {
+                tasks.join_next().await;
+            }
+            tasks.spawn(make());
         }
-        tasks.spawn(make());
-    }
-    while tasks.join_next().await.is_some() {}
-    let elapsed = started.elapsed();
-    let bytes = ALLOCATED.load(Ordering::Relaxed).saturating_sub(allocated);
-    (elapsed, bytes as f64 / calls as f64)
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .per(calls)
 }
