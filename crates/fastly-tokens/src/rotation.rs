@@ -182,24 +182,7 @@ impl Rotation {
             self.shared.adopt(Some(token)).await;
         }
         let rotated = self.shared.rotate(None).await;
-        if let Err(error) = &rotated {
-            tracing::warn!(
-                target: "api_tokens::lifecycle",
-                vendor = crate::VENDOR,
-                step = ?error.step(),
-                new_token_left_live = error.unrevoked_new().is_some(),
-                error = %error.error(),
-                "rotation failed"
-            );
-        }
-        match &rotated {
-            Ok(token) => self.cache.store_shared(token.clone()).await,
-            Err(error) => {
-                if let Some(token) = error.current() {
-                    self.cache.store_shared(token.clone()).await;
-                }
-            }
-        }
+        self.cache.settle_rotation(crate::VENDOR, &rotated).await;
         rotated
     }
 

@@ -137,19 +137,7 @@ impl Rotation {
             self.shared.adopt(Some(token)).await;
         }
         let rotated = self.shared.rotate(None).await;
-        if let Err(error) = &rotated {
-            tracing::warn!(
-                target: "api_tokens::lifecycle",
-                vendor = crate::VENDOR,
-                step = ?error.step(),
-                new_token_left_live = error.unrevoked_new().is_some(),
-                error = %error.error(),
-                "rotation failed"
-            );
-        }
-        if let Some(token) = rotated.as_ref().ok().or_else(|| rotated.as_ref().err()?.current()) {
-            self.cache.store_shared(token.clone()).await;
-        }
+        self.cache.settle_rotation(crate::VENDOR, &rotated).await;
         rotated
     }
 

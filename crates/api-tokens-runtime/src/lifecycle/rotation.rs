@@ -222,6 +222,35 @@ impl RotationLog {
     }
 }
 
+impl<L> super::CachedTokenSource<L> {
+    /// After a rotation asked for (a lifecycle's `rotate()`): a failure is logged
+    /// (`WARN`, target `api_tokens::lifecycle`, with the step and whether a new token was
+    /// left live), and the token now current (the new one, or the new one kept by a
+    /// rotation that failed only to revoke the old) is stored and, in a fleet, shared
+    /// before this returns, so that the next rotation, on any worker, starts from it.
+    /// Plumbing for the vendor crates' rotations.
+    #[doc(hidden)]
+    pub async fn settle_rotation(&self, vendor: &'static str, rotated: &Result<Token, RotationError>) {
+        if let Err(error) = rotated {
+            tracing::warn!(
+                target: "api_tokens::lifecycle",
+                vendor,
+                step = ?error.step(),
+                new_token_left_live = error.unrevoked_new().is_some(),
+                error = %error.error(),
+                "rotation failed"
+            );
+        }
+        let current = match rotated {
+            Ok(token) => Some(token),
+            Err(error) => error.current(),
+        };
+        if let Some(token) = current {
+            self.store_shared(token.clone()).await;
+        }
+    }
+}
+
 impl From<RotationError> for Error {
     fn from(error: RotationError) -> Self {
         error.error
