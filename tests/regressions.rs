@@ -798,3 +798,105 @@ async fn an_answer_announcing_more_than_the_limit_is_refused_before_its_body() {
         );
     }
 }
+
+/// A Fastly client of `server` whose every call has `timeout` in all.
+fn fastly_with_timeout(server: &httpmock::MockServer, timeout: Duration) -> fastly_tokens::Client {
+    fastly_tokens::Client::builder()
+        .base_url(server.base_url())
+        .token("FastlyKey-q7Wm2xR9vL4t")
+        .operation_timeout(timeout)
+        .build()
+        .expect("client")
+}
+
+/// `GET /tokens/t1` answered with a token after `delay`.
+fn token_after(server: &httpmock::MockServer, delay: Duration) -> httpmock::Mock<'_> {
+    server.mock(|when, then| {
+        when.method("GET").path("/tokens/t1");
+        then.status(200)
+            .header("content-type", "application/json")
+            .body(r#"{"id": "t1", "services": [], "name": "n", "scope": "global"}"#)
+            .delay(delay);
+    })
+}
+
+#[tokio::test]
+async fn a_call_built_ahead_has_its_whole_operation_timeout_from_its_first_poll() {
+    // An `async fn` starts nothing before it is polled: neither may a call. Its clock
+    // once started when it was built, so calls built together and awaited one after
+    // another timed out, the later ones without sending anything.
+    let server = httpmock::MockServer::start_async().await;
+    let answered = token_after(&server, Duration::from_millis(300));
+    let client = fastly_with_timeout(&server, Duration::from_millis(800));
+    let later = client.get_token().token_id("t1").send();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    later
+        .await
+        .expect("built before its timeout would have run out, polled after");
+    let calls: Vec<_> = (0..4).map(|_| client.get_token().token_id("t1").send()).collect();
+    for call in calls {
+        call.await.expect("each has its own 800 ms from its first poll");
+    }
+    assert_eq!(answered.calls(), 5);
+}
+
+#[tokio::test]
+async fn a_calls_span_is_a_child_of_the_span_it_is_awaited_in() {
+    use tracing::Instrument;
+    let server = httpmock::MockServer::start_async().await;
+    token_after(&server, Duration::ZERO);
+    let client = fastly_with_timeout(&server, Duration::from_secs(5));
+    let capture = api_tokens_tests::capture_tracing();
+    let call = client.get_token().token_id("t1").send();
+    call.instrument(tracing::info_span!("caller_request"))
+        .await
+        .expect("token");
+    let text = capture.text();
+    assert!(text.contains("caller_request:call{"), "{text}");
+    // Built and dropped unpolled: nothing starts, nothing is traced.
+    drop(client.get_token().token_id("t2").send());
+    assert_eq!(capture.text().matches("call{").count(), text.matches("call{").count());
+}
+
+#[tokio::test]
+async fn a_refused_call_polled_again_stays_refused_and_sends_nothing() {
+    // A `select!` loop that does not stop at the first result polls it again: the
+    // refused request (to `/`, with the key) must not go then either.
+    let server = httpmock::MockServer::start_async().await;
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(200).body("{}");
+    });
+    let client = fastly_with_timeout(&server, Duration::from_secs(5));
+    for id in ["", ".", ".."] {
+        let mut call = Box::pin(client.get_token().token_id(id).send());
+        for _ in 0..3 {
+            let refused = (&mut call).await.expect_err("refused");
+            assert_eq!(refused.kind(), ErrorKind::InvalidArgument, "{refused}");
+        }
+    }
+    assert_eq!(any.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_success_announced_huge_and_sent_in_a_trickle_pins_no_room_for_it() {
+    // The room for a body grows with what has come, never to what is announced before
+    // it comes: a terabyte announced once aborted the process, allocating it.
+    use api_tokens_tests::{RawServer, Reply};
+    for length in [8_000_000_u64, 1 << 40] {
+        let server = RawServer::start(Reply::Trickle {
+            status: 200,
+            length,
+            chunks: vec![b"{\"".to_vec(), b"id".to_vec(), b"\": ".to_vec()],
+        });
+        let client = fastly_tokens::Client::builder()
+            .base_url(server.url())
+            .token("FastlyKey-q7Wm2xR9vL4t")
+            .max_body_bytes(usize::MAX)
+            .operation_timeout(Duration::from_millis(600))
+            .build()
+            .expect("client");
+        let error = client.get_token().token_id("t1").send().await.expect_err("stalls");
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    }
+}

@@ -156,6 +156,13 @@ pub enum Reply {
     /// A head announcing `length` bytes of body, and then nothing, until the client
     /// gives up.
     Announced { status: u16, length: usize },
+    /// A head announcing `length` bytes, then `chunks`, each its own write a moment
+    /// apart, then nothing, until the client gives up.
+    Trickle {
+        status: u16,
+        length: u64,
+        chunks: Vec<Vec<u8>>,
+    },
 }
 
 /// How an echoing server rewrites the request before repeating it.
@@ -404,6 +411,18 @@ fn serve(mut stream: TcpStream, reply: Reply) {
         Reply::Close => {}
         Reply::Announced { status, length } => {
             let _ = stream.write_all(head(status, "application/json", Some(length)).as_bytes());
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        Reply::Trickle { status, length, chunks } => {
+            let head = head(status, "application/json", None)
+                .replace("\r\n\r\n", &format!("\r\ncontent-length: {length}\r\n\r\n"));
+            let _ = stream.write_all(head.as_bytes());
+            for chunk in chunks {
+                let _ = stream.flush();
+                std::thread::sleep(Duration::from_millis(50));
+                let _ = stream.write_all(&chunk);
+            }
             let _ = stream.flush();
             std::thread::sleep(Duration::from_secs(30));
         }

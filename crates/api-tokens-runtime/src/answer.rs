@@ -37,7 +37,7 @@ where
     let call_error = |kind: ErrorKind, detail: String| Error::new(kind, api.vendor, detail).operation(op.id);
     // A timeout at the call's deadline says so (the detail replaced): the operation
     // timeout ended it. The clock is read only for a timeout.
-    let deadline = record.deadline;
+    let deadline = record.deadline();
     let at_deadline = |error: Error| {
         if error.kind() == ErrorKind::Timeout && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             error.with_detail(format!(

@@ -9,8 +9,6 @@ use std::task::{Context, Poll};
 
 use progenitor_client::ResponseValue;
 use reqwest::Request;
-use tracing::Instrument;
-use tracing::instrument::Instrumented;
 
 use crate::answer;
 use crate::credentials::ClientState;
@@ -148,7 +146,11 @@ where
 /// is what a task spawned per call allocates and moves.
 ///
 /// `checked` is what [`check_argument`] said of the call's arguments: a refusal is the
-/// call's result, and nothing is sent (nor traced).
+/// call's result, each time it is polled, and nothing is sent (nor traced).
+///
+/// Nothing starts before the first poll, as with an `async fn`: the operation timeout
+/// counts from it (a call built ahead and awaited later has its whole timeout), and the
+/// span is made then, as a child of the span the caller is in.
 pub fn finish<'a, T, E, F>(
     api: &'static Api,
     op: &'static Operation,
@@ -161,27 +163,13 @@ where
     E: serde::de::DeserializeOwned + Send + Sync + 'static,
     F: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> + 'a,
 {
-    let started = tokio::time::Instant::now();
-    let deadline = started.checked_add(state.operation_timeout);
-    let span = if checked.is_ok() {
-        tracing::debug_span!(
-            target: crate::trace::CALL,
-            "call",
-            vendor = api.vendor,
-            operation = op.id,
-            method = op.method,
-            path = op.path,
-        )
-    } else {
-        tracing::Span::none()
-    };
     Finish {
-        scoped: CallRecord::new(op, deadline).scope(call).instrument(span),
+        scoped: CallRecord::new(op, state.operation_timeout).scope(call),
+        span: None,
         refused: checked.err(),
         api,
         op,
         state,
-        started,
     }
 }
 
@@ -189,13 +177,14 @@ pin_project_lite::pin_project! {
     /// A call in its record's scope and its span, then its result converted.
     struct Finish<'a, S> {
         #[pin]
-        scoped: Instrumented<S>,
+        scoped: S,
+        // The call's span, from the first poll on.
+        span: Option<tracing::Span>,
         // An argument refused before the call: its result, the call never polled.
         refused: Option<Error>,
         api: &'static Api,
         op: &'static Operation,
         state: &'a ClientState,
-        started: tokio::time::Instant,
     }
 }
 
@@ -213,12 +202,25 @@ where
     type Output = Result<ResponseValue<T>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if let Some(refused) = this.refused.take() {
-            return Poll::Ready(Err(refused));
-        }
-        let (result, record) = std::task::ready!(this.scoped.as_mut().poll(cx));
+        let this = self.project();
         let (api, op) = (*this.api, *this.op);
+        if let Some(refused) = this.refused {
+            return Poll::Ready(Err(refused.clone()));
+        }
+        let span = this.span.get_or_insert_with(|| {
+            tracing::debug_span!(
+                target: crate::trace::CALL,
+                "call",
+                vendor = api.vendor,
+                operation = op.id,
+                method = op.method,
+                path = op.path,
+            )
+        });
+        let (result, record) = {
+            let _in = span.enter();
+            std::task::ready!(this.scoped.poll(cx))
+        };
         let Some(record) = record else {
             return Poll::Ready(Err(Error::new(
                 ErrorKind::Transport,
@@ -227,9 +229,10 @@ where
             )
             .operation(op.id)));
         };
+        let took = record.started.map(|started| started.elapsed()).unwrap_or_default();
         let outcome =
             answer::convert(api, this.state, record, result).map_err(|error| error.categorized(api.categories));
-        crate::trace::finished(this.scoped.as_ref().get_ref().span(), &outcome, this.started.elapsed());
+        crate::trace::finished(span, &outcome, took);
         Poll::Ready(outcome)
     }
 }

@@ -1,5 +1,5 @@
-//! The request hook: media types, credentials, `Content-Length`, for the operation the
-//! call record names.
+//! Preparing a request (`hooks::send`, before it goes): media types, credentials,
+//! `Content-Length`, for the operation the call record names.
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};

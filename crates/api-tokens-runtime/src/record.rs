@@ -20,8 +20,10 @@ use crate::wire::Operation;
 pub(crate) struct CallRecord {
     /// The operation, from the generated table.
     pub(crate) op: &'static Operation,
-    /// When the whole call must be over: no retry waits past it.
-    pub(crate) deadline: Option<tokio::time::Instant>,
+    /// The operation timeout: the whole call must be over that long after it started.
+    pub(crate) timeout: std::time::Duration,
+    /// When the call was first polled (`finish` builds it ahead).
+    pub(crate) started: Option<tokio::time::Instant>,
     /// Why `prepare` refused the request; progenitor only sees that it failed.
     pub(crate) refused: Option<Error>,
     /// The query and body as sent, kept only for operations with secret inputs, to
@@ -56,15 +58,22 @@ tokio::task_local! {
 }
 
 impl CallRecord {
-    pub(crate) fn new(op: &'static Operation, deadline: Option<tokio::time::Instant>) -> Self {
+    pub(crate) fn new(op: &'static Operation, timeout: std::time::Duration) -> Self {
         CallRecord {
             op,
-            deadline,
+            timeout,
+            started: None,
             refused: None,
             sent: None,
             answer: None,
             timed_out: false,
         }
+    }
+
+    /// When the whole call must be over: no retry waits past it. `None` once started
+    /// with a timeout too long to add, or before it started.
+    pub(crate) fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.started?.checked_add(self.timeout)
     }
 
     /// `call` with this record in scope; gives the record back with the result.
@@ -88,6 +97,10 @@ impl<F: Future> Future for Recorded<F> {
     type Output = (F::Output, Option<CallRecord>);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The call starts at its first poll.
+        with(|r| {
+            r.started.get_or_insert_with(tokio::time::Instant::now);
+        });
         let output = std::task::ready!(self.project().call.poll(cx));
         Poll::Ready((output, CALL.with(|c| c.borrow_mut().take())))
     }

@@ -1,6 +1,7 @@
-//! The transport hook: sends a request (again, as the retry policy allows and the
-//! call's deadline leaves time for), reads the answer's body once within its size
-//! limit, and leaves the answer in the call record.
+//! The transport (`hooks::send`, once the request is prepared): sends a request
+//! (again, as the retry policy allows and the call's deadline leaves time for), reads
+//! the answer's body once within its size limit, and leaves the answer in the call
+//! record.
 
 use std::pin::Pin;
 
@@ -31,7 +32,7 @@ pub(crate) fn exec<'a>(
 ) -> impl Future<Output = reqwest::Result<Response>> + Send + 'a {
     let mut pending = request;
     async move {
-        let (deadline, envelope) = record::with(|r| (r.deadline, r.op.envelope.is_some())).unwrap_or_default();
+        let (deadline, envelope) = record::with(|r| (r.deadline(), r.op.envelope.is_some())).unwrap_or_default();
         // A wait that would end past the call's deadline is not started: the caller gets
         // the last answer (or failure) instead of a timeout with nothing to show.
         let fits = |wait: std::time::Duration| {

@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_core::Stream;
 use progenitor_client::{Error, ResponseValue};
 use reqwest::StatusCode;
@@ -38,7 +38,7 @@ where
         headers,
         announced,
         first: None,
-        more: BytesMut::new(),
+        more: Vec::new(),
         types: PhantomData,
     }
 }
@@ -51,12 +51,12 @@ pin_project_lite::pin_project! {
         status: StatusCode,
         headers: HeaderMap,
         // The body's announced length (the transport hands over none longer than the
-        // client's limit), or 0: room made for it once, when a second chunk comes.
+        // client's limit), or 0: the room the body grows into (see `make_room`).
         announced: usize,
         // The first chunk, kept as it came: most bodies are one chunk, never copied.
         first: Option<Bytes>,
         // The chunks after it, with the first copied in front of them.
-        more: BytesMut,
+        more: Vec<u8>,
         types: PhantomData<fn() -> (T, E)>,
     }
 }
@@ -80,10 +80,9 @@ where
             match this.first.take() {
                 None if this.more.is_empty() => *this.first = Some(chunk),
                 first => {
-                    if let Some(first) = first {
-                        this.more.reserve((*this.announced).max(first.len() + chunk.len()));
-                        this.more.extend_from_slice(&first);
-                    }
+                    let first = first.unwrap_or_default();
+                    make_room(this.more, first.len() + chunk.len(), *this.announced);
+                    this.more.extend_from_slice(&first);
                     this.more.extend_from_slice(&chunk);
                 }
             }
@@ -93,7 +92,7 @@ where
         this.body.set(None);
         let body = match this.first.take() {
             Some(first) => first,
-            None => std::mem::take(this.more).freeze(),
+            None => Bytes::from(std::mem::take(this.more)),
         };
         let inner = serde_json::from_slice(&body).map_err(|e| Error::InvalidResponsePayload(body, e))?;
         Poll::Ready(Ok(ResponseValue::new(
@@ -101,5 +100,66 @@ where
             *this.status,
             std::mem::take(this.headers),
         )))
+    }
+}
+
+/// Room in `body` for `more` bytes that have come: at least twice what is held, up to
+/// the announced length (so a truthful body of several chunks ends in one buffer of
+/// exactly its length), and never more than twice what has come (so a server that
+/// announces gigabytes and then sends a trickle pins no more than that).
+fn make_room(body: &mut Vec<u8>, more: usize, announced: usize) {
+    let needed = body.len().saturating_add(more);
+    if needed <= body.capacity() {
+        return;
+    }
+    let doubled = needed.saturating_mul(2);
+    let room = if announced >= needed {
+        announced.min(doubled)
+    } else {
+        doubled
+    };
+    body.reserve_exact(room - body.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::make_room;
+
+    /// The capacities a body grows through, chunk by chunk.
+    fn growth(chunks: &[usize], announced: usize) -> Vec<usize> {
+        let mut body = Vec::new();
+        chunks
+            .iter()
+            .map(|&chunk| {
+                make_room(&mut body, chunk, announced);
+                body.extend(std::iter::repeat_n(b'x', chunk));
+                body.capacity()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_truthful_body_ends_in_one_buffer_of_its_length() {
+        let chunks = [16_384; 8];
+        let grown = growth(&chunks, 8 * 16_384);
+        assert_eq!(grown.last(), Some(&(8 * 16_384)));
+        assert!(grown.windows(2).all(|w| w[0] <= w[1]), "{grown:?}");
+    }
+
+    #[test]
+    fn a_body_announced_huge_pins_no_more_than_twice_what_came() {
+        let mut came = 0;
+        for (i, capacity) in growth(&[2, 2, 5, 100], 1 << 40).into_iter().enumerate() {
+            came += [2, 2, 5, 100][i];
+            assert!(capacity >= came && capacity <= 2 * came, "{capacity} for {came}");
+        }
+    }
+
+    #[test]
+    fn a_body_longer_than_announced_or_unannounced_still_fits() {
+        for announced in [0, 10] {
+            let grown = growth(&[8, 8, 8], announced);
+            assert!(grown[2] >= 24 && grown[2] <= 48, "{grown:?}");
+        }
     }
 }
