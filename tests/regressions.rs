@@ -900,3 +900,32 @@ async fn a_success_announced_huge_and_sent_in_a_trickle_pins_no_room_for_it() {
         assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
     }
 }
+
+#[tokio::test]
+async fn a_success_in_several_chunks_decodes_whole() {
+    use api_tokens_tests::{RawServer, Reply};
+    let parts: [&[u8]; 4] = [
+        br#"{"id": "t"#,
+        br#"1", "name": "#,
+        br#""deploy", "#,
+        br#""services": [], "scope": "global"}"#,
+    ];
+    let server = RawServer::start(Reply::Trickle {
+        status: 200,
+        length: parts.iter().map(|p| p.len() as u64).sum(),
+        chunks: parts.iter().map(|p| p.to_vec()).collect(),
+    });
+    let client = fastly_tokens::Client::builder()
+        .base_url(server.url())
+        .token("FastlyKey-q7Wm2xR9vL4t")
+        .build()
+        .expect("client");
+    let token = client
+        .get_token()
+        .token_id("t1")
+        .send()
+        .await
+        .expect("whole")
+        .into_inner();
+    assert_eq!((token.id.as_str(), token.name.as_deref()), ("t1", Some("deploy")));
+}

@@ -36,9 +36,10 @@ where
         body: Some(response.bytes_stream()),
         status,
         headers,
-        announced,
-        first: None,
-        more: Vec::new(),
+        collected: Collected {
+            announced,
+            ..Collected::default()
+        },
         types: PhantomData,
     }
 }
@@ -50,13 +51,7 @@ pin_project_lite::pin_project! {
         body: Option<S>,
         status: StatusCode,
         headers: HeaderMap,
-        // The body's announced length (the transport hands over none longer than the
-        // client's limit), or 0: the room the body grows into (see `make_room`).
-        announced: usize,
-        // The first chunk, kept as it came: most bodies are one chunk, never copied.
-        first: Option<Bytes>,
-        // The chunks after it, with the first copied in front of them.
-        more: Vec<u8>,
+        collected: Collected,
         types: PhantomData<fn() -> (T, E)>,
     }
 }
@@ -76,30 +71,50 @@ where
                 .as_pin_mut()
                 .map_or(Poll::Ready(None), |b| b.poll_next(cx))
         ) {
-            let chunk = chunk.map_err(Error::ResponseBodyError)?;
-            match this.first.take() {
-                None if this.more.is_empty() => *this.first = Some(chunk),
-                first => {
-                    let first = first.unwrap_or_default();
-                    make_room(this.more, first.len() + chunk.len(), *this.announced);
-                    this.more.extend_from_slice(&first);
-                    this.more.extend_from_slice(&chunk);
-                }
-            }
+            this.collected.push(chunk.map_err(Error::ResponseBodyError)?);
         }
         // The body (hyper's, with its connection's read buffer) goes before the value is
         // decoded: kept to the end, it raised a 2 MB list's peak memory by a fifth.
         this.body.set(None);
-        let body = match this.first.take() {
-            Some(first) => first,
-            None => Bytes::from(std::mem::take(this.more)),
-        };
+        let body = std::mem::take(this.collected).into_bytes();
         let inner = serde_json::from_slice(&body).map_err(|e| Error::InvalidResponsePayload(body, e))?;
         Poll::Ready(Ok(ResponseValue::new(
             inner,
             *this.status,
             std::mem::take(this.headers),
         )))
+    }
+}
+
+/// A body as it comes.
+#[derive(Default)]
+struct Collected {
+    /// The first chunk, kept as it came: most bodies are one chunk, never copied.
+    first: Option<Bytes>,
+    /// The chunks after it, with the first copied in front of them.
+    more: Vec<u8>,
+    /// The body's announced length (the transport hands over none longer than the
+    /// client's limit), or 0: the room the body grows into (see `make_room`).
+    announced: usize,
+}
+
+impl Collected {
+    fn push(&mut self, chunk: Bytes) {
+        if self.first.is_none() && self.more.is_empty() {
+            self.first = Some(chunk);
+            return;
+        }
+        for part in self.first.take().into_iter().chain([chunk]) {
+            make_room(&mut self.more, part.len(), self.announced);
+            self.more.extend_from_slice(&part);
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self.first {
+            Some(first) => first,
+            None => Bytes::from(self.more),
+        }
     }
 }
 
@@ -123,7 +138,41 @@ fn make_room(body: &mut Vec<u8>, more: usize, announced: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::make_room;
+    use super::{Bytes, Collected, make_room};
+
+    /// `chunks` pushed into a body announced as `announced` bytes.
+    fn collect(chunks: &[&'static [u8]], announced: usize) -> Bytes {
+        let mut collected = Collected {
+            announced,
+            ..Collected::default()
+        };
+        for chunk in chunks {
+            collected.push(Bytes::from_static(chunk));
+        }
+        collected.into_bytes()
+    }
+
+    #[test]
+    fn a_body_of_one_chunk_is_kept_as_it_came() {
+        static CHUNK: &[u8] = b"{\"id\": \"t1\"}";
+        let body = collect(&[CHUNK], CHUNK.len());
+        assert_eq!(body.as_ptr(), CHUNK.as_ptr(), "copied");
+    }
+
+    #[test]
+    fn chunks_are_joined_in_order_empty_ones_included() {
+        for chunks in [
+            &[&b"a"[..], b"bc", b"", b"def"][..],
+            &[b"", b"ab", b"cdef"],
+            &[b"abc", b"def"],
+            &[b"a", b"b", b"c", b"d", b"e", b"f"],
+        ] {
+            for announced in [0, 6, 1 << 40] {
+                assert_eq!(&collect(chunks, announced)[..], b"abcdef", "{chunks:?}");
+            }
+        }
+        assert!(collect(&[], 0).is_empty());
+    }
 
     /// The capacities a body grows through, chunk by chunk.
     fn growth(chunks: &[usize], announced: usize) -> Vec<usize> {
