@@ -929,3 +929,50 @@ async fn a_success_in_several_chunks_decodes_whole() {
         .into_inner();
     assert_eq!((token.id.as_str(), token.name.as_deref()), ("t1", Some("deploy")));
 }
+
+#[tokio::test]
+async fn a_call_cancelled_mid_way_is_dropped_in_its_span() {
+    // What a call's parts log as they are dropped (hyper's pool, a responder here) is
+    // the call's, as when `tracing`'s `Instrumented` wrapped it.
+    struct LogsOnDrop;
+    impl Drop for LogsOnDrop {
+        fn drop(&mut self) {
+            tracing::info!("answer abandoned");
+        }
+    }
+    let client = fastly_tokens::Client::builder()
+        .token("FastlyKey-q7Wm2xR9vL4t")
+        .respond_with_async(|_| {
+            let guard = LogsOnDrop;
+            async move {
+                let _guard = guard;
+                std::future::pending::<http::Response<Vec<u8>>>().await
+            }
+        })
+        .build()
+        .expect("client");
+    let capture = api_tokens_tests::capture_tracing();
+    let call = client.get_token().token_id("t1").send();
+    tokio::time::timeout(Duration::from_millis(50), call)
+        .await
+        .expect_err("cancelled");
+    let text = capture.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("answer abandoned"))
+        .unwrap_or_default();
+    assert!(line.contains("call{"), "{text}");
+}
+
+#[tokio::test]
+async fn a_finished_call_polled_again_sends_nothing_more() {
+    use std::future::Future;
+    let server = httpmock::MockServer::start_async().await;
+    let answered = token_after(&server, Duration::ZERO);
+    let client = fastly_with_timeout(&server, Duration::from_secs(5));
+    let mut call = Box::pin(client.get_token().token_id("t1").send());
+    (&mut call).await.expect("token");
+    let again = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx).is_pending())).await;
+    assert!(again, "a finished call finishes no more");
+    assert_eq!(answered.calls(), 1);
+}

@@ -164,7 +164,7 @@ where
     F: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> + 'a,
 {
     Finish {
-        scoped: CallRecord::new(op, state.operation_timeout).scope(call),
+        scoped: Some(CallRecord::new(op, state.operation_timeout).scope(call)),
         span: None,
         refused: checked.err(),
         api,
@@ -176,8 +176,9 @@ where
 pin_project_lite::pin_project! {
     /// A call in its record's scope and its span, then its result converted.
     struct Finish<'a, S> {
+        // The call, until it is over (dropped then, or when the call is, in its span).
         #[pin]
-        scoped: S,
+        scoped: Option<S>,
         // The call's span, from the first poll on.
         span: Option<tracing::Span>,
         // An argument refused before the call: its result, the call never polled.
@@ -185,6 +186,16 @@ pin_project_lite::pin_project! {
         api: &'static Api,
         op: &'static Operation,
         state: &'a ClientState,
+    }
+
+    impl<'a, S> PinnedDrop for Finish<'a, S> {
+        // A call cancelled mid-way is dropped in its span, as `tracing`'s `Instrumented`
+        // does: what its parts log as they go (hyper's pool, for one) stays the call's.
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let _in = this.span.as_ref().map(tracing::Span::enter);
+            this.scoped.set(None);
+        }
     }
 }
 
@@ -202,7 +213,7 @@ where
     type Output = Result<ResponseValue<T>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         let (api, op) = (*this.api, *this.op);
         if let Some(refused) = this.refused {
             return Poll::Ready(Err(refused.clone()));
@@ -217,10 +228,15 @@ where
                 path = op.path,
             )
         });
-        let (result, record) = {
-            let _in = span.enter();
-            std::task::ready!(this.scoped.poll(cx))
+        let _in = span.enter();
+        // Polled again once over: it never is again (as a fused future), and sends
+        // nothing twice.
+        let Some(scoped) = this.scoped.as_mut().as_pin_mut() else {
+            return Poll::Pending;
         };
+        let (result, record) = std::task::ready!(scoped.poll(cx));
+        this.scoped.set(None);
+        drop(_in);
         let Some(record) = record else {
             return Poll::Ready(Err(Error::new(
                 ErrorKind::Transport,

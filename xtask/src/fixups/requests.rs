@@ -308,22 +308,37 @@ pub fn send_through_runtime(file: &mut syn::File, lowered: &Lowered) -> Result<(
             lowered.operations.len()
         ));
     }
-    struct Decode(usize);
+    /// Calls replaced, and calls of a `from_response` in another form, left.
+    struct Decode(usize, usize);
     impl syn::visit_mut::VisitMut for Decode {
         fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
             syn::visit_mut::visit_expr_call_mut(self, call);
             let func = &call.func;
-            if quote!(#func).to_string() == "ResponseValue :: from_response" {
+            let path = quote!(#func).to_string();
+            if path == "ResponseValue :: from_response" {
                 call.func = syn::parse_quote!(::api_tokens_runtime::hooks::decode);
                 self.0 += 1;
+            } else if path.ends_with("from_response") {
+                self.1 += 1;
+            }
+        }
+
+        fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+            syn::visit_mut::visit_expr_method_call_mut(self, call);
+            if call.method == "from_response" {
+                self.1 += 1;
             }
         }
     }
-    let mut decode = Decode(0);
+    let mut decode = Decode(0, 0);
     syn::visit_mut::VisitMut::visit_file_mut(&mut decode, file);
-    // (An API whose answers are all empty has none to replace.)
-    if quote!(#file).to_string().contains("from_response") {
-        return Err(format!("{} `from_response` calls replaced, and some left", decode.0));
+    // (An API whose answers are all empty has none to replace; a field or a doc that
+    // says `from_response` is no call.)
+    if decode.1 > 0 {
+        return Err(format!(
+            "{} `ResponseValue::from_response` calls replaced, and {} `from_response` calls of another form left",
+            decode.0, decode.1
+        ));
     }
     // `const _: () = { fn assert_client_hooks() where Client: ClientHooks<..> {} };`
     let before = file.items.len();
@@ -415,6 +430,20 @@ mod tests {
     }
 
     #[test]
+    fn a_field_or_a_doc_named_from_response_is_no_call() {
+        let yaml = spec(&format!("      operationId: op\n{OK_RESPONSE}"), "").replace(
+            "properties: {a: {type: string, description: The a.}}",
+            "properties: {a: {type: string, description: The a (see from_response).}, fromResponse: {type: boolean, description: A flag.}}",
+        );
+        let lowered = crate::lower::lower(serde_yaml::from_str(&yaml).expect("yaml"), "demo-tokens").expect("lower");
+        let out = crate::emit::emit(&lowered, "specs/demo-tokens.yaml").expect("generates");
+        assert!(
+            out.contains("pub from_response:") && out.contains("hooks::decode("),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn sends_through_the_runtime_only_the_hook_calls_it_knows() {
         let yaml = spec(&format!("      operationId: op\n{OK_RESPONSE}"), "");
         let lowered = crate::lower::lower(serde_yaml::from_str(&yaml).expect("yaml"), "demo-tokens").expect("lower");
@@ -459,6 +488,22 @@ mod tests {
         ] {
             let error = super::send_through_runtime(&mut dispatch(changed), &lowered).expect_err("changed");
             assert!(error.contains("hook calls are no longer"), "{error}");
+        }
+        // A decoding call of another form (a new path, a method) is refused, not left.
+        for call in [
+            quote::quote!(progenitor_client::ResponseValue::from_response(response)),
+            quote::quote!(response.from_response()),
+        ] {
+            let mut file = dispatch(quote::quote! {
+                #info
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+            });
+            file.items.push(syn::parse_quote!(fn other() { let _ = #call; }));
+            let error = super::send_through_runtime(&mut file, &lowered).expect_err("another form");
+            assert!(error.contains("of another form left"), "{error}");
         }
     }
 }
