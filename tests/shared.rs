@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use api_tokens_runtime::SharedCache;
-use api_tokens_tests::memory_store::MemoryStore;
+use api_tokens_runtime::shared::MemoryStore;
 
 /// Which store a scenario runs on.
 #[derive(Clone, Copy)]
@@ -21,7 +21,7 @@ impl Store {
     pub(crate) fn cache(self, prefix: &str) -> SharedCache {
         match self {
             Store::Redis => crate::fleet::shared_cache(prefix),
-            Store::Memory => SharedCache::new(MemoryStore::default()).grace(Duration::from_millis(800)),
+            Store::Memory => SharedCache::new(MemoryStore::new()).grace(Duration::from_millis(800)),
         }
     }
 

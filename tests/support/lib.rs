@@ -3,7 +3,6 @@
 pub mod calls;
 pub mod fakes;
 pub mod fleet;
-pub mod memory_store;
 
 use base64::Engine;
 

@@ -44,6 +44,8 @@ pub use retry::RetryPolicy;
 /// The seam beneath [`SharedCache`]: what a store shared by a fleet of processes
 /// implements (`api-tokens-redis` is one), and the bytes that cross it.
 pub mod shared {
+    #[cfg(feature = "test-util")]
+    pub use crate::lifecycle::MemoryStore;
     pub use crate::lifecycle::{
         Failure, SharedStore, StoreError, StoreFuture, Stored, decode_failure, decode_token, encode_failure,
         encode_token,

@@ -12,6 +12,8 @@
 
 mod cache;
 mod events;
+#[cfg(any(test, feature = "test-util"))]
+mod memory_store;
 mod policy;
 mod rotation;
 mod server_time;
@@ -22,6 +24,8 @@ mod token;
 
 pub use cache::CachedTokenSource;
 pub use events::{TokenChange, TokenEvent, TokenEvents};
+#[cfg(any(test, feature = "test-util"))]
+pub use memory_store::MemoryStore;
 pub use policy::RefreshPolicy;
 pub use rotation::{CreatedToken, RotationError, RotationLog, RotationStep};
 pub use server_time::{ServerClock, jwt_expires_at};

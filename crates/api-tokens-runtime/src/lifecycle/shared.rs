@@ -190,11 +190,30 @@ fn capped(token: &Token, at: SystemTime) -> Token {
     }
 }
 
-/// The token this process last got through the store, and the generation it had there
-/// (`None` for a token that is not the store's: loaded alone, or fenced out).
+/// The token this process last got through the store, the generation it had there
+/// (`None` for a token that is not the store's: loaded alone, or fenced out), and until
+/// when the store was to keep it (on tokio's clock).
 struct Handed {
     token: Token,
     generation: Option<u64>,
+    kept_until: Option<Instant>,
+}
+
+/// Where a token handed out stands in the store: its generation, and how long the store
+/// keeps it from now.
+#[derive(Clone, Copy)]
+struct Place {
+    generation: u64,
+    kept_for: Option<Duration>,
+}
+
+impl Place {
+    fn of(stored: &Stored) -> Self {
+        Place {
+            generation: stored.generation,
+            kept_for: stored.ttl,
+        }
+    }
 }
 
 /// One lifecycle's use of a [`SharedCache`]: its identity, its lock owner names, and
@@ -275,7 +294,7 @@ impl SharedLoad {
             }
             if let Some(token) = self.fresh(&stored, current.as_ref()) {
                 tracing::debug!(target: TARGET, vendor = self.vendor, "token taken from the shared cache");
-                return self.hand(Ok(token), Some(stored.generation));
+                return self.hand(Ok(token), Some(Place::of(&stored)));
             }
             let failure = match self.ask(self.cache.store.read_failure(&self.identity)).await {
                 Ok(failure) => failure.as_deref().and_then(decode_failure),
@@ -320,7 +339,7 @@ impl SharedLoad {
             Ok(stored) => {
                 if let Some(token) = self.fresh(&stored, current.as_ref()) {
                     self.release(owner).await;
-                    return self.hand(Ok(token), Some(stored.generation));
+                    return self.hand(Ok(token), Some(Place::of(&stored)));
                 }
                 self.remember_replaced(&stored);
                 stored.generation
@@ -340,7 +359,9 @@ impl SharedLoad {
                 match self.ask(write).await {
                     Ok(true) => {
                         tracing::debug!(target: TARGET, vendor = self.vendor, "token shared with the fleet");
-                        return self.hand(outcome, Some(replaces.saturating_add(1)));
+                        let kept_for = Some(self.keep_for(token));
+                        let generation = replaces.saturating_add(1);
+                        return self.hand(outcome, Some(Place { generation, kept_for }));
                     }
                     Ok(false) => tracing::warn!(
                         target: TARGET,
@@ -440,7 +461,7 @@ impl SharedLoad {
             Ok(stored) => {
                 let token = self.fresh(&stored, Some(current))?;
                 tracing::debug!(target: TARGET, vendor = self.vendor, "another process replaced the token: taken from the shared cache");
-                self.hand(Ok(token), Some(stored.generation)).ok()
+                self.hand(Ok(token), Some(Place::of(&stored))).ok()
             }
             Err(error) => {
                 self.trouble(&error);
@@ -483,7 +504,11 @@ impl SharedLoad {
         match self.ask(write).await {
             Ok(true) => {
                 tracing::debug!(target: TARGET, vendor = self.vendor, "a token obtained outside a load was shared with the fleet");
-                let _ = self.hand(Ok(token), Some(replaces.saturating_add(1)));
+                let place = Place {
+                    generation: replaces.saturating_add(1),
+                    kept_for: Some(self.keep_for(&token)),
+                };
+                let _ = self.hand(Ok(token), Some(place));
             }
             Ok(false) => {
                 tracing::debug!(target: TARGET, vendor = self.vendor, "the store changed while sharing a token: not shared")
@@ -508,7 +533,13 @@ impl SharedLoad {
         }
         let handed = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
         let handed = handed.as_ref();
-        let rewritten = handed.is_some_and(|h| h.generation.is_some_and(|g| g != stored.generation));
+        // Written again since it was handed: another generation, or kept by the store
+        // more than a second longer (a generation starts again at 1 once the store has
+        // dropped the token, as Redis drops a value whose time is up).
+        let kept_until = stored.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
+        let rewritten = handed.is_some_and(|h| {
+            h.generation.is_some_and(|g| g != stored.generation) || kept_longer(kept_until, h.kept_until)
+        });
         let had = |old: &Token| old.secret() == token.secret() && !extends(&token, old) && !rewritten;
         if current.is_some_and(had) || handed.is_some_and(|h| had(&h.token)) {
             return None;
@@ -543,11 +574,14 @@ impl SharedLoad {
         }
     }
 
-    fn hand(&self, outcome: Result<Token, Error>, generation: Option<u64>) -> Result<Token, Error> {
+    fn hand(&self, outcome: Result<Token, Error>, place: Option<Place>) -> Result<Token, Error> {
         if let Ok(token) = &outcome {
             *self.handed.lock().unwrap_or_else(PoisonError::into_inner) = Some(Handed {
                 token: token.clone(),
-                generation,
+                generation: place.map(|p| p.generation),
+                kept_until: place
+                    .and_then(|p| p.kept_for)
+                    .and_then(|d| Instant::now().checked_add(d)),
             });
         }
         outcome
@@ -623,6 +657,12 @@ impl SharedLoad {
 }
 
 /// Whether `token` expires later than `had` (both known).
+/// Whether the store keeps a token more than a second beyond `had` (the time a read
+/// takes moves a time to live read twice).
+fn kept_longer(now: Option<Instant>, had: Option<Instant>) -> bool {
+    matches!((now, had), (Some(now), Some(had)) if now.saturating_duration_since(had) > Duration::from_secs(1))
+}
+
 fn extends(token: &Token, had: &Token) -> bool {
     // More than a second later: expiries capped by the store's TTL move with the time
     // a read takes.

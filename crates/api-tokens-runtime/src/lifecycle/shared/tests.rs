@@ -2,181 +2,21 @@
 //! with its generation, a lock with an owner and an end, a failure marker with an end),
 //! and that can be made to fail, hang, or hold a lock for a process that died.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use super::*;
 use crate::error::ErrorKind;
+use crate::lifecycle::MemoryStore;
 use crate::lifecycle::cache::CachedTokenSource;
-use crate::lifecycle::store::{StoreFuture, Stored};
+use crate::lifecycle::memory_store::Slot;
 
-#[derive(Default)]
-struct State {
-    generation: u64,
-    token: Option<(Vec<u8>, Instant)>,
-    lock: Option<(String, Instant)>,
-    failure: Option<(Vec<u8>, Instant)>,
-}
-
-#[derive(Default)]
-struct Memory {
-    state: Mutex<State>,
-    down: AtomicBool,
-    hang: AtomicBool,
-    foreign: AtomicBool,
-    writes: AtomicUsize,
-    reads: AtomicUsize,
-    /// Writes fail (the store answers an error), other operations work.
-    failing_writes: AtomicBool,
-}
-
-impl fmt::Debug for Memory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Memory")
-    }
-}
-
-impl Memory {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(StoreError::new("connection refused"));
-        }
-        Ok(())
-    }
-
-    async fn gate(&self) -> Result<(), StoreError> {
-        if self.hang.load(Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-        self.check()
-    }
-
-    fn lock_for(&self, owner: &str, ttl: Duration) {
-        self.state().lock = Some((owner.to_owned(), Instant::now() + ttl));
-    }
-}
-
-fn live<T: Clone>(slot: &Option<(T, Instant)>) -> Option<T> {
-    slot.as_ref()
-        .filter(|(_, end)| Instant::now() < *end)
-        .map(|(v, _)| v.clone())
-}
-
-impl SharedStore for Memory {
-    fn read<'a>(&'a self, _: &'a Identity) -> StoreFuture<'a, Stored> {
-        Box::pin(async move {
-            self.gate().await?;
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            let state = self.state();
-            let mut stored = Stored::empty();
-            stored.generation = state.generation;
-            stored.token = live(&state.token);
-            stored.ttl = state
-                .token
-                .as_ref()
-                .filter(|(_, end)| Instant::now() < *end)
-                .map(|(_, end)| end.saturating_duration_since(Instant::now()));
-            stored.foreign = self.foreign.load(Ordering::SeqCst) && stored.token.is_some();
-            if stored.foreign {
-                stored.token = None;
-            }
-            Ok(stored)
-        })
-    }
-
-    fn read_failure<'a>(&'a self, _: &'a Identity) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move {
-            self.gate().await?;
-            Ok(live(&self.state().failure))
-        })
-    }
-
-    fn try_lock<'a>(&'a self, _: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            self.gate().await?;
-            let mut state = self.state();
-            // As Redis's lock script: a lock ending more than 10 minutes ahead is stale.
-            let stale = state
-                .lock
-                .as_ref()
-                .is_some_and(|(_, end)| end.saturating_duration_since(Instant::now()) > Duration::from_secs(600));
-            if live(&state.lock).is_some() && !stale {
-                return Ok(false);
-            }
-            state.lock = Some((owner.to_owned(), Instant::now() + ttl));
-            Ok(true)
-        })
-    }
-
-    fn extend_lock<'a>(&'a self, _: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            self.gate().await?;
-            let mut state = self.state();
-            if live(&state.lock).as_deref() != Some(owner) {
-                return Ok(false);
-            }
-            state.lock = Some((owner.to_owned(), Instant::now() + ttl));
-            Ok(true)
-        })
-    }
-
-    fn write<'a>(
-        &'a self,
-        _: &'a Identity,
-        owner: &'a str,
-        replaces: u64,
-        token: &'a [u8],
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            self.gate().await?;
-            if self.failing_writes.load(Ordering::SeqCst) {
-                return Err(StoreError::new("write refused"));
-            }
-            let mut state = self.state();
-            if live(&state.lock).as_deref() == Some(owner) {
-                state.lock = None;
-            }
-            if state.generation != replaces {
-                return Ok(false);
-            }
-            self.writes.fetch_add(1, Ordering::SeqCst);
-            state.generation += 1;
-            state.token = Some((token.to_vec(), Instant::now() + ttl));
-            state.failure = None;
-            Ok(true)
-        })
-    }
-
-    fn fail<'a>(&'a self, _: &'a Identity, owner: &'a str, failure: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            self.gate().await?;
-            let mut state = self.state();
-            if live(&state.lock).as_deref() == Some(owner) {
-                state.lock = None;
-            }
-            state.failure = Some((failure.to_vec(), Instant::now() + ttl));
-            Ok(())
-        })
-    }
-
-    fn unlock<'a>(&'a self, _: &'a Identity, owner: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            self.gate().await?;
-            let mut state = self.state();
-            if live(&state.lock).as_deref() == Some(owner) {
-                state.lock = None;
-            }
-            Ok(())
-        })
-    }
+/// The one identity these tests' processes share.
+fn identity() -> Identity {
+    Identity::new("test").with("principal", "p")
 }
 
 /// A vendor that counts its token requests; each takes `delay` and lives `life`.
@@ -203,14 +43,14 @@ impl Vendor {
     }
 
     /// One process's lifecycle on `store`.
-    fn process(&self, store: &Arc<Memory>) -> CachedTokenSource<crate::BoxedLoader> {
+    fn process(&self, store: &Arc<MemoryStore>) -> CachedTokenSource<crate::BoxedLoader> {
         self.process_with(store, |cache| cache)
     }
 
     /// One process's lifecycle on `store`, its shared cache set up by `setup`.
     fn process_with(
         &self,
-        store: &Arc<Memory>,
+        store: &Arc<MemoryStore>,
         setup: impl FnOnce(SharedCache) -> SharedCache,
     ) -> CachedTokenSource<crate::BoxedLoader> {
         let vendor = self.clone();
@@ -232,11 +72,11 @@ impl Vendor {
                 .operation_timeout(Duration::from_millis(100))
                 .lock_ttl(Duration::from_secs(10)),
         );
-        CachedTokenSource::new("test", policy, load).shared(&cache, Identity::new("test").with("principal", "p"))
+        CachedTokenSource::new("test", policy, load).shared(&cache, identity())
     }
 }
 
-fn fleet(vendor: &Vendor, store: &Arc<Memory>, n: usize) -> Vec<CachedTokenSource<crate::BoxedLoader>> {
+fn fleet(vendor: &Vendor, store: &Arc<MemoryStore>, n: usize) -> Vec<CachedTokenSource<crate::BoxedLoader>> {
     (0..n).map(|_| vendor.process(store)).collect()
 }
 
@@ -259,7 +99,7 @@ async fn futures_join<F: Future<Output = Result<Token, Error>>>(
 #[tokio::test(start_paused = true)]
 async fn a_fleet_loads_one_token_and_shares_it() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::from_millis(300), Duration::from_secs(3600)),
     );
     let fleet = fleet(&vendor, &store, 8);
@@ -270,13 +110,15 @@ async fn a_fleet_loads_one_token_and_shares_it() {
     }
     assert_eq!(vendor.requests(), 1);
     assert!(tokens.iter().all(|t| t == &tokens[0]));
-    assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+    assert_eq!((store.writes(), store.tokens()), (1, 1));
+    tokio::time::advance(Duration::from_secs(3601)).await;
+    assert_eq!(store.tokens(), 0, "kept only as long as the token lives");
 }
 
 #[tokio::test(start_paused = true)]
 async fn processes_waiting_on_each_other_send_one_request() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::from_millis(300), Duration::from_secs(3600)),
     );
     let fleet: Vec<_> = fleet(&vendor, &store, 8).into_iter().map(Arc::new).collect();
@@ -296,7 +138,7 @@ async fn processes_waiting_on_each_other_send_one_request() {
 #[tokio::test(start_paused = true)]
 async fn each_refresh_cycle_is_one_request_for_the_fleet() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::from_millis(50), Duration::from_secs(600)),
     );
     let fleet = fleet(&vendor, &store, 4);
@@ -319,7 +161,7 @@ async fn each_refresh_cycle_is_one_request_for_the_fleet() {
 #[tokio::test(start_paused = true)]
 async fn a_refused_token_is_replaced_once_for_the_fleet() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let fleet = fleet(&vendor, &store, 3);
@@ -338,19 +180,19 @@ async fn a_refused_token_is_replaced_once_for_the_fleet() {
 async fn a_store_that_fails_or_hangs_never_fails_a_call() {
     for hang in [false, true] {
         let (store, vendor) = (
-            Arc::new(Memory::default()),
+            Arc::new(MemoryStore::new()),
             Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
         );
         let fleet = fleet(&vendor, &store, 3);
-        store.down.store(!hang, Ordering::SeqCst);
-        store.hang.store(hang, Ordering::SeqCst);
+        store.set_down(!hang);
+        store.set_hanging(hang);
         for result in all_tokens(&fleet).await {
             result.expect("a token of its own");
         }
         assert_eq!(vendor.requests(), 3, "one request per process (hang: {hang})");
         // Back: after `retry_after`, the fleet shares again.
-        store.down.store(false, Ordering::SeqCst);
-        store.hang.store(false, Ordering::SeqCst);
+        store.set_down(false);
+        store.set_hanging(false);
         tokio::time::advance(Duration::from_secs(6)).await;
         for p in &fleet {
             p.invalidate();
@@ -365,10 +207,10 @@ async fn a_store_that_fails_or_hangs_never_fails_a_call() {
 #[tokio::test(start_paused = true)]
 async fn a_lock_whose_holder_died_ends_and_another_process_loads() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
-    store.lock_for("a process that died", Duration::from_secs(10));
+    store.hold_lock(&identity(), "a process that died", Duration::from_secs(10));
     let process = vendor.process(&store);
     let started = Instant::now();
     process.token().await.expect("token once the dead holder's lock ended");
@@ -382,7 +224,7 @@ async fn a_lock_whose_holder_died_ends_and_another_process_loads() {
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_former_holder_never_overwrites_a_newer_token() {
-    let store = Arc::new(Memory::default());
+    let store = Arc::new(MemoryStore::new());
     let slow = Vendor::new(Duration::from_secs(20), Duration::from_secs(3600));
     let slow_process = Arc::new(slow.process(&store));
     let late = tokio::spawn({
@@ -393,24 +235,28 @@ async fn a_slow_former_holder_never_overwrites_a_newer_token() {
     tokio::time::sleep(Duration::from_secs(11)).await;
     let newer = Token::new("newer", Some(SystemTime::now() + Duration::from_secs(3600)));
     {
-        let mut state = store.state();
+        let mut state = store.slot(&identity());
         state.lock = Some(("another holder".to_owned(), Instant::now() + Duration::from_secs(10)));
         state.generation = 1;
         state.token = Some((encode_token(&newer), Instant::now() + Duration::from_secs(3600)));
     }
     let old = late.await.expect("task").expect("the slow process keeps its own token");
     assert_ne!(old.secret(), newer.secret());
-    let stored = store.state().token.clone().expect("stored").0;
+    let stored = store.slot(&identity()).token.clone().expect("stored").0;
     assert_eq!(
         decode_token(&stored).map(|t| t.secret().clone()),
         Some(newer.secret().clone())
     );
-    assert_eq!(store.state().generation, 1, "the slow holder's write was fenced out");
+    assert_eq!(
+        store.slot(&identity()).generation,
+        1,
+        "the slow holder's write was fenced out"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_lock_is_kept_while_a_slow_load_runs() {
-    let store = Arc::new(Memory::default());
+    let store = Arc::new(MemoryStore::new());
     // 20 s, twice the lock's time to live: the holder extends it meanwhile.
     let vendor = Vendor::new(Duration::from_secs(20), Duration::from_secs(3600));
     let first = Arc::new(vendor.process(&store));
@@ -428,10 +274,10 @@ async fn the_lock_is_kept_while_a_slow_load_runs() {
 #[tokio::test(start_paused = true)]
 async fn a_lock_that_would_not_end_for_hours_is_taken_over() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
-    store.lock_for("forged", Duration::from_secs(24 * 3600));
+    store.hold_lock(&identity(), "forged", Duration::from_secs(24 * 3600));
     let started = Instant::now();
     vendor
         .process(&store)
@@ -445,10 +291,10 @@ async fn a_lock_that_would_not_end_for_hours_is_taken_over() {
 #[tokio::test(start_paused = true)]
 async fn a_lifecycle_that_must_not_load_alone_fails_instead_while_the_store_is_down() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
-    store.down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     let strict = vendor.process_with(&store, |cache| cache.load_alone_on_trouble(false));
     let error = strict.token().await.expect_err("no rotation alone");
     assert_eq!(error.kind(), ErrorKind::Transport);
@@ -458,7 +304,7 @@ async fn a_lifecycle_that_must_not_load_alone_fails_instead_while_the_store_is_d
 #[tokio::test(start_paused = true)]
 async fn a_hit_rechecks_the_store_and_takes_a_token_another_process_replaced() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let (a, b) = (vendor.process(&store), vendor.process(&store));
@@ -469,7 +315,7 @@ async fn a_hit_rechecks_the_store_and_takes_a_token_another_process_replaced() {
     a.store(replaced.clone());
     tokio::task::yield_now().await;
     tokio::time::sleep(Duration::from_millis(1)).await;
-    assert_eq!(store.writes.load(Ordering::SeqCst), 2, "the stored token was published");
+    assert_eq!(store.writes(), 2, "the stored token was published");
     assert_eq!(b.token().await.expect("token"), first, "b has not rechecked yet");
     // Past the recheck interval (a third of the 60-second grace period).
     tokio::time::advance(Duration::from_secs(21)).await;
@@ -481,7 +327,7 @@ async fn a_hit_rechecks_the_store_and_takes_a_token_another_process_replaced() {
 
 #[tokio::test(start_paused = true)]
 async fn a_refresh_that_keeps_the_secret_and_an_unknown_expiry_is_one_request_per_cycle() {
-    let store = Arc::new(Memory::default());
+    let store = Arc::new(MemoryStore::new());
     let requests = Arc::new(AtomicUsize::new(0));
     let process = || {
         let requests = Arc::clone(&requests);
@@ -516,20 +362,22 @@ async fn a_refresh_that_keeps_the_secret_and_an_unknown_expiry_is_one_request_pe
 #[tokio::test(start_paused = true)]
 async fn a_failure_marker_past_its_end_is_void_and_the_fleet_backoff_doubles() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     // A marker replayed long after its end, kept by the store: void.
     let stale =
         crate::lifecycle::store::Failure::new(ErrorKind::Vendor, "old", 1, SystemTime::now() - Duration::from_secs(1));
-    store.state().failure = Some((encode_failure(&stale), Instant::now() + Duration::from_secs(3600)));
+    store.slot(&identity()).failure = Some((encode_failure(&stale), Instant::now() + Duration::from_secs(3600)));
     vendor.process(&store).token().await.expect("the stale marker is void");
     assert_eq!(vendor.requests(), 1);
     // A failure: its marker counts one and backs the fleet off for 1 s.
     vendor.fail.store(true, Ordering::SeqCst);
-    store.state().token = None;
+    store.slot(&identity()).token = None;
     vendor.process(&store).token().await.expect_err("down");
-    let marker = |store: &Memory| decode_failure(&store.state().failure.clone().expect("marker").0).expect("marker");
+    let marker = |store: &MemoryStore| {
+        decode_failure(&store.slot(&identity()).failure.clone().expect("marker").0).expect("marker")
+    };
     let first = marker(&store);
     assert_eq!(first.failures, 1);
     let lasts = first.until.duration_since(SystemTime::now()).expect("ahead");
@@ -541,7 +389,7 @@ async fn a_failure_marker_past_its_end_is_void_and_the_fleet_backoff_doubles() {
     // fails too: the marker counts two and backs off twice as long.
     let over =
         crate::lifecycle::store::Failure::new(ErrorKind::Vendor, "m", 1, SystemTime::now() - Duration::from_millis(1));
-    store.state().failure = Some((encode_failure(&over), Instant::now() + Duration::from_secs(60)));
+    store.slot(&identity()).failure = Some((encode_failure(&over), Instant::now() + Duration::from_secs(60)));
     vendor.process(&store).token().await.expect_err("down");
     let second = marker(&store);
     assert_eq!(second.failures, 2);
@@ -556,7 +404,7 @@ async fn a_failure_marker_past_its_end_is_void_and_the_fleet_backoff_doubles() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_load_backs_the_fleet_off() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     vendor.fail.store(true, Ordering::SeqCst);
@@ -579,24 +427,20 @@ async fn a_failed_load_backs_the_fleet_off() {
 #[tokio::test(start_paused = true)]
 async fn a_token_under_a_foreign_key_is_left_alone() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     vendor.process(&store).token().await.expect("token");
-    store.foreign.store(true, Ordering::SeqCst);
+    store.set_foreign(true);
     vendor.process(&store).token().await.expect("a token of its own");
     assert_eq!(vendor.requests(), 2);
-    assert_eq!(
-        store.writes.load(Ordering::SeqCst),
-        1,
-        "the foreign process wrote nothing"
-    );
+    assert_eq!(store.writes(), 1, "the foreign process wrote nothing");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_expired_or_undecodable_stored_token_is_replaced() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     for value in [
@@ -604,7 +448,7 @@ async fn an_expired_or_undecodable_stored_token_is_replaced() {
         b"not a token".to_vec(),
     ] {
         {
-            let mut state = store.state();
+            let mut state = store.slot(&identity());
             state.generation += 1;
             state.token = Some((value, Instant::now() + Duration::from_secs(3600)));
         }
@@ -621,7 +465,7 @@ fn owner_names_differ() {
 
 #[tokio::test(start_paused = true)]
 async fn a_refresh_that_extends_the_same_token_is_taken_by_the_fleet() {
-    let store = Arc::new(Memory::default());
+    let store = Arc::new(MemoryStore::new());
     let requests = Arc::new(AtomicUsize::new(0));
     let process = || {
         let requests = Arc::clone(&requests);
@@ -658,7 +502,7 @@ async fn a_refresh_that_extends_the_same_token_is_taken_by_the_fleet() {
 
 #[test]
 fn a_shared_cache_says_its_settings_and_debugs_without_its_store_s_contents() {
-    let cache = SharedCache::new(Memory::default());
+    let cache = SharedCache::new(MemoryStore::new());
     assert_eq!(cache.grace_period(), Duration::from_secs(60));
     assert_eq!(
         cache.recheck_interval(),
@@ -676,7 +520,7 @@ fn a_shared_cache_says_its_settings_and_debugs_without_its_store_s_contents() {
     );
     let shown = format!("{cache:?}");
     assert!(
-        shown.starts_with("SharedCache { store: Memory,") && shown.contains("grace: 3s"),
+        shown.starts_with("SharedCache { store: MemoryStore,") && shown.contains("grace: 3s"),
         "{shown}"
     );
     let load = SharedLoad::new(
@@ -697,32 +541,28 @@ fn a_shared_cache_says_its_settings_and_debugs_without_its_store_s_contents() {
 #[tokio::test(start_paused = true)]
 async fn hits_read_the_store_no_more_often_than_the_recheck_interval() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let p = vendor.process(&store);
     p.token().await.expect("token");
-    let reads = store.reads.load(Ordering::SeqCst);
+    let reads = store.reads();
     for _ in 0..5 {
         tokio::time::advance(Duration::from_secs(3)).await;
         p.token().await.expect("a hit");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    assert_eq!(
-        store.reads.load(Ordering::SeqCst),
-        reads,
-        "15 s of hits: no recheck before 20 s"
-    );
+    assert_eq!(store.reads(), reads, "15 s of hits: no recheck before 20 s");
     tokio::time::advance(Duration::from_secs(6)).await;
     p.token().await.expect("a hit");
     tokio::time::sleep(Duration::from_millis(1)).await;
-    assert_eq!(store.reads.load(Ordering::SeqCst), reads + 1, "one recheck at 21 s");
+    assert_eq!(store.reads(), reads + 1, "one recheck at 21 s");
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_current_token_of_an_identity_is_read_without_loading() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let cache = SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>);
@@ -733,7 +573,7 @@ async fn the_current_token_of_an_identity_is_read_without_loading() {
         cache.current(&identity).await.map(|t| t.secret().clone()),
         Some(token.secret().clone())
     );
-    store.down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     assert_eq!(
         cache.current(&identity).await,
         None,
@@ -743,7 +583,7 @@ async fn the_current_token_of_an_identity_is_read_without_loading() {
 
 #[tokio::test(start_paused = true)]
 async fn a_stored_token_is_never_kept_longer_than_the_store_keeps_it() {
-    let store = Arc::new(Memory::default());
+    let store = Arc::new(MemoryStore::new());
     let vendor = Vendor::new(Duration::ZERO, Duration::from_secs(3600));
     // A writer whose clock ran an hour ahead, and a token whose expiry nobody knows:
     // each is read with the store's time to live as its expiry.
@@ -758,7 +598,7 @@ async fn a_stored_token_is_never_kept_longer_than_the_store_keeps_it() {
         ),
     ] {
         {
-            let mut state = store.state();
+            let mut state = store.slot(&identity());
             state.generation += 1;
             state.token = Some((encode_token(&token), Instant::now() + ttl));
         }
@@ -776,33 +616,29 @@ async fn a_stored_token_is_never_kept_longer_than_the_store_keeps_it() {
 
 #[tokio::test(start_paused = true)]
 async fn a_token_that_arrives_expired_is_not_shared_and_backs_the_fleet_off() {
-    let store = Arc::new(Memory::default());
+    let store = Arc::new(MemoryStore::new());
     let vendor = Vendor::new(Duration::ZERO, Duration::ZERO);
     let p = vendor.process(&store);
     let error = p.token().await.expect_err("expired on arrival");
     assert_eq!(error.kind(), ErrorKind::TokenExpired);
-    assert!(store.state().token.is_none(), "nothing shared");
-    let marker = decode_failure(&store.state().failure.clone().expect("a marker").0).expect("marker");
+    assert!(store.slot(&identity()).token.is_none(), "nothing shared");
+    let marker = decode_failure(&store.slot(&identity()).failure.clone().expect("a marker").0).expect("marker");
     assert_eq!(marker.kind, ErrorKind::TokenExpired);
-    assert!(store.state().lock.is_none(), "the lock is released");
+    assert!(store.slot(&identity()).lock.is_none(), "the lock is released");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_expired_token_stored_from_outside_is_not_published() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let p = vendor.process(&store);
     p.store(Token::new("stale", Some(SystemTime::now() - Duration::from_secs(1))));
     p.store(Token::new("forever", None));
     tokio::time::sleep(Duration::from_millis(1)).await;
-    assert_eq!(
-        store.writes.load(Ordering::SeqCst),
-        1,
-        "only the valid token was published"
-    );
-    let kept = store.state().token.clone().expect("stored").1;
+    assert_eq!(store.writes(), 1, "only the valid token was published");
+    let kept = store.slot(&identity()).token.clone().expect("stored").1;
     let days = kept.saturating_duration_since(Instant::now()).as_secs() / 86_400;
     assert!(
         (29..=30).contains(&days),
@@ -813,38 +649,31 @@ async fn an_expired_token_stored_from_outside_is_not_published() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_write_releases_the_lock_and_store_trouble_is_not_asked_again_before_retry_after() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
-    store.failing_writes.store(true, Ordering::SeqCst);
+    store.set_failing_writes(true);
     let p = vendor.process(&store);
     p.token()
         .await
         .expect("the holder keeps its token though the write failed");
-    assert!(store.state().lock.is_none(), "the lock is released");
+    assert!(store.slot(&identity()).lock.is_none(), "the lock is released");
     // Trouble: the next loads within `retry_after` (5 s) do not read the store.
-    store.failing_writes.store(false, Ordering::SeqCst);
-    let reads = store.reads.load(Ordering::SeqCst);
+    store.set_failing_writes(false);
+    let reads = store.reads();
     tokio::time::advance(Duration::from_secs(2)).await;
     p.invalidate();
     p.token().await.expect("a token of its own");
-    assert_eq!(
-        store.reads.load(Ordering::SeqCst),
-        reads,
-        "not asked inside retry_after"
-    );
+    assert_eq!(store.reads(), reads, "not asked inside retry_after");
     tokio::time::advance(Duration::from_secs(4)).await;
     p.invalidate();
     p.token().await.expect("token");
-    assert!(
-        store.reads.load(Ordering::SeqCst) > reads,
-        "asked again after retry_after"
-    );
+    assert!(store.reads() > reads, "asked again after retry_after");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_token_loaded_alone_is_replaced_by_the_same_secret_expiring_later() {
-    let store = Arc::new(Memory::default());
+    let store = Arc::new(MemoryStore::new());
     let requests = Arc::new(AtomicUsize::new(0));
     let load: crate::BoxedLoader = Box::new({
         let requests = Arc::clone(&requests);
@@ -860,13 +689,13 @@ async fn a_token_loaded_alone_is_replaced_by_the_same_secret_expiring_later() {
     let p = CachedTokenSource::new("test", RefreshPolicy::new(Duration::from_secs(60)), load)
         .shared(&cache, Identity::new("test"));
     // Loaded alone (the store down): this token is not the store's.
-    store.down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     p.token().await.expect("token");
-    store.down.store(false, Ordering::SeqCst);
+    store.set_down(false);
     // Another process extended the same token meanwhile.
     let extended = Token::new("same", Some(SystemTime::now() + Duration::from_secs(900)));
     {
-        let mut state = store.state();
+        let mut state = store.slot(&Identity::new("test"));
         state.generation = 4;
         state.token = Some((encode_token(&extended), Instant::now() + Duration::from_secs(900)));
     }
@@ -884,7 +713,7 @@ async fn a_token_loaded_alone_is_replaced_by_the_same_secret_expiring_later() {
 #[tokio::test(start_paused = true)]
 async fn a_process_never_takes_back_the_token_it_replaced() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let (a, b) = (vendor.process(&store), vendor.process(&store));
@@ -892,10 +721,10 @@ async fn a_process_never_takes_back_the_token_it_replaced() {
     // b replaces it, but its write fails: b keeps its own, the store the old one.
     b.token().await.expect("token");
     b.invalidate();
-    store.failing_writes.store(true, Ordering::SeqCst);
+    store.set_failing_writes(true);
     let own = b.token().await.expect("b's own token");
     assert_ne!(own.secret(), first.secret());
-    store.failing_writes.store(false, Ordering::SeqCst);
+    store.set_failing_writes(false);
     // Past the trouble window and the recheck interval: the store still holds the
     // token b replaced, which b never takes back.
     tokio::time::advance(Duration::from_secs(21)).await;
@@ -907,17 +736,17 @@ async fn a_process_never_takes_back_the_token_it_replaced() {
 #[tokio::test(start_paused = true)]
 async fn a_token_the_store_lost_is_shared_again_by_a_recheck() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let p = vendor.process(&store);
     let token = p.token().await.expect("token");
     // The store restarts empty.
-    *store.state() = State::default();
+    *store.slot(&identity()) = Slot::default();
     tokio::time::advance(Duration::from_secs(21)).await;
     p.token().await.expect("a hit");
     tokio::time::sleep(Duration::from_millis(1)).await;
-    let stored = store.state().token.clone().expect("written back").0;
+    let stored = store.slot(&identity()).token.clone().expect("written back").0;
     assert_eq!(
         decode_token(&stored).map(|t| t.secret().clone()),
         Some(token.secret().clone())
@@ -931,7 +760,7 @@ async fn a_token_the_store_lost_is_shared_again_by_a_recheck() {
 #[tokio::test(start_paused = true)]
 async fn a_rotation_asked_for_starts_from_the_fleet_s_token() {
     let (store, vendor) = (
-        Arc::new(Memory::default()),
+        Arc::new(MemoryStore::new()),
         Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
     );
     let (a, b) = (vendor.process(&store), vendor.process(&store));
@@ -945,5 +774,17 @@ async fn a_rotation_asked_for_starts_from_the_fleet_s_token() {
         a.fleet_token().await.map(|t| t.secret().clone()),
         Some(replaced.secret().clone())
     );
-    assert_eq!(vendor.process(&Arc::new(Memory::default())).fleet_token().await, None);
+    assert_eq!(vendor.process(&Arc::new(MemoryStore::new())).fleet_token().await, None);
+}
+
+#[test]
+fn a_token_kept_more_than_a_second_longer_was_written_again() {
+    // (The time a read takes moves a time to live read twice: within a second, it is
+    // the same write.)
+    let now = Instant::now();
+    let later = |by: Duration| Some(now + by);
+    assert!(!kept_longer(later(Duration::from_secs(1)), Some(now)));
+    assert!(kept_longer(later(Duration::from_millis(1001)), Some(now)));
+    assert!(!kept_longer(Some(now), later(Duration::from_secs(5))), "kept shorter");
+    assert!(!kept_longer(None, Some(now)) && !kept_longer(later(Duration::from_secs(9)), None));
 }
