@@ -448,13 +448,15 @@ mod tests {
         let yaml = spec(&format!("      operationId: op\n{OK_RESPONSE}"), "");
         let lowered = crate::lower::lower(serde_yaml::from_str(&yaml).expect("yaml"), "demo-tokens").expect("lower");
         let info = quote::quote!(let info = OperationInfo { operation_id: "op" };);
-        let mut file = dispatch(quote::quote! {
+        // progenitor's hook calls, as it writes them.
+        let hooked = quote::quote! {
             #info
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-        });
+        };
+        let mut file = dispatch(hooked.clone());
         super::send_through_runtime(&mut file, &lowered).expect("progenitor's shape");
         let text = quote::quote!(#file).to_string();
         assert!(
@@ -494,13 +496,7 @@ mod tests {
             quote::quote!(progenitor_client::ResponseValue::from_response(response)),
             quote::quote!(response.from_response()),
         ] {
-            let mut file = dispatch(quote::quote! {
-                #info
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
-                let response = result?;
-            });
+            let mut file = dispatch(hooked.clone());
             file.items.push(syn::parse_quote!(fn other() { let _ = #call; }));
             let error = super::send_through_runtime(&mut file, &lowered).expect_err("another form");
             assert!(error.contains("of another form left"), "{error}");
