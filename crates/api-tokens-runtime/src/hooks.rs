@@ -121,7 +121,9 @@ where
 }
 
 /// The typed value of a call's answer: what progenitor's
-/// `ResponseValue::from_response` does, as a smaller future (see [`crate::value`]).
+/// `ResponseValue::from_response` does, as a smaller future of its own: the body read
+/// into one buffer (growing with what has come, never to its announced length before),
+/// the headers moved into the value rather than copied.
 pub fn decode<T, E>(
     response: reqwest::Response,
 ) -> impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> + Send
