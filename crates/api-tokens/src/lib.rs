@@ -27,3 +27,9 @@ pub use docluster_tokens as docluster;
 /// `redis`), given to any lifecycle type's `shared` through a [`SharedCache`].
 #[cfg(feature = "redis")]
 pub use api_tokens_redis as redis;
+
+/// A fleet's store in memory, keeping what the Redis store keeps, with its faults at
+/// hand: for tests of code that shares tokens, without a Redis server (feature
+/// `test-util`). Given to a [`SharedCache`]: `SharedCache::new(MemoryStore::new())`.
+#[cfg(feature = "test-util")]
+pub use api_tokens_runtime::shared::MemoryStore;
