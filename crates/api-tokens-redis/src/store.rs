@@ -228,10 +228,13 @@ where
     /// as bytes: a value that is not UTF-8 is read, not an error.
     async fn read_value(&self, key: &str) -> Result<(Option<Vec<u8>>, i64), StoreError> {
         let mut connection = self.connection.clone();
-        // The common case in one round trip without a script: `GET` and `PTTL`,
-        // pipelined. A key of another type, or a value too long, goes through the
-        // script, which deletes it.
+        // The common case in one round trip without a script: `GET` and `PTTL` in one
+        // transaction, so that the time to live is the value's (another worker's write
+        // between the two would give an old value the new one's, and the fleet judges
+        // a rewrite by it). A key of another type, or a value too long, goes through
+        // the script, which deletes it.
         let read: Result<(Option<Vec<u8>>, i64), RedisError> = redis::pipe()
+            .atomic()
             .cmd("GET")
             .arg(key)
             .cmd("PTTL")

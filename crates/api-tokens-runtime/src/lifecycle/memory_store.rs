@@ -16,6 +16,17 @@ use super::store::{Identity, SharedStore, StoreError, StoreFuture, Stored};
 /// one that long, whatever its lock TTL (as `api-tokens-redis`'s lock script).
 const STALE_LOCK: Duration = Duration::from_secs(600);
 
+/// How far ahead "never" is, for a lock that never ends: 136 years.
+const NEVER: Duration = Duration::from_secs(u32::MAX as u64);
+
+/// When something kept for `ttl` from now is gone; a time to live too long to add is
+/// refused, as Redis refuses an expiry out of its range.
+fn end_of(ttl: Duration) -> Result<Instant, StoreError> {
+    Instant::now()
+        .checked_add(ttl)
+        .ok_or_else(|| StoreError::new("invalid expire time"))
+}
+
 /// What the store keeps for one identity, each with the instant its time is up.
 #[derive(Default)]
 pub(crate) struct Slot {
@@ -96,11 +107,13 @@ impl MemoryStore {
     }
 
     /// `identity`'s lock, held by `owner` for `ttl` from now: a process that took it and
-    /// died.
+    /// died. A `ttl` too long to add is a lock that never ends (taken over as stale, as
+    /// Redis takes over a lock without expiry).
     pub fn hold_lock(&self, identity: &Identity, owner: &str, ttl: Duration) {
-        self.with(identity, |slot| {
-            slot.lock = Some((owner.to_owned(), Instant::now() + ttl))
-        });
+        let end = Instant::now()
+            .checked_add(ttl)
+            .unwrap_or_else(|| Instant::now() + NEVER);
+        self.with(identity, |slot| slot.lock = Some((owner.to_owned(), end)));
     }
 
     /// How many reads of a token were answered.
@@ -167,6 +180,7 @@ impl SharedStore for MemoryStore {
     fn try_lock<'a>(&'a self, identity: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             self.reachable().await?;
+            let end = end_of(ttl)?;
             Ok(self.with(identity, |slot| {
                 let stale = slot
                     .lock
@@ -175,7 +189,7 @@ impl SharedStore for MemoryStore {
                 if live(&slot.lock).is_some() && !stale {
                     return false;
                 }
-                slot.lock = Some((owner.to_owned(), Instant::now() + ttl));
+                slot.lock = Some((owner.to_owned(), end));
                 true
             }))
         })
@@ -184,11 +198,12 @@ impl SharedStore for MemoryStore {
     fn extend_lock<'a>(&'a self, identity: &'a Identity, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             self.reachable().await?;
+            let end = end_of(ttl)?;
             Ok(self.with(identity, |slot| {
                 if live(&slot.lock).as_deref() != Some(owner) {
                     return false;
                 }
-                slot.lock = Some((owner.to_owned(), Instant::now() + ttl));
+                slot.lock = Some((owner.to_owned(), end));
                 true
             }))
         })
@@ -204,6 +219,7 @@ impl SharedStore for MemoryStore {
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             self.reachable().await?;
+            let end = end_of(ttl)?;
             if self.failing_writes.load(Ordering::SeqCst) {
                 return Err(StoreError::new("write refused"));
             }
@@ -220,7 +236,7 @@ impl SharedStore for MemoryStore {
                     return false;
                 }
                 slot.generation = replaces + 1;
-                slot.token = Some((token.to_vec(), Instant::now() + ttl));
+                slot.token = Some((token.to_vec(), end));
                 slot.failure = None;
                 true
             });
@@ -240,8 +256,9 @@ impl SharedStore for MemoryStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             self.reachable().await?;
+            let end = end_of(ttl)?;
             self.with(identity, |slot| {
-                slot.failure = Some((failure.to_vec(), Instant::now() + ttl));
+                slot.failure = Some((failure.to_vec(), end));
                 if live(&slot.lock).as_deref() == Some(owner) {
                     slot.lock = None;
                 }
@@ -452,5 +469,19 @@ mod tests {
         store.set_hanging(false);
         assert_eq!(store.read(&a).await.expect("read").token.as_deref(), Some(&b"one"[..]));
         assert_eq!(format!("{store:?}"), "MemoryStore");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_time_to_live_out_of_range_is_refused_as_redis_refuses_it() {
+        let (store, a) = (MemoryStore::new(), id("a"));
+        assert!(store.write(&a, "w", 0, b"t", Duration::MAX).await.is_err());
+        assert!(store.try_lock(&a, "w", Duration::MAX).await.is_err());
+        assert!(store.fail(&a, "w", b"f", Duration::MAX).await.is_err());
+        assert!(store.try_lock(&a, "w", Duration::from_secs(5)).await.expect("lock"));
+        assert!(store.extend_lock(&a, "w", Duration::MAX).await.is_err());
+        assert_eq!(store.writes(), 0);
+        // A lock held for ever is stale, and taken over.
+        store.hold_lock(&a, "dead", Duration::MAX);
+        assert!(store.try_lock(&a, "next", Duration::from_secs(5)).await.expect("stale"));
     }
 }

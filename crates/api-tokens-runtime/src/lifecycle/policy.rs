@@ -97,13 +97,12 @@ impl RefreshPolicy {
             Expiry::Never => return Schedule::default(),
             // Replaced after `unknown_expiry_refresh`, and served no longer than twice
             // that: while replacements fail, a token whose end nobody knows is not kept.
+            // An interval beyond what the clock can hold is "never" (as an expiry is,
+            // below), not "now": the token is not expired on arrival.
             Expiry::Unknown => {
                 return Schedule {
-                    expires_at: Some(
-                        now.checked_add(self.unknown_expiry_refresh.saturating_mul(2))
-                            .unwrap_or(now),
-                    ),
-                    refresh_at: Some(now.checked_add(self.unknown_expiry_refresh).unwrap_or(now)),
+                    expires_at: now.checked_add(self.unknown_expiry_refresh.saturating_mul(2)),
+                    refresh_at: now.checked_add(self.unknown_expiry_refresh),
                 };
             }
             Expiry::At(at) => at,

@@ -533,12 +533,16 @@ impl SharedLoad {
         }
         let handed = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
         let handed = handed.as_ref();
-        // Written again since it was handed: another generation, or kept by the store
-        // more than a second longer (a generation starts again at 1 once the store has
-        // dropped the token, as Redis drops a value whose time is up).
+        // Written again since it was handed: another generation, or, for a due token's
+        // refresh, kept by the store more than a second longer (a generation starts
+        // again at 1 once the store has dropped the token, as Redis drops a value whose
+        // time is up). A refused token is never taken back for how long it is kept: a
+        // read answered late, or a time to live pushed back, moves that too.
         let kept_until = stored.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
+        let refreshing = current.is_some();
         let rewritten = handed.is_some_and(|h| {
-            h.generation.is_some_and(|g| g != stored.generation) || kept_longer(kept_until, h.kept_until)
+            h.generation.is_some_and(|g| g != stored.generation)
+                || (refreshing && kept_longer(kept_until, h.kept_until))
         });
         let had = |old: &Token| old.secret() == token.secret() && !extends(&token, old) && !rewritten;
         if current.is_some_and(had) || handed.is_some_and(|h| had(&h.token)) {
@@ -555,7 +559,10 @@ impl SharedLoad {
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(1), LONGEST),
-            Expiry::Unknown => self.policy.unknown_expiry_refresh,
+            Expiry::Unknown => self
+                .policy
+                .unknown_expiry_refresh
+                .clamp(Duration::from_millis(1), LONGEST),
             Expiry::Never => LONGEST,
         }
     }

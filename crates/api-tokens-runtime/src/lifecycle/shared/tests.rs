@@ -788,3 +788,46 @@ fn a_token_kept_more_than_a_second_longer_was_written_again() {
     assert!(!kept_longer(Some(now), later(Duration::from_secs(5))), "kept shorter");
     assert!(!kept_longer(None, Some(now)) && !kept_longer(later(Duration::from_secs(9)), None));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_token_is_never_taken_back_for_how_long_the_store_keeps_it() {
+    // A time to live pushed back (by anyone with the store's password, no key needed), or
+    // a read answered late, makes the store seem to keep the token longer: on a refusal
+    // that must not read as the token written again.
+    let (store, vendor) = (
+        Arc::new(MemoryStore::new()),
+        Vendor::new(Duration::ZERO, Duration::from_secs(3600)),
+    );
+    let p = vendor.process(&store);
+    let mut refused = p.token().await.expect("token");
+    for round in 1..=3 {
+        {
+            let mut slot = store.slot(&identity());
+            let (value, end) = slot.token.clone().expect("stored");
+            slot.token = Some((value, end + Duration::from_secs(2)));
+        }
+        assert!(p.report_refused(&refused));
+        let next = p.token().await.expect("token");
+        assert_ne!(
+            next.secret(),
+            refused.secret(),
+            "round {round}: the refused token came back"
+        );
+        assert_eq!(vendor.requests(), round + 1);
+        refused = next;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_expiry_refreshed_never_is_kept_at_most_thirty_days() {
+    let store = Arc::new(MemoryStore::new());
+    let load: crate::BoxedLoader =
+        Box::new(|_| Box::pin(async { Ok(Token::with_expiry("forever", crate::Expiry::Unknown)) }));
+    let policy = RefreshPolicy::new(Duration::from_secs(60)).unknown_expiry_refresh(Duration::MAX);
+    let cache = SharedCache::from_arc(store.clone() as Arc<dyn SharedStore>);
+    let p = CachedTokenSource::new("test", policy, load).shared(&cache, identity());
+    p.token().await.expect("token");
+    assert_eq!(store.writes(), 1, "shared, not refused by the store");
+    let (_, end) = store.slot(&identity()).token.clone().expect("stored");
+    assert!(end <= Instant::now() + Duration::from_secs(30 * 24 * 3600));
+}
