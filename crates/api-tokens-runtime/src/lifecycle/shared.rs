@@ -32,7 +32,11 @@ const TARGET: &str = "api_tokens::shared";
 /// [`SharedCache::recheck_every`] behind a hit:
 /// - **a fresh token in the store** (one newer than this process's) is taken, with no
 ///   request to the vendor; a reader never keeps it longer than the store does, so a
-///   writer's clock running ahead cannot stretch it;
+///   writer's clock running ahead cannot stretch it. The same secret counts as newer
+///   when it was written again: another generation, or, for a due token's refresh,
+///   kept by the store more than a second longer (a store such as Redis starts
+///   generations again once it has dropped a token). A token this process reported
+///   refused is never taken back for how long it is kept;
 /// - otherwise one process takes the store's **lock** (with an owner name of its own
 ///   per load, ending by itself after [`SharedCache::lock_ttl`], extended while the
 ///   load runs) and loads; the others wait for its token, reading the store with a
