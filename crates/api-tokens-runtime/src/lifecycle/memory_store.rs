@@ -480,7 +480,14 @@ mod tests {
         assert!(store.try_lock(&a, "w", Duration::from_secs(5)).await.expect("lock"));
         assert!(store.extend_lock(&a, "w", Duration::MAX).await.is_err());
         assert_eq!(store.writes(), 0);
-        // A lock held for ever is stale, and taken over.
+        // A lock held for ever is held (its owner may extend it), but stale: taken over.
+        store.hold_lock(&a, "dead", Duration::MAX);
+        assert!(
+            store
+                .extend_lock(&a, "dead", Duration::from_secs(700))
+                .await
+                .expect("held")
+        );
         store.hold_lock(&a, "dead", Duration::MAX);
         assert!(store.try_lock(&a, "next", Duration::from_secs(5)).await.expect("stale"));
     }
