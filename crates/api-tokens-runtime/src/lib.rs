@@ -3,6 +3,7 @@
 
 mod answer;
 mod auth;
+mod body;
 mod config;
 mod credentials;
 mod decode;

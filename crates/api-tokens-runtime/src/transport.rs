@@ -5,10 +5,11 @@
 
 use std::pin::Pin;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Request, Response};
 
+use crate::body::Collected;
 use crate::credentials::ClientState;
 use crate::record::{self, Answer};
 
@@ -192,39 +193,21 @@ async fn read_whole(mut response: Response, limit: usize) -> reqwest::Result<Res
 
 /// The whole body, or `None` when it is longer than `limit` (then not read further).
 ///
-/// Read chunk by chunk, a body of one chunk kept as it came (hyper holds a body to its
-/// announced length), rather than with `Response::bytes`, whose future would hold the
-/// response a second time inside every call's future.
+/// Read chunk by chunk (`Response::bytes`'s future would hold the response a second
+/// time inside every call's future), a body of one chunk kept as it came.
 async fn read_body(mut response: Response, limit: usize) -> reqwest::Result<Option<Bytes>> {
     let announced = response.content_length();
-    match announced {
-        Some(length) if length > limit as u64 => return Ok(None),
-        _ => {}
-    }
-    let Some(first) = response.chunk().await? else {
-        return Ok(Some(Bytes::new()));
-    };
-    if first.len() > limit {
+    if announced.is_some_and(|length| length > limit as u64) {
         return Ok(None);
     }
-    let Some(second) = response.chunk().await? else {
-        return Ok(Some(first));
-    };
-    // Room for the announced body (one copy, as `Response::bytes` makes), but no more
-    // than an error body's limit before the bytes come: a server announcing megabytes
-    // and stalling pins no more than that.
-    let room = announced.map_or(first.len().saturating_add(second.len()), |length| length as usize);
-    let mut body = BytesMut::with_capacity(room.min(ERROR_BODY_LIMIT));
-    let mut chunk = Some(second);
-    body.extend_from_slice(&first);
-    while let Some(next) = chunk {
-        if body.len() + next.len() > limit {
+    let mut body = Collected::new(announced.map_or(0, |length| usize::try_from(length).unwrap_or(usize::MAX)));
+    while let Some(chunk) = response.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > limit {
             return Ok(None);
         }
-        body.extend_from_slice(&next);
-        chunk = response.chunk().await?;
+        body.push(chunk);
     }
-    Ok(Some(body.freeze()))
+    Ok(Some(body.into_bytes()))
 }
 
 /// Sends `request` (or, in tests, has the responder answer it). Not an `async fn`,
